@@ -1,0 +1,6 @@
+"""Recurrent cells and their layers: Elman and peephole LSTM."""
+
+from seqkit.cells.elman import ElmanRNN, ElmanRNNCell
+from seqkit.cells.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
+
+__all__ = ["ElmanRNN", "ElmanRNNCell", "PeepholeLSTM", "PeepholeLSTMCell"]

@@ -1,0 +1,269 @@
+"""What the seqkit cells and layers share: arguments, config, the fast-path dispatch."""
+
+import functools
+import inspect
+
+import keras
+from keras import activations, constraints, initializers, ops, regularizers
+
+# Keras exports no public mix-in for the per-sequence dropout masks that
+# ``keras.layers.RNN`` prepares; its own SimpleRNNCell and LSTMCell use this one.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+from seqkit._backend import require_tensorflow_backend
+from seqkit._validation import check_float, check_int
+from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
+
+require_tensorflow_backend()
+
+_WEIGHT_ARGS = tuple(
+    f"{part}_{kind}"
+    for part in ("kernel", "recurrent", "bias")
+    for kind in ("initializer", "regularizer", "constraint")
+)
+_SERIALIZERS = {
+    "initializer": initializers.serialize,
+    "regularizer": regularizers.serialize,
+    "constraint": constraints.serialize,
+}
+
+
+_GETTERS = {
+    "activation": activations.get,
+    "initializer": initializers.get,
+    "regularizer": regularizers.get,
+    "constraint": constraints.get,
+}
+
+
+def get_keras_object(kind, value, name, owner):
+    """Resolve ``value`` with Keras' ``<kind>s.get``, naming the parameter when it fails."""
+    try:
+        return _GETTERS[kind](value)
+    except (ValueError, TypeError) as err:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a Keras {kind} or its name. "
+            f"Got {value!r} instead ({err})."
+        ) from None
+
+
+class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
+    """Arguments and serialization shared by :class:`ElmanRNNCell` and :class:`PeepholeLSTMCell`.
+
+    Subclasses build their weights and define ``call``, ``fast_path_supported``
+    and ``fast_sequence``.
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.units = check_int(units, "units", owner, minimum=1)
+        self.activation = get_keras_object("activation", activation, "activation", owner)
+        self.use_bias = bool(use_bias)
+        given = {
+            "kernel_initializer": kernel_initializer,
+            "recurrent_initializer": recurrent_initializer,
+            "bias_initializer": bias_initializer,
+            "kernel_regularizer": kernel_regularizer,
+            "recurrent_regularizer": recurrent_regularizer,
+            "bias_regularizer": bias_regularizer,
+            "kernel_constraint": kernel_constraint,
+            "recurrent_constraint": recurrent_constraint,
+            "bias_constraint": bias_constraint,
+        }
+        for name, value in given.items():
+            setattr(self, name, get_keras_object(name.split("_")[1], value, name, owner))
+        self.dropout = check_float(dropout, "dropout", owner, low=0.0, high=1.0, high_inclusive=False)
+        self.recurrent_dropout = check_float(
+            recurrent_dropout, "recurrent_dropout", owner, low=0.0, high=1.0, high_inclusive=False
+        )
+        self.seed = check_int(seed, "seed", owner, minimum=0, allow_none=True)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _add(self, name, shape, part, initializer=None):
+        """Add a weight using the initializer, regularizer and constraint of ``part``."""
+        return self.add_weight(
+            shape=shape,
+            name=name,
+            initializer=initializer or getattr(self, f"{part}_initializer"),
+            regularizer=getattr(self, f"{part}_regularizer"),
+            constraint=getattr(self, f"{part}_constraint"),
+        )
+
+    def _dropped(self, inputs, h_prev, training):
+        """Apply the per-sequence dropout masks that ``keras.layers.RNN`` prepared."""
+        dp_mask = self.get_dropout_mask(inputs)
+        rec_dp_mask = self.get_recurrent_dropout_mask(h_prev)
+        if training and dp_mask is not None:
+            inputs = inputs * dp_mask
+        if training and rec_dp_mask is not None:
+            h_prev = h_prev * rec_dp_mask
+        return inputs, h_prev
+
+    def _bias_or_zeros(self, width):
+        return self.bias if self.use_bias else ops.zeros((width,), dtype=self.compute_dtype)
+
+    def _activation_name(self, activation):
+        name = activations.serialize(activation)
+        return name if isinstance(name, str) else None
+
+    def get_initial_state(self, batch_size=None):
+        sizes = self.state_size if isinstance(self.state_size, list) else [self.state_size]
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        for name in _WEIGHT_ARGS:
+            config[name] = _SERIALIZERS[name.split("_")[1]](getattr(self, name))
+        return {**super().get_config(), **config}
+
+
+_LAYER_KEYS = ("name", "trainable", "dtype")
+
+
+@functools.cache
+def _arguments(cell_class):
+    """Names of the ``__init__`` arguments of a cell class and its seqkit bases."""
+    names = set()
+    for klass in cell_class.__mro__:
+        if issubclass(klass, RecurrentCell):
+            names.update(inspect.signature(klass.__init__).parameters)
+    return frozenset(names - {"self", "kwargs"})
+
+
+class RecurrentLayer(keras.layers.RNN):
+    """A ``keras.layers.RNN`` over one seqkit cell, with a compiled fast path.
+
+    The layer takes the cell's arguments directly (as ``keras.layers.SimpleRNN``
+    does) plus the usual RNN-layer arguments. When the cell supports it and
+    ``fast_path=True``, the recurrence runs in :mod:`seqkit.cells._fast`;
+    otherwise through the cell's ``call``, step by step. Both give the same
+    numbers.
+    """
+
+    cell_class = None
+
+    def __init__(
+        self,
+        units,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        fast_path=True,
+        **kwargs,
+    ):
+        layer_kwargs = {k: kwargs.pop(k) for k in _LAYER_KEYS + ("input_shape",) if k in kwargs}
+        cell = self.cell_class(
+            units,
+            dtype=layer_kwargs.get("dtype"),
+            trainable=layer_kwargs.get("trainable", True),
+            name="cell",
+            **kwargs,
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **layer_kwargs,
+        )
+        self.fast_path = bool(fast_path)
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    def __getattr__(self, name):
+        # Only reached when normal lookup fails: expose the cell's arguments
+        # (layer.units, layer.activation, ...) as Keras' built-in layers do.
+        cell = self.__dict__.get("cell")
+        if cell is not None and name in _arguments(type(cell)):
+            return getattr(cell, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        owner = type(self).__name__
+        dtype = keras.backend.standardize_dtype(sequences.dtype)
+        if "float" not in dtype:
+            raise InputTypeError(
+                f"The 'sequences' input of {owner} must be a float tensor. Got dtype {dtype}."
+            )
+        if initial_state is not None:
+            states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+            expected = self.cell.state_size
+            expected = expected if isinstance(expected, list) else [expected]
+            got = [tuple(s.shape) for s in states]
+            if len(states) != len(expected) or any(
+                len(shape) != 2 or shape[-1] not in (None, size)
+                for shape, size in zip(got, expected)
+            ):
+                raise InvalidInputError(
+                    f"The 'initial_state' argument of {owner} must be {len(expected)} tensor(s) of "
+                    f"shape (batch, {expected[0]}). Got shapes {got}."
+                )
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not (
+            self.fast_path and not self.unroll and not self.recurrent_dropout
+            and self.cell.fast_path_supported()
+        ):
+            return super().inner_loop(sequences, initial_state, mask=mask, training=training)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if training and self.cell.dropout:
+            dp_mask = self.cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * ops.expand_dims(dp_mask, axis=1)
+        x = ops.transpose(sequences, (1, 0, 2))
+        if mask is not None:
+            mask = ops.expand_dims(ops.transpose(ops.cast(mask, "bool"), (1, 0)), -1)
+        if self.go_backwards:
+            x = ops.flip(x, axis=0)
+            mask = None if mask is None else ops.flip(mask, axis=0)
+        sequences_out = self.cell.fast_sequence(x, list(initial_state), mask)
+        outputs = sequences_out[0]
+        if mask is not None:
+            shown = mask if self.zero_output_for_mask else ops.cumsum(ops.cast(mask, "int32"), 0) > 0
+            outputs = ops.where(shown, outputs, ops.zeros_like(outputs))
+        states = [seq[-1] for seq in sequences_out]
+        return outputs[-1], ops.transpose(outputs, (1, 0, 2)), states
+
+    def get_config(self):
+        config = super().get_config()
+        cell_config = self.cell.get_config()
+        for key in _LAYER_KEYS:
+            cell_config.pop(key, None)
+        config.pop("cell")
+        return {**config, **cell_config, "fast_path": self.fast_path}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

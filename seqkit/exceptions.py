@@ -1,0 +1,30 @@
+"""Error types raised by seqkit.
+
+Every error subclasses a built-in (``ValueError``, ``TypeError``) so code that
+already catches those keeps working; messages name the argument, the rule and
+what was received.
+"""
+
+
+class SeqkitError(Exception):
+    """Base class of every seqkit-specific error."""
+
+
+class InvalidParameterError(SeqkitError, ValueError):
+    """A constructor or function parameter has a value outside its allowed range."""
+
+
+class InvalidInputError(SeqkitError, ValueError):
+    """Input data has the wrong shape, length or values (NaN, inf, empty)."""
+
+
+class InputTypeError(SeqkitError, TypeError):
+    """Input data or a parameter has the wrong kind (dtype, Python type)."""
+
+
+class DataIntegrityError(SeqkitError, ValueError):
+    """A bundled data file is missing, malformed or fails its checksum."""
+
+
+class BackendError(SeqkitError, ImportError):
+    """Keras is configured with a backend other than TensorFlow."""

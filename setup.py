@@ -1,0 +1,40 @@
+"""Packaging for seqkit: recurrent cells, pipelines and deployment on Keras 3."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+ROOT = Path(__file__).parent
+version = {}
+exec((ROOT / "seqkit" / "_version.py").read_text(), version)
+
+setup(
+    name="seqkit",
+    version=version["__version__"],
+    description=(
+        "Classic recurrent cells (Elman, peephole LSTM) verified against their "
+        "equations, with scikit-learn estimators, MLflow tracking and SavedModel export."
+    ),
+    long_description=(ROOT / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["seqkit", "seqkit.*", "pipelines", "pipelines.*"]),
+    install_requires=[
+        "tensorflow-cpu>=2.21,<2.22; platform_machine == 'x86_64'",
+        "tensorflow>=2.21,<2.22; platform_machine != 'x86_64'",
+        "keras>=3.15,<4",
+        "numpy>=2.0",
+        "scikit-learn>=1.9",
+        "pandas>=2.2",
+        "mlflow>=3.17",
+    ],
+    extras_require={
+        "dev": ["pytest>=9", "ruff>=0.14"],
+    },
+    entry_points={"console_scripts": ["seqkit=seqkit.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
