@@ -95,8 +95,7 @@ _REGISTRY = {
             "(aeon/datasets/data/Airline/Airline.csv)."
         ),
         "description": (
-            "Monthly international airline passengers (thousands), 1949-01 to 1960-12 "
-            "(144 months)."
+            "Monthly international airline passengers (thousands), 1949-01 to 1960-12 (144 months)."
         ),
     },
     "japanese_vowels": {
@@ -141,8 +140,7 @@ _REGISTRY = {
         },
         "licence": "MIT (Copyright (c) 2016 Hironsan; see data/LICENSES)",
         "source": (
-            "Hironsan corpus, PyPI package hironsancorpus 0.1.2 "
-            "(hironsan/corpus/iob_sents.txt)."
+            "Hironsan corpus, PyPI package hironsancorpus 0.1.2 (hironsan/corpus/iob_sents.txt)."
         ),
         "description": (
             "500 Japanese sentences, MeCab tokens with IREX-style IOB2 tags (ART, DAT, "
@@ -154,9 +152,8 @@ _REGISTRY = {
         "task": "tagging",
         "files": _BASIC_MOTIONS_FILES,
         "licence": _BASIC_MOTIONS_LICENCE,
-        "source": "Built at load time from the BasicMotions files; " + _UEA_SOURCE.format(
-            "BasicMotions"
-        ),
+        "source": "Built at load time from the BasicMotions files; "
+        + _UEA_SOURCE.format("BasicMotions"),
         "description": (
             "Activity segmentation: each sequence joins one BasicMotions recording of "
             "each of the 4 activities (400 steps, 6 channels) with the activity as the "
@@ -166,11 +163,11 @@ _REGISTRY = {
     },
 }
 
-# name -> (date column, date format, value column, pandas frequency, series name)
+# name -> (date column, date format, value column, pandas frequency)
 _SERIES = {
-    "sunspots": ("YEAR", "%Y", "SUNACTIVITY", "YS", "sunspots"),
-    "co2": ("date", "%Y%m%d", "co2", "W-SAT", "co2"),
-    "airline": ("Date", "%Y-%m", "Passengers", "MS", "passengers"),
+    "sunspots": ("YEAR", "%Y", "SUNACTIVITY", "YS"),
+    "co2": ("date", "%Y%m%d", "co2", "W-SAT"),
+    "airline": ("Date", "%Y-%m", "Passengers", "MS"),
 }
 
 # Rows of a 4 x 4 balanced Latin square: over 4 consecutive sequences every
@@ -285,7 +282,7 @@ def load_series(name, *, fill_missing="interpolate", data_dir=None):
     check_choice(name, "name", "load_series", list_datasets("forecasting"))
     check_choice(fill_missing, "fill_missing", "load_series", ("interpolate", None))
     (path,) = _verified_paths(name, data_dir)
-    date_column, date_format, value_column, freq, series_name = _SERIES[name]
+    date_column, date_format, value_column, freq = _SERIES[name]
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -308,8 +305,10 @@ def load_series(name, *, fill_missing="interpolate", data_dir=None):
     if gaps.size:
         i = int(gaps[0])
         raise _malformed(
-            path, i + 2, f"expected the date {index[i].date()} of a regular {freq} series; "
-            f"got {frame[date_column][i]!r}"
+            path,
+            i + 2,
+            f"expected the date {index[i].date()} of a regular {freq} series; "
+            f"got {frame[date_column][i]!r}",
         )
     text = frame[value_column].str.strip()
     empty = text == ""
@@ -318,7 +317,7 @@ def load_series(name, *, fill_missing="interpolate", data_dir=None):
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise _malformed(path, i + 2, f"cannot read {text[i]!r} as a number")
-    series = pd.Series(values.to_numpy(dtype=float), index=index, name=series_name)
+    series = pd.Series(values.to_numpy(dtype=float), index=index, name=name)
     if fill_missing == "interpolate":
         series = series.interpolate(method="time", limit_area="inside")
     return series
@@ -474,8 +473,9 @@ def _read_ts(path):
             *dims, label = line.split(":")
             if len(dims) != n_dims:
                 raise _malformed(
-                    path, line_no, f"expected {n_dims} dimensions and a label, got {len(dims)} "
-                    "dimensions"
+                    path,
+                    line_no,
+                    f"expected {n_dims} dimensions and a label, got {len(dims)} dimensions",
                 )
             if label not in labels:
                 raise _malformed(path, line_no, f"class label {label!r} is not in @classLabel")
@@ -483,7 +483,7 @@ def _read_ts(path):
             if len({len(v) for v in values}) != 1:
                 raise _malformed(path, line_no, "dimensions of one case differ in length")
             try:
-                X.append(np.array(values, dtype=np.float32).T)
+                X.append(np.ascontiguousarray(np.array(values, dtype=np.float32).T))
             except ValueError as exc:
                 raise _malformed(path, line_no, str(exc)) from exc
             y.append(label)
@@ -520,8 +520,9 @@ def _read_iob2(path):
             tag = fields[-1]
             if len(fields) < 2 or not _IOB2_TAG.fullmatch(tag):
                 raise _malformed(
-                    path, line_no, f"expected a token and an IOB2 tag separated by tabs, got "
-                    f"{line!r}"
+                    path,
+                    line_no,
+                    f"expected a token and an IOB2 tag separated by tabs, got {line!r}",
                 )
             if tag.startswith("I-") and (not sentence_tags or sentence_tags[-1][2:] != tag[2:]):
                 tag = "B-" + tag[2:]
@@ -536,11 +537,17 @@ def _read_iob2(path):
 def _join_activities(X, y):
     """Join one recording of each activity per sequence; label every step."""
     activities = np.unique(y)
-    by_activity = [[x for x, label in zip(X, y) if label == activity] for activity in activities]
+    by_activity = [
+        [x for x, label in zip(X, y, strict=True) if label == activity] for activity in activities
+    ]
     sequences, labels = [], []
     for k in range(min(len(recordings) for recordings in by_activity)):
         order = _ACTIVITY_ORDERS[k % len(_ACTIVITY_ORDERS)]
         parts = [by_activity[a][k] for a in order]
         sequences.append(np.concatenate(parts))
-        labels.append(np.concatenate([np.full(len(p), activities[a]) for p, a in zip(parts, order)]))
+        labels.append(
+            np.concatenate(
+                [np.full(len(p), activities[a]) for p, a in zip(parts, order, strict=True)]
+            )
+        )
     return sequences, labels

@@ -1,0 +1,164 @@
+"""The cells compute their equations: NumPy references, Keras built-ins, finite differences."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqkit.cells import ElmanRNN, PeepholeLSTM
+from tests.cells.reference import elman_step, peephole_lstm_step, run_reference
+
+CONFIGS = {
+    "elman": (ElmanRNN, {}),
+    "elman-relu-nobias": (ElmanRNN, {"activation": "relu", "use_bias": False}),
+    "peephole-diagonal": (PeepholeLSTM, {}),
+    "peephole-full": (PeepholeLSTM, {"peepholes": "full"}),
+    "peephole-none": (PeepholeLSTM, {"peepholes": None}),
+    "peephole-clipped": (PeepholeLSTM, {"cell_clip": 0.4}),
+}
+UNITS, FEATURES, BATCH, STEPS = 5, 3, 4, 9
+
+
+def make_layer(name, fast_path, dtype="float32", **extra):
+    layer_class, kwargs = CONFIGS[name]
+    return layer_class(
+        UNITS, fast_path=fast_path, dtype=dtype, return_sequences=True, return_state=True,
+        **kwargs, **extra,
+    )
+
+
+def random_weights(layer, seed=1):
+    """Random non-zero weights (peepholes included), large enough to exercise every term."""
+    rng = np.random.default_rng(seed)
+    return [rng.normal(scale=0.6, size=w.shape).astype(w.dtype) for w in layer.get_weights()]
+
+
+def reference_step(name, weights):
+    layer_class, kwargs = CONFIGS[name]
+    if layer_class is ElmanRNN:
+        if not kwargs.get("use_bias", True):
+            weights = [*weights, np.zeros(UNITS)]
+        activation = (lambda z: np.maximum(z, 0)) if kwargs.get("activation") == "relu" else np.tanh
+        return elman_step(weights, activation)
+    return peephole_lstm_step(
+        weights, kwargs.get("peepholes", "diagonal"), kwargs.get("cell_clip")
+    )
+
+
+def inputs(dtype="float32", seed=0):
+    """A batch with an arbitrary mask: leading, inner and trailing masked steps, one all-real."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(BATCH, STEPS, FEATURES)).astype(dtype)
+    mask = rng.random((BATCH, STEPS)) > 0.35
+    mask[0] = True
+    mask[1, :3] = False
+    states = [rng.normal(scale=0.5, size=(BATCH, UNITS)).astype(dtype) for _ in range(2)]
+    return x, mask, states
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "portable"])
+@pytest.mark.parametrize("name", CONFIGS)
+def test_layer_matches_numpy_reference(name, fast_path, go_backwards):
+    layer = make_layer(name, fast_path, go_backwards=go_backwards)
+    x, mask, states = inputs()
+    n_states = 1 if CONFIGS[name][0] is ElmanRNN else 2
+    layer(x)
+    weights = random_weights(layer)
+    layer.set_weights(weights)
+
+    got = layer(x, mask=mask, initial_state=states[:n_states])
+    want_out, want_states = run_reference(
+        reference_step(name, weights), x.astype("float64"), states[:n_states], mask, go_backwards
+    )
+    np.testing.assert_allclose(got[0], want_out, atol=1e-5)
+    for got_state, want_state in zip(got[1:], want_states):
+        np.testing.assert_allclose(got_state, want_state, atol=1e-5)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "portable"])
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        ((ElmanRNN, {}), keras.layers.SimpleRNN),
+        ((PeepholeLSTM, {"peepholes": None}), keras.layers.LSTM),
+    ],
+    ids=["elman=SimpleRNN", "peephole-off=LSTM"],
+)
+def test_layer_equals_keras_builtin_with_same_weights(ours, theirs, fast_path, go_backwards):
+    x, mask, _ = inputs()
+    layer_class, kwargs = ours
+    mine = layer_class(UNITS, return_sequences=True, go_backwards=go_backwards,
+                       fast_path=fast_path, **kwargs)
+    builtin = theirs(UNITS, return_sequences=True, go_backwards=go_backwards)
+    mine(x)
+    builtin(x)
+    weights = random_weights(mine)
+    mine.set_weights(weights)
+    builtin.set_weights(weights)
+    np.testing.assert_allclose(mine(x, mask=mask), builtin(x, mask=mask), atol=1e-5)
+    np.testing.assert_allclose(mine(x), builtin(x), atol=1e-5)
+
+
+def _sequence_loss(layer, x, mask, states, weights_out):
+    out = layer(x, mask=mask, initial_state=states)
+    return tf.reduce_sum(out[0] * weights_out) + sum(tf.reduce_sum(s * s) for s in out[1:])
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "portable"])
+@pytest.mark.parametrize("name", CONFIGS)
+def test_gradients_match_central_finite_differences(name, fast_path):
+    """Backpropagation through time, checked entry by entry in float64."""
+    layer = make_layer(name, fast_path, dtype="float64")
+    x, mask, states = inputs("float64", seed=3)
+    states = [tf.constant(s) for s in states[: 1 if CONFIGS[name][0] is ElmanRNN else 2]]
+    x = tf.constant(x)
+    layer(x)
+    layer.set_weights(random_weights(layer, seed=4))
+    weights_out = tf.constant(np.random.default_rng(5).normal(size=(BATCH, STEPS, UNITS)))
+
+    with tf.GradientTape() as tape:
+        tape.watch([x, *states])
+        loss = _sequence_loss(layer, x, mask, states, weights_out)
+    grads = tape.gradient(loss, [*layer.trainable_weights, x, *states])
+
+    rng = np.random.default_rng(6)
+    eps = 1e-6
+    for variable, grad in zip(layer.trainable_weights, grads):
+        value = variable.numpy()
+        for index in map(tuple, rng.integers(0, value.shape, size=(6, value.ndim))):
+            shifted = []
+            for sign in (1, -1):
+                bumped = value.copy()
+                bumped[index] += sign * eps
+                variable.assign(bumped)
+                shifted.append(float(_sequence_loss(layer, x, mask, states, weights_out)))
+            variable.assign(value)
+            numeric = (shifted[0] - shifted[1]) / (2 * eps)
+            np.testing.assert_allclose(
+                grad.numpy()[index], numeric, rtol=1e-5, atol=1e-7, err_msg=f"{variable.path}"
+            )
+    x_grad = grads[len(layer.trainable_weights)].numpy()
+    bumped = x.numpy().copy()
+    bumped[2, 4, 1] += eps
+    up = float(_sequence_loss(layer, tf.constant(bumped), mask, states, weights_out))
+    bumped[2, 4, 1] -= 2 * eps
+    down = float(_sequence_loss(layer, tf.constant(bumped), mask, states, weights_out))
+    np.testing.assert_allclose(x_grad[2, 4, 1], (up - down) / (2 * eps), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_fast_and_portable_paths_agree_in_training_with_dropout(name):
+    x, mask, _ = inputs()
+    results = []
+    for fast_path in (True, False):
+        layer = make_layer(name, fast_path, dropout=0.3, seed=11)
+        layer(x)
+        layer.set_weights(random_weights(layer))
+        with tf.GradientTape() as tape:
+            out = layer(x, mask=mask, training=True)
+            loss = tf.reduce_sum(out[0] ** 2)
+        results.append([out[0], *tape.gradient(loss, layer.trainable_weights)])
+    for fast, portable in zip(*results):
+        np.testing.assert_allclose(fast, portable, rtol=1e-4, atol=1e-5)
