@@ -1,12 +1,17 @@
 """seqkit: classic recurrent cells, verified, for applied sequence modelling on Keras 3.
 
 Public names are imported lazily so that light modules (``seqkit.datasets``,
-``seqkit.exceptions``) load without TensorFlow.
+``seqkit.exceptions``) load without TensorFlow. The Keras backend is checked
+first, without importing Keras, because a wrong one otherwise fails deep inside
+the first layer that runs.
 """
 
 import importlib
 
+from seqkit._backend import require_tensorflow_backend
 from seqkit._version import __version__
+
+require_tensorflow_backend()
 
 _PUBLIC = {
     "ElmanRNNCell": "seqkit.cells",

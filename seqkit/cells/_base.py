@@ -10,11 +10,8 @@ from keras import activations, constraints, initializers, ops, regularizers
 # ``keras.layers.RNN`` prepares; its own SimpleRNNCell and LSTMCell use this one.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-from seqkit._backend import require_tensorflow_backend
 from seqkit._validation import check_float, check_int
 from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
-
-require_tensorflow_backend()
 
 _WEIGHT_ARGS = tuple(
     f"{part}_{kind}"
@@ -91,10 +88,9 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         }
         for name, value in given.items():
             setattr(self, name, get_keras_object(name.split("_")[1], value, name, owner))
-        self.dropout = check_float(dropout, "dropout", owner, low=0.0, high=1.0, high_inclusive=False)
-        self.recurrent_dropout = check_float(
-            recurrent_dropout, "recurrent_dropout", owner, low=0.0, high=1.0, high_inclusive=False
-        )
+        for name, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            setattr(self, name, check_float(value, name, owner, low=0.0, high=1.0,
+                                            high_inclusive=False))
         self.seed = check_int(seed, "seed", owner, minimum=0, allow_none=True)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -251,7 +247,10 @@ class RecurrentLayer(keras.layers.RNN):
         sequences_out = self.cell.fast_sequence(x, list(initial_state), mask)
         outputs = sequences_out[0]
         if mask is not None:
-            shown = mask if self.zero_output_for_mask else ops.cumsum(ops.cast(mask, "int32"), 0) > 0
+            # Keras' rule: a masked step repeats the last real output (zeros before the first),
+            # or gives zeros with zero_output_for_mask.
+            seen = ops.cumsum(ops.cast(mask, "int32"), axis=0) > 0
+            shown = mask if self.zero_output_for_mask else seen
             outputs = ops.where(shown, outputs, ops.zeros_like(outputs))
         states = [seq[-1] for seq in sequences_out]
         return outputs[-1], ops.transpose(outputs, (1, 0, 2)), states

@@ -147,7 +147,7 @@ class PeepholeLSTMCell(RecurrentCell):
         )
 
     def fast_sequence(self, x, initial_state, mask):
-        """Run the whole time-major sequence at once; return ``[H, C]``, the states after each step."""
+        """Run a whole time-major sequence; return ``[H, C]``, the states after each step."""
         h_seq, c_seq = _fast.lstm_sequence(
             x, initial_state[0], initial_state[1], mask, self.kernel, self.recurrent_kernel,
             self._bias_or_zeros(4 * self.units), list(self.peephole_weights), self.peepholes,
