@@ -244,16 +244,22 @@ class RecurrentLayer(keras.layers.RNN):
         if self.go_backwards:
             x = ops.flip(x, axis=0)
             mask = None if mask is None else ops.flip(mask, axis=0)
-        sequences_out = self.cell.fast_sequence(x, list(initial_state), mask)
-        outputs = sequences_out[0]
+        outputs, states = self.cell.fast_sequence(
+            x, list(initial_state), mask, bool(training), self.return_sequences
+        )
+        # Keras' rule for outputs at masked steps: repeat the last real output
+        # (zeros before the first), or zeros with zero_output_for_mask.
+        if self.return_sequences:
+            if mask is not None:
+                seen = ops.cumsum(ops.cast(mask, "int32"), axis=0) > 0
+                shown = mask if self.zero_output_for_mask else seen
+                outputs = ops.where(shown, outputs, ops.zeros_like(outputs))
+            return outputs[-1], ops.transpose(outputs, (1, 0, 2)), states
+        last = states[0]
         if mask is not None:
-            # Keras' rule: a masked step repeats the last real output (zeros before the first),
-            # or gives zeros with zero_output_for_mask.
-            seen = ops.cumsum(ops.cast(mask, "int32"), axis=0) > 0
-            shown = mask if self.zero_output_for_mask else seen
-            outputs = ops.where(shown, outputs, ops.zeros_like(outputs))
-        states = [seq[-1] for seq in sequences_out]
-        return outputs[-1], ops.transpose(outputs, (1, 0, 2)), states
+            shown = mask[-1] if self.zero_output_for_mask else ops.any(mask, axis=0)
+            last = ops.where(shown, last, ops.zeros_like(last))
+        return last, last[:, None], states
 
     def get_config(self):
         config = super().get_config()

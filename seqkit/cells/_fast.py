@@ -69,42 +69,132 @@ def _array(dtype, size):
     return tf.TensorArray(dtype, size=size, element_shape=None)
 
 
+# ---------------------------------------------------------------- the shared driver
+
+
+def run_recurrence(forward, backward, x, states, mask, weights, options, training,
+                   return_sequences):
+    """Run ``forward`` over a sequence with ``backward`` as its gradient.
+
+    In training, ``forward`` stores what ``backward`` needs. In inference it
+    keeps only the outputs, which is faster; should a gradient be asked for
+    anyway (gradient diagnostics, saliency), the forward pass is run again
+    with storage before ``backward``.
+
+    Parameters
+    ----------
+    forward, backward : callable
+        A cell's compiled passes (``_elman_forward`` / ``_elman_backward``, ...).
+    x : tf.Tensor
+        ``(T, B, F)`` time-major inputs.
+    states : list of tf.Tensor
+        Initial states, each ``(B, U)``.
+    mask : tf.Tensor or None
+        ``(T, B, 1)`` booleans; a ``False`` step keeps the previous states.
+    weights : list of tf.Variable or tf.Tensor
+    options : tuple
+        The cell's static options (activation name, peephole mode, ...).
+    training : bool
+    return_sequences : bool
+
+    Returns
+    -------
+    tuple
+        ``(H, final_states)``: ``H`` is the ``(T, B, U)`` state after every
+        step (``None`` unless ``return_sequences``); ``final_states`` a list.
+    """
+    n_states = len(states)
+
+    @tf.custom_gradient
+    def run(x, *args):
+        states, weights = list(args[:n_states]), list(args[n_states:])
+
+        def forward_pass(store):
+            return forward(*_untaped(x), _untaped(*states), mask, _untaped(*weights), options,
+                           store, return_sequences)
+
+        saved = forward_pass(store=training)
+        outputs = ([saved["h"]] if return_sequences else []) + list(saved["last"])
+
+        def grad(*upstream):
+            full = saved if training else forward_pass(store=True)
+            d_seq = upstream[0] if return_sequences else None
+            d_last = [
+                tf.zeros_like(s) if d is None else d
+                for d, s in zip(upstream[-n_states:], full["last"])
+            ]
+            return backward(d_seq, d_last, x, states, mask, weights, full, options)
+
+        return outputs, grad
+
+    outputs = run(x, *states, *_read(*weights))
+    return (outputs[0] if return_sequences else None), list(outputs[-n_states:])
+
+
+def _input_and_weight_grads(dz, d_states, x, h0, h_seq, kernel):
+    """Gradients of ``x``, the initial states, ``W``, ``U`` and ``b`` from the pre-activation
+    gradients ``dz (T, B, G)``: three large matmuls, run outside XLA because TensorFlow's own
+    matmul is about 1.5x faster than XLA's on this CPU for these shapes."""
+    return [
+        _flat_matmul(dz, tf.transpose(kernel)),
+        *d_states,
+        _outer_sum(x, dz),
+        _outer_sum(_previous(h0, h_seq), dz),
+        tf.reduce_sum(dz, axis=[0, 1]),
+    ]
+
+
+def _recorder(names, steps, dtype):
+    """TensorArrays for the per-step values named in ``names``."""
+    return {name: _array(dtype, steps) for name in names}
+
+
+def _record(arrays, t, values):
+    return {name: array.write(t, values[name]) for name, array in arrays.items()}
+
+
 # ----------------------------------------------------------------------------- Elman
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
-def _elman_forward(x, h0, mask, kernel, recurrent_kernel, bias, activation):
-    act = ACTIVATIONS[activation][0]
+def _elman_forward(x, states, mask, weights, options, store, return_sequences):
+    kernel, recurrent_kernel, bias = weights
+    act = ACTIVATIONS[options[0]][0]
     steps = tf.shape(x)[0]
     projected = _array(x.dtype, steps).unstack(_flat_matmul(x, kernel) + bias)
     masks = None if mask is None else _array(tf.bool, steps).unstack(mask)
+    names = (["h"] if store or return_sequences else []) + (
+        ["fresh"] if store and mask is not None else []
+    )
 
-    def body(t, h, carried, fresh):
+    def body(t, h, arrays):
         h_new = act(projected.read(t) + tf.matmul(h, recurrent_kernel))
         h_next = _keep(None if masks is None else masks.read(t), h_new, h)
-        return t + 1, h_next, carried.write(t, h_next), fresh.write(t, h_new)
+        return t + 1, h_next, _record(arrays, t, {"h": h_next, "fresh": h_new})
 
-    _, _, carried, fresh = tf.while_loop(
-        lambda t, *_: t < steps, body,
-        (0, h0, _array(x.dtype, steps), _array(x.dtype, steps)),
+    _, h, arrays = tf.while_loop(
+        lambda t, *_: t < steps, body, (0, states[0], _recorder(names, steps, x.dtype)),
         maximum_iterations=steps,
     )
-    return carried.stack(), fresh.stack()
+    return {"last": [h], **{name: array.stack() for name, array in arrays.items()}}
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
-def _elman_backward(d_carried, x, h0, mask, kernel, recurrent_kernel, carried, fresh, activation):
-    derivative = ACTIVATIONS[activation][1](fresh)
+def _elman_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options):
+    kernel, recurrent_kernel, _ = weights
+    fresh = saved["h"] if mask is None else saved["fresh"]
+    derivative = ACTIVATIONS[options[0]][1](fresh)
     if mask is not None:
         derivative = derivative * tf.cast(mask, derivative.dtype)
     steps = tf.shape(x)[0]
-    upstream = _array(x.dtype, steps).unstack(d_carried)
     slopes = _array(x.dtype, steps).unstack(derivative)
+    upstream = None if d_seq is None else _array(x.dtype, steps).unstack(d_seq)
     masks = None if mask is None else _array(tf.bool, steps).unstack(mask)
     recurrent_t = tf.transpose(recurrent_kernel)
 
-    def body(t, dh_next, dz_all):
-        dh = dh_next + upstream.read(t)
+    def body(t, dh, dz_all):
+        if upstream is not None:
+            dh = dh + upstream.read(t)
         dz = dh * slopes.read(t)
         dh_prev = tf.matmul(dz, recurrent_t)
         if masks is not None:
@@ -112,232 +202,159 @@ def _elman_backward(d_carried, x, h0, mask, kernel, recurrent_kernel, carried, f
         return t - 1, dh_prev, dz_all.write(t, dz)
 
     _, dh0, dz_all = tf.while_loop(
-        lambda t, *_: t >= 0, body,
-        (steps - 1, tf.zeros_like(h0), _array(x.dtype, steps)),
+        lambda t, *_: t >= 0, body, (steps - 1, d_last[0], _array(x.dtype, steps)),
         maximum_iterations=steps,
     )
-    dz = dz_all.stack()
-    return (
-        _flat_matmul(dz, tf.transpose(kernel)),
-        dh0,
-        _outer_sum(x, dz),
-        _outer_sum(_previous(h0, carried), dz),
-        tf.reduce_sum(dz, axis=[0, 1]),
-    )
+    return dz_all.stack(), [dh0]
 
 
-def elman_sequence(x, h0, mask, kernel, recurrent_kernel, bias, activation):
+def _elman_backward(d_seq, d_last, x, states, mask, weights, saved, options):
+    dz, d_states = _elman_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options)
+    return _input_and_weight_grads(dz, d_states, x, states[0], saved["h"], weights[0])
+
+
+def elman_sequence(x, states, mask, weights, activation, training, return_sequences):
     """Run ``h_t = act(x_t W + h_{t-1} U + b)`` over a time-major sequence.
 
-    Parameters
-    ----------
-    x : tf.Tensor
-        ``(T, B, F)`` inputs.
-    h0 : tf.Tensor
-        ``(B, U)`` initial state.
-    mask : tf.Tensor or None
-        ``(T, B, 1)`` booleans; a ``False`` step keeps the previous state.
-    kernel, recurrent_kernel, bias : tf.Tensor
-        ``W (F, U)``, ``U (U, U)`` and ``b (U,)`` (zeros when the cell has no bias).
-    activation : str
-        A key of :data:`ACTIVATIONS`.
-
-    Returns
-    -------
-    tf.Tensor
-        ``(T, B, U)``: the state after every step (masked steps carried through).
+    ``weights`` is ``[W (F, U), U (U, U), b (U,)]`` (``b`` zeros for a cell
+    without bias) and ``activation`` a key of :data:`ACTIVATIONS`; the rest is
+    as in :func:`run_recurrence`, which this calls.
     """
-
-    @tf.custom_gradient
-    def run(x, h0, kernel, recurrent_kernel, bias):
-        carried, fresh = _elman_forward(
-            *_untaped(x, h0), mask, *_untaped(kernel, recurrent_kernel, bias), activation
-        )
-
-        def grad(d_carried):
-            return _elman_backward(
-                d_carried, x, h0, mask, kernel, recurrent_kernel, carried, fresh, activation
-            )
-
-        return carried, grad
-
-    return run(x, h0, *_read(kernel, recurrent_kernel, bias))
+    return run_recurrence(_elman_forward, _elman_backward, x, states, mask, weights,
+                          (activation,), training, return_sequences)
 
 
 # ------------------------------------------------------------------- peephole LSTM
 
 
-def _peep(c, peepholes, mode):
-    """Peephole contributions of ``c`` for the gates in ``peepholes``."""
-    if mode == "diagonal":
-        return [c * p for p in peepholes]
-    return [tf.matmul(c, p) for p in peepholes]
+def _peep(c, peephole, mode):
+    """A peephole's contribution to a gate pre-activation: ``p ⊙ c`` or ``c P``."""
+    return c * peephole if mode == "diagonal" else tf.matmul(c, peephole)
 
 
 def _peep_back(dz, peephole, mode):
     """Gradient reaching ``c`` through one peephole from the gate pre-activation ``dz``."""
-    if mode == "diagonal":
-        return dz * peephole
-    return tf.matmul(dz, peephole, transpose_b=True)
+    return dz * peephole if mode == "diagonal" else tf.matmul(dz, peephole, transpose_b=True)
 
 
 def _peep_grad(c, dz, mode):
     """Gradient of one peephole weight: ``sum c ⊙ dz`` (diagonal) or ``C^T dZ`` (full)."""
-    if mode == "diagonal":
-        return tf.reduce_sum(c * dz, axis=[0, 1])
-    return _outer_sum(c, dz)
-
-
-def _clip(c, cell_clip):
-    return c if cell_clip is None else tf.clip_by_value(c, -cell_clip, cell_clip)
+    return tf.reduce_sum(c * dz, axis=[0, 1]) if mode == "diagonal" else _outer_sum(c, dz)
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
-def _lstm_forward(x, h0, c0, mask, kernel, recurrent_kernel, bias, peepholes, mode, cell_clip):
+def _lstm_forward(x, states, mask, weights, options, store, return_sequences):
+    kernel, recurrent_kernel, bias, *peepholes = weights
+    mode, cell_clip = options
     steps = tf.shape(x)[0]
     inputs = _array(x.dtype, steps).unstack(x)
     masks = None if mask is None else _array(tf.bool, steps).unstack(mask)
-    names = ("h", "c", "c_new", "i", "f", "g", "o")
+    names = (["h"] if store or return_sequences else []) + (
+        ["gates", "c_new"] if store else []) + (["c"] if store and mask is not None else [])
 
     def body(t, h, c, arrays):
         z = tf.matmul(inputs.read(t), kernel) + tf.matmul(h, recurrent_kernel) + bias
         zi, zf, zc, zo = tf.split(z, 4, axis=1)
-        if mode is None:
-            i, f = tf.sigmoid(zi), tf.sigmoid(zf)
-        else:
-            pi, pf = _peep(c, peepholes[:2], mode)
-            i, f = tf.sigmoid(zi + pi), tf.sigmoid(zf + pf)
-        g = tf.tanh(zc)
-        c_new = _clip(f * c + i * g, cell_clip)
-        o = tf.sigmoid(zo if mode is None else zo + _peep(c_new, peepholes[2:], mode)[0])
+        if mode is not None:
+            zi, zf = zi + _peep(c, peepholes[0], mode), zf + _peep(c, peepholes[1], mode)
+        i, f, g = tf.sigmoid(zi), tf.sigmoid(zf), tf.tanh(zc)
+        c_new = f * c + i * g
+        if cell_clip is not None:
+            c_new = tf.clip_by_value(c_new, -cell_clip, cell_clip)
+        o = tf.sigmoid(zo if mode is None else zo + _peep(c_new, peepholes[2], mode))
         h_new = o * tf.tanh(c_new)
         m = None if masks is None else masks.read(t)
         h_next, c_next = _keep(m, h_new, h), _keep(m, c_new, c)
-        values = (h_next, c_next, c_new, i, f, g, o)
-        return t + 1, h_next, c_next, [a.write(t, v) for a, v in zip(arrays, values)]
+        values = {"h": h_next, "c": c_next, "c_new": c_new}
+        if "gates" in arrays:
+            values["gates"] = tf.concat([i, f, g, o], axis=1)
+        return t + 1, h_next, c_next, _record(arrays, t, values)
 
-    _, _, _, arrays = tf.while_loop(
+    _, h, c, arrays = tf.while_loop(
         lambda t, *_: t < steps, body,
-        (0, h0, c0, [_array(x.dtype, steps) for _ in names]),
+        (0, states[0], states[1], _recorder(names, steps, x.dtype)),
         maximum_iterations=steps,
     )
-    return dict(zip(names, (a.stack() for a in arrays)))
+    return {"last": [h, c], **{name: array.stack() for name, array in arrays.items()}}
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
-def _lstm_backward(
-    d_h, d_c, x, h0, c0, mask, kernel, recurrent_kernel, peepholes, saved, mode, cell_clip
-):
+def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options):
+    kernel, recurrent_kernel, _, *peepholes = weights
+    mode, cell_clip = options
     steps = tf.shape(x)[0]
-    c_prev_all = _previous(c0, saved["c"])
-    tanh_c = tf.tanh(saved["c_new"])
-    keep = None if cell_clip is None else tf.cast(tf.abs(saved["c_new"]) < cell_clip, x.dtype)
+    c_prev_all = _previous(states[1], saved["c_new"] if mask is None else saved["c"])
 
     def unstack(value):
         return _array(value.dtype, steps).unstack(value)
 
-    seq = {k: unstack(saved[k]) for k in ("i", "f", "g", "o")}
-    seq.update(tanh_c=unstack(tanh_c), c_prev=unstack(c_prev_all), dh=unstack(d_h),
-               dc=unstack(d_c))
-    if keep is not None:
-        seq["keep"] = unstack(keep)
+    gates, c_news, c_prevs = unstack(saved["gates"]), unstack(saved["c_new"]), unstack(c_prev_all)
+    upstream = None if d_seq is None else unstack(d_seq)
     masks = None if mask is None else unstack(mask)
     recurrent_t = tf.transpose(recurrent_kernel)
 
-    def body(t, dh_next, dc_next, dz_all):
-        i, f, g, o = (seq[k].read(t) for k in ("i", "f", "g", "o"))
-        tc = seq["tanh_c"].read(t)
-        dh_in = dh_next + seq["dh"].read(t)
-        dc_in = dc_next + seq["dc"].read(t)
+    def body(t, dh, dc, dz_all):
+        i, f, g, o = tf.split(gates.read(t), 4, axis=1)
+        c_new = c_news.read(t)
+        tc = tf.tanh(c_new)
+        if upstream is not None:
+            dh = dh + upstream.read(t)
         m = None if masks is None else masks.read(t)
-        dh = _keep(m, dh_in, tf.zeros_like(dh_in))
-        dc = _keep(m, dc_in, tf.zeros_like(dc_in))
-        dzo = dh * tc * o * (1.0 - o)
-        dc = dc + dh * o * (1.0 - tc * tc)
+        dh_real = _keep(m, dh, tf.zeros_like(dh))
+        dc_real = _keep(m, dc, tf.zeros_like(dc))
+        dzo = dh_real * tc * o * (1.0 - o)
+        dc_new = dc_real + dh_real * o * (1.0 - tc * tc)
         if mode is not None:
-            dc = dc + _peep_back(dzo, peepholes[2], mode)
-        if keep is not None:
-            dc = dc * seq["keep"].read(t)
-        dzi = dc * g * i * (1.0 - i)
-        dzf = dc * seq["c_prev"].read(t) * f * (1.0 - f)
-        dzc = dc * i * (1.0 - g * g)
+            dc_new = dc_new + _peep_back(dzo, peepholes[2], mode)
+        if cell_clip is not None:
+            dc_new = dc_new * tf.cast(tf.abs(c_new) < cell_clip, dc_new.dtype)
+        dzi = dc_new * g * i * (1.0 - i)
+        dzf = dc_new * c_prevs.read(t) * f * (1.0 - f)
+        dzc = dc_new * i * (1.0 - g * g)
         dz = tf.concat([dzi, dzf, dzc, dzo], axis=1)
         dh_prev = tf.matmul(dz, recurrent_t)
-        dc_prev = dc * f
+        dc_prev = dc_new * f
         if mode is not None:
             dc_prev = dc_prev + _peep_back(dzi, peepholes[0], mode)
             dc_prev = dc_prev + _peep_back(dzf, peepholes[1], mode)
         if m is not None:
-            dh_prev = dh_prev + _keep(m, tf.zeros_like(dh_in), dh_in)
-            dc_prev = dc_prev + _keep(m, tf.zeros_like(dc_in), dc_in)
+            dh_prev = dh_prev + _keep(m, tf.zeros_like(dh), dh)
+            dc_prev = dc_prev + _keep(m, tf.zeros_like(dc), dc)
         return t - 1, dh_prev, dc_prev, dz_all.write(t, dz)
 
     _, dh0, dc0, dz_all = tf.while_loop(
         lambda t, *_: t >= 0, body,
-        (steps - 1, tf.zeros_like(h0), tf.zeros_like(c0), _array(x.dtype, steps)),
+        (steps - 1, d_last[0], d_last[1], _array(x.dtype, steps)),
         maximum_iterations=steps,
     )
-    dz = dz_all.stack()
-    grads = [
-        _flat_matmul(dz, tf.transpose(kernel)),
-        dh0,
-        dc0,
-        _outer_sum(x, dz),
-        _outer_sum(_previous(h0, saved["h"]), dz),
-        tf.reduce_sum(dz, axis=[0, 1]),
-    ]
+    return dz_all.stack(), [dh0, dc0]
+
+
+def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options):
+    dz, d_states = _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options)
+    grads = _input_and_weight_grads(dz, d_states, x, states[0], saved["h"], weights[0])
+    mode = options[0]
     if mode is not None:
+        c_prev_all = _previous(states[1], saved["c_new"] if mask is None else saved["c"])
         dzi, dzf, _, dzo = tf.split(dz, 4, axis=2)
-        grads.append([
+        grads += [
             _peep_grad(c_prev_all, dzi, mode),
             _peep_grad(c_prev_all, dzf, mode),
             _peep_grad(saved["c_new"], dzo, mode),
-        ])
+        ]
     return grads
 
 
-def lstm_sequence(x, h0, c0, mask, kernel, recurrent_kernel, bias, peepholes, mode, cell_clip):
+def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_sequences):
     """Run the peephole LSTM recurrence over a time-major sequence.
 
     The equations are those of :class:`seqkit.cells.PeepholeLSTMCell` with
-    sigmoid gates and tanh cell and output activations.
-
-    Parameters
-    ----------
-    x, h0, c0, mask : tf.Tensor
-        ``(T, B, F)`` inputs, ``(B, U)`` initial states, ``(T, B, 1)`` booleans or ``None``.
-    kernel, recurrent_kernel, bias : tf.Tensor
-        ``(F, 4U)``, ``(U, 4U)``, ``(4U,)`` in gate order i, f, c, o.
-    peepholes : list of tf.Tensor
-        ``[p_i, p_f, p_o]``, each ``(U,)`` (diagonal) or ``(U, U)`` (full); empty when ``mode`` is
-        ``None``.
-    mode : {"diagonal", "full", None}
-    cell_clip : float or None
-        Clip ``c_t`` to ``[-cell_clip, cell_clip]``.
-
-    Returns
-    -------
-    tuple of tf.Tensor
-        ``(H, C)``, each ``(T, B, U)``: the states after every step.
+    sigmoid gates and tanh activations. ``states`` is ``[h0, c0]``;
+    ``weights`` is ``[W (F, 4U), U (U, 4U), b (4U,)]`` in gate order i, f, c,
+    o, followed by ``[p_i, p_f, p_o]`` (each ``(U,)`` for ``mode="diagonal"``,
+    ``(U, U)`` for ``"full"``, absent for ``None``); ``cell_clip`` clips
+    ``c_t`` to ``[-cell_clip, cell_clip]``. The rest is as in
+    :func:`run_recurrence`, which this calls.
     """
-
-    @tf.custom_gradient
-    def run(x, h0, c0, kernel, recurrent_kernel, bias, *peeps):
-        peeps = list(peeps)
-        saved = _lstm_forward(
-            *_untaped(x, h0, c0), mask, *_untaped(kernel, recurrent_kernel, bias),
-            _untaped(*peeps), mode, cell_clip,
-        )
-
-        def grad(d_h, d_c):
-            d_h = tf.zeros_like(saved["h"]) if d_h is None else d_h
-            d_c = tf.zeros_like(saved["c"]) if d_c is None else d_c
-            grads = _lstm_backward(
-                d_h, d_c, x, h0, c0, mask, kernel, recurrent_kernel, peeps, saved, mode,
-                cell_clip,
-            )
-            return grads[:6] + (list(grads[6]) if mode is not None else [])
-
-        return (saved["h"], saved["c"]), grad
-
-    return run(x, h0, c0, *_read(kernel, recurrent_kernel, bias, *peepholes))
+    return run_recurrence(_lstm_forward, _lstm_backward, x, states, mask, weights,
+                          (mode, cell_clip), training, return_sequences)

@@ -66,14 +66,12 @@ class ElmanRNNCell(RecurrentCell):
         """Whether :func:`seqkit.cells._fast.elman_sequence` can run this cell's recurrence."""
         return self._activation_name(self.activation) in _fast.ACTIVATIONS
 
-    def fast_sequence(self, x, initial_state, mask):
-        """Run the whole time-major sequence at once; return ``[H]``, the states after each step."""
-        return [
-            _fast.elman_sequence(
-                x, initial_state[0], mask, self.kernel, self.recurrent_kernel,
-                self._bias_or_zeros(self.units), self._activation_name(self.activation),
-            )
-        ]
+    def fast_sequence(self, x, states, mask, training, return_sequences):
+        """Run a whole time-major sequence; see :func:`seqkit.cells._fast.run_recurrence`."""
+        weights = [self.kernel, self.recurrent_kernel, self._bias_or_zeros(self.units)]
+        activation = self._activation_name(self.activation)
+        return _fast.elman_sequence(x, states, mask, weights, activation, training,
+                                    return_sequences)
 
 
 @keras.saving.register_keras_serializable(package="seqkit")

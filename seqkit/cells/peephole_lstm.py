@@ -146,14 +146,12 @@ class PeepholeLSTMCell(RecurrentCell):
             and self._activation_name(self.recurrent_activation) == "sigmoid"
         )
 
-    def fast_sequence(self, x, initial_state, mask):
-        """Run a whole time-major sequence; return ``[H, C]``, the states after each step."""
-        h_seq, c_seq = _fast.lstm_sequence(
-            x, initial_state[0], initial_state[1], mask, self.kernel, self.recurrent_kernel,
-            self._bias_or_zeros(4 * self.units), list(self.peephole_weights), self.peepholes,
-            self.cell_clip,
-        )
-        return [h_seq, c_seq]
+    def fast_sequence(self, x, states, mask, training, return_sequences):
+        """Run a whole time-major sequence; see :func:`seqkit.cells._fast.run_recurrence`."""
+        weights = [self.kernel, self.recurrent_kernel, self._bias_or_zeros(4 * self.units),
+                   *self.peephole_weights]
+        return _fast.lstm_sequence(x, states, mask, weights, self.peepholes, self.cell_clip,
+                                   training, return_sequences)
 
     def get_config(self):
         return {

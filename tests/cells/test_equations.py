@@ -101,15 +101,19 @@ def test_layer_equals_keras_builtin_with_same_weights(ours, theirs, fast_path, g
     np.testing.assert_allclose(mine(x), builtin(x), atol=1e-5)
 
 
-def _sequence_loss(layer, x, mask, states, weights_out):
-    out = layer(x, mask=mask, initial_state=states)
+def _sequence_loss(layer, x, mask, states, weights_out, training=False):
+    out = layer(x, mask=mask, initial_state=states, training=training)
     return tf.reduce_sum(out[0] * weights_out) + sum(tf.reduce_sum(s * s) for s in out[1:])
 
 
 @pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "portable"])
 @pytest.mark.parametrize("name", CONFIGS)
 def test_gradients_match_central_finite_differences(name, fast_path):
-    """Backpropagation through time, checked entry by entry in float64."""
+    """Backpropagation through time, checked entry by entry in float64.
+
+    The analytic gradient comes from the training pass (which stores the
+    forward activations); the differences from inference passes.
+    """
     layer = make_layer(name, fast_path, dtype="float64")
     x, mask, states = inputs("float64", seed=3)
     states = [tf.constant(s) for s in states[: 1 if CONFIGS[name][0] is ElmanRNN else 2]]
@@ -120,7 +124,7 @@ def test_gradients_match_central_finite_differences(name, fast_path):
 
     with tf.GradientTape() as tape:
         tape.watch([x, *states])
-        loss = _sequence_loss(layer, x, mask, states, weights_out)
+        loss = _sequence_loss(layer, x, mask, states, weights_out, training=True)
     grads = tape.gradient(loss, [*layer.trainable_weights, x, *states])
 
     rng = np.random.default_rng(6)
@@ -162,3 +166,21 @@ def test_fast_and_portable_paths_agree_in_training_with_dropout(name):
         results.append([out[0], *tape.gradient(loss, layer.trainable_weights)])
     for fast, portable in zip(*results):
         np.testing.assert_allclose(fast, portable, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("name", ["elman", "peephole-diagonal"])
+def test_zero_output_for_mask_matches_portable_path(name, return_sequences):
+    x, mask, _ = inputs(seed=8)
+    mask[2, -1] = False
+    results = []
+    for fast_path in (True, False):
+        layer_class, kwargs = CONFIGS[name]
+        layer = layer_class(UNITS, fast_path=fast_path, zero_output_for_mask=True,
+                            return_sequences=return_sequences, **kwargs)
+        layer(x)
+        layer.set_weights(random_weights(layer))
+        results.append(layer(x, mask=mask))
+    np.testing.assert_allclose(results[0], results[1], atol=1e-5)
+    if return_sequences:
+        assert not np.any(np.asarray(results[0])[~mask])
