@@ -7,10 +7,12 @@ what was received::
 """
 
 import numbers
+import typing
 
 import numpy as np
+import scipy.sparse
 
-from seqkit.exceptions import InputTypeError, InvalidParameterError
+from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 
 
 def _describe(value):
@@ -94,3 +96,228 @@ def check_bool(value, name, owner):
             f"The {name!r} parameter of {owner} must be a bool. Got {_describe(value)} instead."
         )
     return bool(value)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+class Sequences(typing.NamedTuple):
+    """Numeric sequences after :func:`check_sequences`.
+
+    Attributes
+    ----------
+    values : ndarray of shape (batch, timesteps, features)
+        The sequences, each followed by NaN up to the longest one.
+    lengths : ndarray of int64, shape (batch,)
+        The number of real steps of each sequence.
+    ragged : bool
+        Whether they were given as a list of sequences.
+    univariate : bool
+        Whether they were given without a features axis (a 2-D array, or a
+        list of 1-D sequences).
+    """
+
+    values: np.ndarray
+    lengths: np.ndarray
+    ragged: bool
+    univariate: bool
+
+    def like_input(self, values):
+        """Return ``values`` (same layout as :attr:`values`) in the form the input had."""
+        if self.univariate:
+            values = values[..., 0]
+        if self.ragged:
+            return [v[:n] for v, n in zip(values, self.lengths)]
+        return values
+
+
+_SEQUENCE_FORMS = (
+    "a 3-D array (batch, timesteps, features), a 2-D array (batch, timesteps) of "
+    "univariate sequences, or a list of 2-D (timesteps, features) or 1-D sequences"
+)
+
+
+def _as_float(value, name, dtype):
+    try:
+        array = np.asarray(value)
+        if np.iscomplexobj(array):
+            raise InvalidInputError(
+                f"{name} must be real-valued. Complex data not supported; got dtype {array.dtype}."
+            )
+        return np.asarray(array, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        if isinstance(err, InvalidInputError):
+            raise
+        raise InputTypeError(f"{name} must hold numbers. Got values that are not: {err}") from None
+
+
+def _first_non_finite(values, lengths):
+    """``(sequence, step)`` of the first NaN or inf inside the real steps, or ``None``."""
+    real = np.arange(values.shape[1])[None, :] < lengths[:, None]
+    bad = ~np.isfinite(values).all(axis=2) & real
+    if not bad.any():
+        return None
+    sequence, step = np.argwhere(bad)[0]
+    return int(sequence), int(step)
+
+
+def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.float32):
+    """Validate numeric sequences and pad them into one array.
+
+    Parameters
+    ----------
+    X : array-like or list of array-like
+        A 3-D array ``(batch, timesteps, features)``; a 2-D array
+        ``(batch, timesteps)`` of univariate sequences; or a list of 2-D
+        ``(timesteps, features)`` or 1-D ``(timesteps,)`` sequences, whose
+        lengths may differ.
+    name : str
+        How the data is named in error messages.
+    owner : str
+        The estimator or transformer named in error messages.
+    n_features : int or None
+        The number of features the data must have (after fit).
+    dtype : numpy dtype
+        The dtype of the returned values.
+
+    Returns
+    -------
+    Sequences
+        The values padded with NaN after each sequence's end, and the lengths.
+
+    Raises
+    ------
+    InputTypeError
+        For sparse or non-numeric data.
+    InvalidInputError
+        For a wrong number of dimensions or features, no sequences, an empty
+        sequence, or NaN or inf inside a sequence.
+    """
+    if X is None:
+        raise InputTypeError(f"{owner} requires {name}: {_SEQUENCE_FORMS}. Got None.")
+    check_dense(X, name)
+    ragged = isinstance(X, (list, tuple))
+    if ragged:
+        items = [_as_float(item, f"{name}[{i}]", dtype) for i, item in enumerate(X)]
+        ndims = {item.ndim for item in items}
+        if not items or ndims - {1, 2} or len(ndims) > 1:
+            shapes = sorted({item.shape for item in items})[:3]
+            raise InvalidInputError(
+                f"{name} must be {_SEQUENCE_FORMS}, each of one kind. "
+                f"Got a list of {len(items)} items of shapes {shapes}."
+            )
+        univariate = ndims == {1}
+        items = [item[:, None] if univariate else item for item in items]
+        widths = sorted({item.shape[1] for item in items})
+        if len(widths) > 1:
+            raise InvalidInputError(
+                f"All sequences of {name} must have the same number of features. Got {widths}."
+            )
+        lengths = np.array([len(item) for item in items], dtype=np.int64)
+        values = np.full((len(items), lengths.max(), widths[0]), np.nan, dtype=dtype)
+        for row, item in zip(values, items):
+            row[: len(item)] = item
+    else:
+        values = _as_float(X, name, dtype)
+        univariate = values.ndim == 2
+        if values.ndim not in (2, 3):
+            raise InvalidInputError(
+                f"{name} must be {_SEQUENCE_FORMS}. Got shape {values.shape}. Reshape your data: "
+                f"one univariate sequence is {name}.reshape(1, -1)."
+            )
+        if univariate:
+            values = values[:, :, None]
+        lengths = np.full(len(values), values.shape[1], dtype=np.int64)
+    if len(values) == 0:
+        raise InvalidInputError(f"{name} must hold at least one sequence. Got 0 sequences.")
+    if univariate and not ragged and values.shape[1] == 0:
+        raise InvalidInputError(
+            f"{name} holds empty sequences: a 2-D {name} has one univariate sequence per row and "
+            f"0 feature(s) (shape={values.shape[:2]}) while a minimum of 1 is required."
+        )
+    if lengths.min() == 0:
+        raise InvalidInputError(
+            f"{name} must not contain empty sequences. Sequence {int(np.argmin(lengths))} "
+            "has 0 steps."
+        )
+    if values.shape[2] == 0:
+        raise InvalidInputError(f"{name} must have at least one feature per step. Got 0.")
+    if n_features is not None and values.shape[2] != n_features:
+        raise InvalidInputError(
+            f"{name} has {values.shape[2]} features, but {owner} is expecting {n_features} "
+            "features as input."
+        )
+    bad = _first_non_finite(values, lengths)
+    if bad is not None:
+        raise InvalidInputError(
+            f"{name} contains NaN or inf in sequence {bad[0]} at step {bad[1]}."
+        )
+    return Sequences(values, lengths, ragged, univariate)
+
+
+def check_dense(X, name="X"):
+    """Raise :class:`InputTypeError` if ``X`` is a scipy sparse matrix or array."""
+    if scipy.sparse.issparse(X):
+        raise InputTypeError(
+            f"{name} must be dense; sparse input is not supported. Got {type(X).__name__}."
+        )
+
+
+def check_token_sequences(X, name="X", owner="seqkit"):
+    """Validate token sequences: a list of non-empty lists of strings.
+
+    Returns
+    -------
+    list of list of str
+    """
+    if not isinstance(X, (list, tuple)) or not X:
+        raise InputTypeError(
+            f"{name} of {owner} must be a non-empty list of token sequences (lists of str). "
+            f"Got {_describe(X) if isinstance(X, np.ndarray) else type(X).__name__}."
+        )
+    sequences = []
+    for i, tokens in enumerate(X):
+        if isinstance(tokens, str) or not isinstance(tokens, (list, tuple, np.ndarray)):
+            raise InputTypeError(
+                f"{name}[{i}] must be a sequence of str tokens. Got {type(tokens).__name__}."
+            )
+        if len(tokens) == 0:
+            raise InvalidInputError(
+                f"{name} must not contain empty sequences. Sequence {i} has 0 steps."
+            )
+        odd = next((t for t in tokens if not isinstance(t, str)), None)
+        if odd is not None:
+            raise InputTypeError(
+                f"{name}[{i}] must hold only str tokens. Got {odd!r} of type "
+                f"{type(odd).__name__}."
+            )
+        sequences.append(list(tokens))
+    return sequences
+
+
+def check_same_length(n_x, n_y, x_name="X", y_name="y"):
+    """Raise unless ``x_name`` and ``y_name`` hold the same number of sequences."""
+    if n_x != n_y:
+        raise InvalidInputError(
+            f"{x_name} and {y_name} must hold the same number of sequences. "
+            f"Got {n_x} in {x_name} and {n_y} in {y_name}."
+        )
+
+
+def check_shape(array, name, owner, expected):
+    """Return ``array`` after checking its shape against ``expected`` (None: any size there).
+
+    The message shows the expected shape with ``any`` in the free places::
+
+        The 'start' argument of predict_autoregressive must have shape (8, 2). Got shape (8, 3).
+    """
+    shape = np.shape(array)
+    if len(shape) != len(expected) or any(
+        size is not None and size != got for size, got in zip(expected, shape)
+    ):
+        wanted = "(" + ", ".join("any" if size is None else str(size) for size in expected)
+        wanted += ",)" if len(expected) == 1 else ")"
+        raise InvalidInputError(
+            f"The {name!r} argument of {owner} must have shape {wanted}. Got shape {shape}."
+        )
+    return array

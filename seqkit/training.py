@@ -1,0 +1,699 @@
+"""Training recurrent networks: full and truncated BPTT, safe defaults, gradient diagnostics.
+
+* :func:`compile_model` compiles with gradient-norm clipping on by default.
+* :func:`fit` trains with full backpropagation through time or, with
+  ``tbptt_steps=k``, truncated BPTT (:class:`TruncatedBPTT`); it always stops
+  on a NaN loss, can stop early on a validation split, and can checkpoint every
+  epoch and resume an interrupted run.
+* :func:`gradient_norms_over_time` returns ``||dLoss/dh_t||`` for every step
+  ``t`` of the first recurrent layer, and :func:`plot_gradient_norms` draws it:
+  vanishing or exploding gradients, seen with one's own eyes.
+
+Truncated BPTT reads the final states of every recurrent layer, so every
+recurrent layer of the model must have ``return_state=True``, as in the models
+of :mod:`seqkit.networks`.
+"""
+
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from seqkit._validation import check_bool, check_choice, check_float, check_int
+from seqkit.exceptions import InvalidInputError, InvalidParameterError
+from seqkit.networks import cell_state_sizes
+
+_OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+}
+
+
+def compile_model(model, *, loss, learning_rate=1e-3, clipnorm=1.0, metrics=None,
+                  optimizer="adam"):
+    """Compile ``model`` with gradient-norm clipping against exploding gradients.
+
+    Parameters
+    ----------
+    model : keras.Model
+    loss : str, keras.losses.Loss or callable
+    learning_rate : float, default 1e-3
+    clipnorm : float or None, default 1.0
+        The gradient of all weights together is rescaled so that its global
+        norm is at most ``clipnorm`` (Pascanu et al., 2013): one step of SGD
+        then moves the weights by at most ``learning_rate * clipnorm``. None
+        turns clipping off.
+    metrics : list or None
+        As in ``keras.Model.compile``.
+    optimizer : {"adam", "sgd", "rmsprop"}, default "adam"
+
+    Returns
+    -------
+    keras.Model
+        ``model``, compiled.
+    """
+    owner = "compile_model"
+    optimizer = check_choice(optimizer, "optimizer", owner, tuple(_OPTIMIZERS))
+    learning_rate = check_float(learning_rate, "learning_rate", owner, low=0.0,
+                                low_inclusive=False)
+    clipnorm = check_float(clipnorm, "clipnorm", owner, low=0.0, low_inclusive=False,
+                           allow_none=True)
+    model.compile(
+        optimizer=_OPTIMIZERS[optimizer](learning_rate=learning_rate, global_clipnorm=clipnorm),
+        loss=loss,
+        metrics=metrics,
+    )
+    return model
+
+
+# ------------------------------------------------------------------ graph replay
+
+
+def _replay(model, inputs, call):
+    """Run ``model``'s layer graph on ``inputs``, calling each layer as ``call(layer, *a, **kw)``.
+
+    ``keras.models.clone_model(clone_function=lambda layer: layer, call_function=call)`` does
+    the same walk but then refuses outputs that depend on tensors other than the model's
+    inputs, which is the point here (state inputs, probe inputs); hence Keras' own walk.
+    """
+    return model._run_through_graph(inputs, operation_fn=lambda layer: layer, call_fn=call)
+
+
+def _fresh_inputs(model):
+    return [keras.Input(batch_shape=t.shape, dtype=t.dtype) for t in model.inputs]
+
+
+def _recurrent_layers(model, owner, what):
+    """The model's recurrent layers, after checking ``what`` can work with them."""
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must have only forward-running recurrent "
+                f"layers for {what}. Got the Bidirectional layer {layer.name!r}."
+            )
+        if isinstance(layer, keras.layers.RNN):
+            layers.append(layer)
+    if not layers:
+        raise InvalidParameterError(
+            f"The 'model' parameter of {owner} must have a recurrent layer for {what}. Got "
+            f"a model with layers {[layer.name for layer in model.layers]}."
+        )
+    return layers
+
+
+# ------------------------------------------------------------------ truncated BPTT
+
+
+class TruncatedBPTT:
+    """Truncated backpropagation through time over chunks of ``steps`` steps.
+
+    A batch of long sequences is cut into chunks of ``steps`` steps (the last
+    one may be shorter). Chunk ``j + 1`` starts from the final states of every
+    recurrent layer after chunk ``j``; chunk 1 starts from the model's own
+    initial states (zeros, or those it computes from static inputs), so the
+    state is reset between batches of sequences. The carried states enter a
+    chunk as constants: the loss of a chunk is backpropagated through that
+    chunk only, and memory grows with ``steps``, not with the sequence length.
+
+    With per-step outputs (many-to-many) every chunk has its own loss; with one
+    output per sequence (many-to-one) only the last chunk does, the earlier
+    ones just carry the state forward.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled model with one output whose recurrent layers run forward and
+        have ``return_state=True`` (any model of :mod:`seqkit.networks` but the
+        bidirectional and encoder-decoder ones).
+    steps : int
+        Chunk length ``k``, ``>= 1``.
+
+    Attributes
+    ----------
+    first, carried : keras.Model
+        The model with the final states as extra outputs; ``carried`` also takes
+        the initial states as extra inputs. Same layers, same weights.
+    train_chunk : callable
+        ``train_chunk(inputs, y, sample_weight, states) -> (loss, states)``, one
+        compiled optimisation step on a chunk (``states`` None for a first chunk).
+    advance : callable
+        ``advance(inputs, states) -> states``, a compiled forward pass only.
+
+    Notes
+    -----
+    Inputs with a time axis (float ``(batch, time, features)``, or int token
+    ids ``(batch, time)``) are cut into chunks; other inputs (static features)
+    are given whole to every chunk.
+    """
+
+    def __init__(self, model, steps):
+        owner = "TruncatedBPTT"
+        self.model = model
+        self.steps = check_int(steps, "steps", owner, minimum=1)
+        layers = _recurrent_layers(model, owner, "truncated BPTT")
+        for layer in layers:
+            if not layer.return_state:
+                raise InvalidParameterError(
+                    f"The 'model' parameter of {owner} must have recurrent layers with "
+                    f"return_state=True for truncated BPTT (the seqkit.networks builders make "
+                    f"them so). Got layer {layer.name!r} with return_state=False."
+                )
+        if len(model.outputs) != 1:
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must have one output for truncated BPTT. "
+                f"Got {len(model.outputs)} outputs."
+            )
+        self.timed = [len(t.shape) == 3 or (len(t.shape) == 2 and "int" in t.dtype)
+                      for t in model.inputs]
+        if sum(self.timed) != 1:
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must have exactly one input with a time "
+                f"axis for truncated BPTT. Got input shapes "
+                f"{[tuple(t.shape) for t in model.inputs]}."
+            )
+        self.per_step = len(model.outputs[0].shape) == 3
+        self.first = self._twin(carried=False)
+        self.carried = self._twin(carried=True)
+        self.train_chunk = tf.function(self._train_chunk, reduce_retracing=True)
+        self.advance = tf.function(self._advance, reduce_retracing=True)
+
+    def _twin(self, carried):
+        """The model with its final states as extra outputs and, if ``carried``, its initial
+        states as extra inputs; same layers, same weights."""
+        inputs, state_inputs, state_outputs = _fresh_inputs(self.model), [], []
+
+        def call(layer, *args, **kwargs):
+            if isinstance(layer, keras.layers.RNN):
+                if carried:
+                    sizes = cell_state_sizes(layer.cell)
+                    kwargs["initial_state"] = [keras.Input((size,)) for size in sizes]
+                    state_inputs.extend(kwargs["initial_state"])
+                outputs = layer(*args, **kwargs)
+                state_outputs.extend(outputs[1:])
+                return outputs
+            return layer(*args, **kwargs)
+
+        outputs = _replay(self.model, inputs, call)
+        return keras.Model([*inputs, *state_inputs], [outputs, *state_outputs])
+
+    def forward(self, inputs, states=None, training=False):
+        """Run one chunk.
+
+        Parameters
+        ----------
+        inputs : list of tensors
+            The model's inputs, cut to the chunk.
+        states : list of tensors or None
+            The states carried from the previous chunk; None for a first chunk.
+        training : bool
+
+        Returns
+        -------
+        tuple
+            ``(outputs, states)``: the chunk's outputs and the final states of
+            every recurrent layer, gradients stopped (the chunk border).
+        """
+        inputs = [ops.convert_to_tensor(a) for a in inputs]
+        if states is None:
+            y_pred, *states = self.first(inputs, training=training)
+        else:
+            y_pred, *states = self.carried([*inputs, *states], training=training)
+        return y_pred, [ops.stop_gradient(s) for s in states]
+
+    def _train_chunk(self, inputs, y, sample_weight, states):
+        model = self.model
+        with tf.GradientTape() as tape:
+            y_pred, states = self.forward(inputs, states, training=True)
+            loss = model.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                      training=True)
+        # Weights used only before the chunk (e.g. those mapping static features to the
+        # initial state, in a later chunk) get no gradient: that is the truncation.
+        pairs = [(g, v) for g, v in zip(tape.gradient(loss, model.trainable_variables),
+                                        model.trainable_variables) if g is not None]
+        model.optimizer.apply(*zip(*pairs))
+        model.compute_metrics(None, y, y_pred, sample_weight)
+        return loss, states
+
+    def _advance(self, inputs, states):
+        return self.forward(inputs, states, training=True)[1]
+
+    def chunks(self, n_steps):
+        """The ``(start, stop)`` step ranges of the chunks of a sequence of ``n_steps`` steps."""
+        return [(start, min(start + self.steps, n_steps))
+                for start in range(0, n_steps, self.steps)]
+
+    def _cut(self, arrays, start, stop):
+        return [a[:, start:stop] if timed else a for a, timed in zip(arrays, self.timed)]
+
+    def train_batch(self, inputs, y, sample_weight=None):
+        """One optimisation step per chunk over a batch of whole sequences.
+
+        Parameters
+        ----------
+        inputs : list of arrays
+            The model's inputs for the batch.
+        y : array
+            ``(batch, time, ...)`` per-step targets, or ``(batch, ...)`` per sequence.
+        sample_weight : array or None
+            ``(batch,)``, or ``(batch, time)`` for per-step outputs.
+
+        Returns
+        -------
+        float
+            The mean loss of the chunks that have one.
+        """
+        n_steps = inputs[self.timed.index(True)].shape[1]
+        ranges = self.chunks(n_steps)
+        states, losses = None, []
+        for j, (start, stop) in enumerate(ranges):
+            chunk = [tf.convert_to_tensor(a) for a in self._cut(inputs, start, stop)]
+            if not self.per_step and j < len(ranges) - 1:
+                states = self.advance(chunk, states)
+                continue
+            y_chunk, w_chunk = y, sample_weight
+            if self.per_step:
+                y_chunk = y[:, start:stop]
+                if sample_weight is not None and np.ndim(sample_weight) == 2:
+                    w_chunk = sample_weight[:, start:stop]
+            loss, states = self.train_chunk(chunk, y_chunk, w_chunk, states)
+            losses.append(float(loss))
+        return float(np.mean(losses))
+
+
+# ---------------------------------------------------------------------------- fit
+
+
+_STATE_FILE = "state.json"
+
+
+class _Progress(keras.callbacks.Callback):
+    """Collect the per-epoch history and, with a directory, checkpoint after every epoch.
+
+    A checkpoint is ``epoch-NNNN.weights.h5`` (weights and optimizer state) plus
+    ``state.json`` (epochs done, history, whether training finished). Each file is
+    written under a temporary name and moved into place with ``os.replace``, the
+    JSON last, so ``state.json`` always names a complete weights file.
+    """
+
+    def __init__(self, directory=None):
+        super().__init__()
+        self.directory = None if directory is None else Path(directory)
+        self.history, self.epochs_done, self.finished = {}, 0, False
+
+    def restore(self, model):
+        """Load the checkpoint in the directory, if any, into ``model``."""
+        if self.directory is None or not (self.directory / _STATE_FILE).exists():
+            return
+        state = json.loads((self.directory / _STATE_FILE).read_text())
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(self.directory / state["weights"])
+        self.history = state["history"]
+        self.epochs_done = state["epochs"]
+        self.finished = state["finished"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.epochs_done = epoch + 1
+        self._save()
+
+    def on_train_end(self, logs=None):
+        # After EarlyStopping (earlier in the list) restored the best weights.
+        self.finished = bool(self.model.stop_training)
+        self._save()
+
+    def _save(self):
+        if self.directory is None or not math.isfinite(self.history.get("loss", [0.0])[-1]):
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        weights = f"epoch-{self.epochs_done:04d}.weights.h5"
+        partial = self.directory / f"partial-{weights}"
+        self.model.save_weights(partial)
+        os.replace(partial, self.directory / weights)
+        state = {"epochs": self.epochs_done, "history": self.history, "weights": weights,
+                 "finished": self.finished}
+        partial = self.directory / f"partial-{_STATE_FILE}"
+        partial.write_text(json.dumps(state))
+        os.replace(partial, self.directory / _STATE_FILE)
+        for old in self.directory.glob("epoch-*.weights.h5"):
+            if old.name != weights:
+                old.unlink()
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _check_data(x, y, sample_weight, owner):
+    arrays = [np.asarray(a) for a in _as_list(x)]
+    y = np.asarray(y)
+    for name, value in [*(("x", a) for a in arrays), ("y", y)]:
+        if value.ndim == 0 or value.shape[0] != y.shape[0]:
+            raise InvalidInputError(
+                f"The 'x' and 'y' arguments of {owner} must have the same number of samples. "
+                f"Got {name} of shape {value.shape} and y of shape {y.shape}."
+            )
+    if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
+        raise InvalidInputError(
+            f"The 'y' argument of {owner} must not contain NaN: a NaN target makes the loss "
+            "NaN even where it is masked out. Pad the targets of padded steps with a finite "
+            "value."
+        )
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype="float32")
+        if sample_weight.shape[:1] != y.shape[:1]:
+            raise InvalidInputError(
+                f"The 'sample_weight' argument of {owner} must have one row per sample "
+                f"({y.shape[0]}). Got shape {sample_weight.shape}."
+            )
+    return arrays, y, sample_weight
+
+
+def _unwrap(arrays):
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+def _split(arrays, y, sample_weight, fraction, owner):
+    """Hold out the last ``fraction`` of the samples, as Keras' ``validation_split`` does.
+
+    Returns the training ``(arrays, y, sample_weight)`` and the validation data for Keras.
+    """
+    n = y.shape[0]
+    cut = n - math.ceil(fraction * n)
+    if cut < 1:
+        raise InvalidParameterError(
+            f"The 'validation_fraction' parameter of {owner} must leave at least one training "
+            f"sample. Got {fraction} of {n} samples."
+        )
+    train = ([a[:cut] for a in arrays], y[:cut],
+             None if sample_weight is None else sample_weight[:cut])
+    validation = (_unwrap([a[cut:] for a in arrays]), y[cut:])
+    if sample_weight is not None:
+        validation += (sample_weight[cut:],)
+    return train, validation
+
+
+def fit(
+    model,
+    x,
+    y,
+    *,
+    epochs=10,
+    batch_size=32,
+    validation_fraction=0.0,
+    validation_data=None,
+    early_stopping=False,
+    patience=5,
+    tbptt_steps=None,
+    checkpoint_dir=None,
+    callbacks=(),
+    verbose=0,
+    seed=None,
+    sample_weight=None,
+):
+    """Train a compiled model with full or truncated backpropagation through time.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Compiled (see :func:`compile_model`).
+    x : array or list of arrays
+        The model's input(s).
+    y : array
+        Targets; per-step targets of padded steps must be finite (they are masked out).
+    epochs : int, default 10
+        Total number of epochs, counting those of a resumed checkpoint.
+    batch_size : int, default 32
+    validation_fraction : float in [0, 1), default 0
+        Hold out the last fraction of the samples (as Keras' ``validation_split``;
+        with windows of a time series, the most recent ones).
+    validation_data : tuple or None
+        ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``, instead of a fraction.
+    early_stopping : bool, default False
+        Stop when ``val_loss`` has not improved for ``patience`` epochs and restore
+        the best weights. Needs validation data.
+    patience : int, default 5
+    tbptt_steps : int or None, default None
+        None: full BPTT over whole sequences. ``k``: truncated BPTT over chunks of
+        ``k`` steps (see :class:`TruncatedBPTT`), ``1 <= k <=`` the sequence length.
+    checkpoint_dir : str, path or None
+        Save weights, optimizer state and history after every epoch. If the
+        directory holds a checkpoint, load it and continue from the epoch after it
+        (a run that stopped early is not trained further). The shuffling of a
+        resumed run differs from an uninterrupted one; the early-stopping
+        patience counts again from the resumed epoch.
+    callbacks : sequence of keras.callbacks.Callback
+        More callbacks.
+    verbose : int, default 0
+    seed : int or None
+        Seeds Keras (``keras.utils.set_random_seed``) and the batch order.
+    sample_weight : array or None
+        ``(batch,)``, or ``(batch, time)`` for per-step outputs.
+
+    Returns
+    -------
+    dict
+        ``{metric: [value per epoch]}``, e.g. ``loss``, ``val_loss``.
+
+    Notes
+    -----
+    A NaN loss always stops training (``keras.callbacks.TerminateOnNaN``), with a
+    ``RuntimeWarning``; the last checkpoint, if any, holds the last good weights.
+    """
+    owner = "fit"
+    if not model.compiled or model.optimizer is None:
+        raise InvalidParameterError(
+            f"The 'model' parameter of {owner} must be compiled (see "
+            f"seqkit.training.compile_model). Got an uncompiled model {model.name!r}."
+        )
+    epochs = check_int(epochs, "epochs", owner, minimum=1)
+    batch_size = check_int(batch_size, "batch_size", owner, minimum=1)
+    validation_fraction = check_float(validation_fraction, "validation_fraction", owner,
+                                      low=0.0, high=1.0, high_inclusive=False)
+    early_stopping = check_bool(early_stopping, "early_stopping", owner)
+    patience = check_int(patience, "patience", owner, minimum=0)
+    verbose = check_int(verbose, "verbose", owner, minimum=0, maximum=2)
+    seed = check_int(seed, "seed", owner, minimum=0, allow_none=True)
+    arrays, y, sample_weight = _check_data(x, y, sample_weight, owner)
+    if validation_fraction and validation_data is not None:
+        raise InvalidParameterError(
+            f"The 'validation_fraction' parameter of {owner} must be 0 when validation_data "
+            f"is given. Got {validation_fraction}."
+        )
+    if validation_fraction:
+        (arrays, y, sample_weight), validation_data = _split(
+            arrays, y, sample_weight, validation_fraction, owner
+        )
+    if early_stopping and validation_data is None:
+        raise InvalidParameterError(
+            f"The 'early_stopping' parameter of {owner} needs validation data: set "
+            "validation_fraction > 0 or validation_data. Got early_stopping=True without."
+        )
+    trainer = None
+    if tbptt_steps is not None:
+        trainer = TruncatedBPTT(model, check_int(tbptt_steps, "tbptt_steps", owner, minimum=1))
+        n_steps = arrays[trainer.timed.index(True)].shape[1]
+        check_int(tbptt_steps, "tbptt_steps", owner, minimum=1, maximum=n_steps)
+
+    progress = _Progress(checkpoint_dir)
+    progress.restore(model)
+    if progress.finished or progress.epochs_done >= epochs:
+        return progress.history
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    chain = [keras.callbacks.TerminateOnNaN()]
+    if early_stopping:
+        chain.append(keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True))
+    chain.extend([*callbacks, progress])
+
+    if trainer is None:
+        model.fit(
+            _unwrap(arrays), y, sample_weight=sample_weight,
+            epochs=epochs, initial_epoch=progress.epochs_done, batch_size=batch_size,
+            validation_data=validation_data, callbacks=chain, verbose=verbose,
+        )
+    else:
+        _fit_truncated(
+            trainer, arrays, y, sample_weight, epochs=epochs,
+            initial_epoch=progress.epochs_done, batch_size=batch_size,
+            validation_data=validation_data, callbacks=chain, verbose=verbose, seed=seed,
+        )
+    losses = progress.history.get("loss", [])
+    if losses and not math.isfinite(losses[-1]):
+        warnings.warn(
+            f"Training stopped in epoch {len(losses)}: the loss became NaN. The weights may "
+            "hold NaN; lower the learning rate or check the data for extreme values.",
+            RuntimeWarning, stacklevel=2,
+        )
+    return progress.history
+
+
+def _fit_truncated(trainer, arrays, y, sample_weight, *, epochs, initial_epoch, batch_size,
+                   validation_data, callbacks, verbose, seed):
+    """The epoch loop of :func:`fit` for truncated BPTT, driving Keras callbacks."""
+    model = trainer.model
+    n = y.shape[0]
+    n_batches = math.ceil(n / batch_size)
+    chain = keras.callbacks.CallbackList(
+        callbacks, model=model, add_progbar=verbose > 0, verbose=verbose, epochs=epochs,
+        steps=n_batches,
+    )
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    model.stop_training = False
+    chain.on_train_begin()
+    logs = {}
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        chain.on_epoch_begin(epoch)
+        order = np.random.default_rng(None if seed is None else seed + epoch).permutation(n)
+        total, seen = 0.0, 0
+        for b in range(n_batches):
+            chain.on_train_batch_begin(b)
+            rows = order[b * batch_size:(b + 1) * batch_size]
+            weights = None if sample_weight is None else sample_weight[rows]
+            loss = trainer.train_batch([a[rows] for a in arrays], y[rows], weights)
+            total, seen = total + loss * len(rows), seen + len(rows)
+            chain.on_train_batch_end(b, {"loss": total / seen})
+            if model.stop_training:
+                break
+        logs = {**{k: float(v) for k, v in model.get_metrics_result().items()},
+                "loss": total / seen}
+        if validation_data is not None:
+            x_val, y_val, *w_val = validation_data
+            scores = model.evaluate(x_val, y_val, sample_weight=w_val[0] if w_val else None,
+                                    batch_size=batch_size, verbose=0, return_dict=True)
+            logs.update({f"val_{k}": float(v) for k, v in scores.items()})
+        chain.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    chain.on_train_end(logs)
+
+
+# ---------------------------------------------------------------- diagnostics
+
+
+def gradient_norms_over_time(model, x, y, loss=None):
+    """The norm of ``dLoss/dh_t`` at every step ``t`` of the first recurrent layer.
+
+    ``h_t`` is the hidden state after step ``t`` (the first state of an LSTM,
+    ``h`` not ``c``); the derivative is the total one, through every later step,
+    i.e. the error signal BPTT carries back to step ``t``. In a many-to-one
+    network, norms that shrink towards ``t = 1`` by orders of magnitude are
+    vanishing gradients; norms that grow are exploding ones.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Its first recurrent layer must run forward (not ``Bidirectional``).
+    x : array or list of arrays
+        The model's input(s), a batch.
+    y : array
+        Targets.
+    loss : str, keras.losses.Loss, callable or None
+        The loss; None uses the loss the model was compiled with. A
+        ``keras.losses.Loss`` leaves padded steps out, as the compiled loss does;
+        a plain function is averaged over all steps.
+
+    Returns
+    -------
+    numpy.ndarray of shape (timesteps,)
+        ``||dLoss/dh_t||`` over the batch and the units, for ``t = 1..T`` in input order.
+
+    Notes
+    -----
+    The first recurrent layer is run step by step through its cell with a zero
+    probe ``d_t`` added to ``h_t`` (same numbers); ``dLoss/dd_t = dLoss/dh_t``.
+    """
+    owner = "gradient_norms_over_time"
+    first = _recurrent_layers(model, owner, "gradient norms over time")[0]
+    if loss is None and not model.compiled:
+        raise InvalidParameterError(
+            f"The 'loss' parameter of {owner} must be given for an uncompiled model. Got None."
+        )
+    arrays = [tf.convert_to_tensor(a) for a in _as_list(x)]
+    size = cell_state_sizes(first.cell)[0]
+    inputs, probe = _fresh_inputs(model), keras.Input((None, size))
+
+    def call(layer, *args, **kwargs):
+        if layer is not first:
+            return layer(*args, **kwargs)
+        probed = keras.layers.RNN(
+            _ProbeCell(first.cell), return_sequences=first.return_sequences,
+            return_state=first.return_state, go_backwards=first.go_backwards,
+            zero_output_for_mask=first.zero_output_for_mask,
+        )
+        return probed(keras.layers.Concatenate()([args[0], probe]), *args[1:], **kwargs)
+
+    probed_model = keras.Model([*inputs, probe], _replay(model, inputs, call))
+    steps = int(arrays[0].shape[1])
+    delta = tf.zeros((arrays[0].shape[0], steps, size))
+    with tf.GradientTape() as tape:
+        tape.watch(delta)
+        y_pred = probed_model([*arrays, delta], training=False)
+        if loss is None:
+            value = model.compute_loss(y=y, y_pred=y_pred, training=False)
+        else:
+            value = ops.mean(keras.losses.get(loss)(y, y_pred))
+    gradient = tape.gradient(value, delta).numpy()
+    return np.sqrt(np.sum(np.square(gradient), axis=(0, 2)))
+
+
+class _ProbeCell(keras.layers.Layer):
+    """Wraps a built cell; its input is ``[x_t, d_t]`` and it returns ``h_t + d_t`` as output
+    and first state."""
+
+    def __init__(self, cell, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.state_size = cell.state_size
+        self.output_size = cell.output_size
+
+    def call(self, inputs, states, training=False):
+        size = cell_state_sizes(self.cell)[0]
+        x, delta = inputs[:, :-size], inputs[:, -size:]
+        h, new_states = self.cell(x, states, training=training)
+        h = h + delta
+        new_states = new_states if isinstance(new_states, (list, tuple)) else [new_states]
+        return h, [h, *new_states[1:]]
+
+
+def plot_gradient_norms(norms, ax=None):
+    """Draw ``||dLoss/dh_t||`` against ``t`` on a log scale.
+
+    Parameters
+    ----------
+    norms : array-like of shape (timesteps,)
+        From :func:`gradient_norms_over_time`.
+    ax : matplotlib.axes.Axes or None
+        Where to draw; a new figure if None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    norms = np.asarray(norms, dtype=float)
+    if norms.ndim != 1 or norms.size == 0:
+        raise InvalidInputError(
+            "The 'norms' argument of plot_gradient_norms must be a non-empty 1-D array. "
+            f"Got shape {norms.shape}."
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
+    ax.semilogy(np.arange(1, norms.size + 1), norms, marker=".")
+    ax.set_xlabel("time step t")
+    ax.set_ylabel(r"$\|\partial L / \partial h_t\|$")
+    ax.set_title("Gradient reaching each time step")
+    ax.grid(True, which="both", alpha=0.3)
+    return ax.figure
