@@ -18,6 +18,9 @@ _PUBLIC = {
     "ElmanRNN": "seqkit.cells",
     "PeepholeLSTMCell": "seqkit.cells",
     "PeepholeLSTM": "seqkit.cells",
+    "SequenceClassifier": "seqkit.estimators",
+    "SequenceTagger": "seqkit.estimators",
+    "SequenceForecaster": "seqkit.estimators",
 }
 
 __all__ = ["__version__", *_PUBLIC]

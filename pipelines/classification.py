@@ -1,0 +1,90 @@
+"""Classify bundled multivariate sequences and compare with 1-nearest-neighbour DTW.
+
+Official train/test splits of the UEA archive; each channel is standardised
+with the training data's statistics; the score is test accuracy.
+
+Run ``python -m pipelines.classification --help`` for the options.
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import confusion_matrix, f1_score
+from sklearn.pipeline import make_pipeline
+
+from pipelines import _plots
+from pipelines._common import Report, base_parser, entry_points, estimator_params
+from seqkit import datasets
+from seqkit._validation import check_sequences
+from seqkit.baselines import NearestNeighborDTWClassifier
+from seqkit.estimators import SequenceClassifier
+from seqkit.preprocessing import SequenceScaler
+
+# Estimator settings per data set (the command-line options override them).
+SETTINGS = {
+    # Early stopping on 27 held-out sequences stopped near epoch 25 at accuracy 0.93 (the
+    # validation loss rises while accuracy still improves), so all 270 train 60 epochs.
+    # Test accuracy with seeds 0 and 1: 0.981 and 0.981 (7 errors in 370); CPU thread
+    # scheduling moves it by a sequence or two between runs of the same seed.
+    "japanese_vowels": {"units": 128, "bidirectional": True, "epochs": 60, "batch_size": 8,
+                        "learning_rate": 2e-3, "early_stopping": False,
+                        "validation_fraction": 0.0},
+    # 40 training sequences: too few to hold some out for early stopping. Dropout between
+    # two layers regularises; seeds 0, 1, 3, 4 reach accuracy 1.0, seed 2 0.925.
+    "basic_motions": {"units": 32, "num_layers": 2, "dropout": 0.3, "epochs": 100,
+                      "batch_size": 8, "learning_rate": 3e-3, "early_stopping": False,
+                      "validation_fraction": 0.0},
+}
+
+
+def build_parser():
+    """The command-line options of the classification pipeline."""
+    return base_parser("classification", __doc__.splitlines()[0], default_dataset="japanese_vowels")
+
+
+def _scores(actual, predicted):
+    return {
+        "accuracy": float(np.mean(actual == predicted)),
+        "macro_f1": float(f1_score(actual, predicted, average="macro")),
+    }
+
+
+def body(args, job):
+    """Load, scale, fit, predict the test split, compare with 1-NN DTW, plot; return the report."""
+    job.progress(f"loading {args.dataset} (official train/test split)")
+    X_train, y_train, X_test, y_test = datasets.load_classification(args.dataset)
+    model = make_pipeline(
+        SequenceScaler(), SequenceClassifier(**estimator_params(args, SETTINGS[args.dataset]))
+    )
+    job.fit(model, X_train, y_train)
+    scaler, estimator = model[0], model[-1]
+    predictions = {"seqkit": model.predict(X_test)}
+    # 1-NN DTW on the raw values is the archive's reference; on the scaled values it sees
+    # the same input as the network. Both are reported.
+    for name, (train, test) in {
+        "1nn_dtw": (X_train, X_test),
+        "1nn_dtw_scaled": (scaler.transform(X_train), scaler.transform(X_test)),
+    }.items():
+        nearest = job.baseline(name, NearestNeighborDTWClassifier().fit, train, y_train)
+        predictions[name] = nearest.predict(test)
+    metrics = {name: _scores(y_test, predicted) for name, predicted in predictions.items()}
+    labels = estimator.classes_
+    matrix = confusion_matrix(y_test, predictions["seqkit"], labels=labels)
+    job.figure(
+        _plots.confusion_matrix(matrix, [str(label) for label in labels],
+                                title=f"{args.dataset}: seqkit {args.cell}, test split"),
+        "confusion_matrix",
+    )
+    job.table(pd.DataFrame(matrix, index=labels, columns=labels), "confusion_matrix")
+    sample = slice(0, 64)
+    job.gradient_norms(
+        estimator,
+        check_sequences(scaler.transform(X_train[sample])).values,
+        np.searchsorted(labels, y_train[sample]),
+    )
+    return job.finish(model, Report("classification", args.dataset, metrics, "accuracy", True))
+
+
+run, main = entry_points("classification", build_parser, body)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

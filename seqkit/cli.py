@@ -1,0 +1,272 @@
+"""The ``seqkit`` command: export a fitted model, serve it.
+
+::
+
+    seqkit export RUN_OR_PATH DEST     # a SavedModel that runs without seqkit
+    seqkit serve MODEL [--port 5000]   # an MLflow scoring server on 127.0.0.1
+
+``RUN_OR_PATH`` is a file written by an estimator's ``save``, a pickled
+estimator or Pipeline (such as the ``estimator.pkl`` the pipelines log), or an
+MLflow run (its id, ``runs:/<id>`` for the run's ``estimator.pkl``, or
+``runs:/<id>/<artifact>``). Reading it unpickles it, which runs code from it:
+name only files and runs you trust. ``MODEL`` is a folder written by ``seqkit
+export``, an MLflow model folder, or an MLflow model URI (``runs:/...``,
+``models:/...``).
+
+Errors in what you ask for print one line and exit with status 1 (2 for
+wrong arguments), without a traceback.
+"""
+
+import argparse
+import contextlib
+import os
+import pickle
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from seqkit.exceptions import SeqkitError
+
+ESTIMATOR_ARTIFACT = "estimator.pkl"
+"""The artifact of a run that ``seqkit export runs:/<id>`` reads."""
+
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
+_URI = re.compile(r"[a-z][a-z0-9+.-]*:/")
+_STOP_TIMEOUT = 10  # seconds the server has to stop before it is killed
+
+
+class CommandError(SeqkitError):
+    """What the user asked for cannot be done; the message says why."""
+
+
+# ----------------------------------------------------------------------- export
+
+
+def _run_artifact(source):
+    """The ``runs:/`` URI of a run's model file, or None if ``source`` names no run."""
+    if _RUN_ID.fullmatch(source):
+        return f"runs:/{source}/{ESTIMATOR_ARTIFACT}"
+    match = re.fullmatch(r"runs:/([^/]+)/?(.*)", source)
+    if match is None:
+        return None
+    return f"runs:/{match[1]}/{match[2] or ESTIMATOR_ARTIFACT}"
+
+
+def _download(uri, tracking_uri):
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from seqkit.tracking import resolve_tracking_uri
+
+    try:
+        return Path(mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, tracking_uri=resolve_tracking_uri(tracking_uri)
+        ))
+    except (MlflowException, OSError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CommandError(f"Cannot download {uri}: {reason}") from None
+
+
+def _read_model_file(path):
+    """The estimator or Pipeline stored at ``path`` (an estimator archive or a pickle)."""
+    from seqkit.estimators._base import BaseSequenceEstimator
+
+    try:
+        if zipfile.is_zipfile(path):
+            return BaseSequenceEstimator.load(path)
+        with open(path, "rb") as file:
+            return pickle.load(file)
+    except (OSError, EOFError, KeyError, ValueError, TypeError, AttributeError, ImportError,
+            pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        raise CommandError(
+            f"Cannot read a fitted model from {path}: {type(err).__name__}: {err}. It must be "
+            "a file written by an estimator's save(), or a pickled estimator or Pipeline."
+        ) from None
+
+
+def load_fitted_model(source, tracking_uri=None):
+    """Read a fitted estimator or Pipeline from a file or an MLflow run.
+
+    Parameters
+    ----------
+    source : str
+        A file (estimator archive or pickle), a run id, or a ``runs:/`` URI.
+    tracking_uri : str or None
+        Where runs are looked up (see :func:`seqkit.tracking.resolve_tracking_uri`).
+
+    Returns
+    -------
+    estimator or Pipeline
+    """
+    if Path(source).is_file():
+        return _read_model_file(Path(source))
+    uri = _run_artifact(source)
+    if uri is None:
+        raise CommandError(
+            f"{source} is neither a file nor an MLflow run (a run id or a runs:/ URI)."
+        )
+    return _read_model_file(_download(uri, tracking_uri))
+
+
+def _export(args):
+    from sklearn.exceptions import NotFittedError
+
+    from seqkit.export import export_saved_model, read_manifest
+
+    model = load_fitted_model(args.source, args.tracking_uri)
+    try:
+        export_saved_model(model, args.dest)
+    except NotFittedError as err:
+        raise CommandError(f"{args.source} holds a model that is not fitted: {err}") from None
+    manifest = read_manifest(args.dest)
+    print(f"Exported a {manifest['kind']} to {args.dest}")
+    print(f"  signatures: {', '.join(manifest['signatures'])}")
+    print(f"  serve it:   seqkit serve {args.dest}")
+    return 0
+
+
+# ----------------------------------------------------------------------- serve
+
+
+def _mlflow_model(model, stack):
+    """An MLflow model URI or folder for ``model``; a seqkit export is wrapped in one."""
+    from seqkit.export import MANIFEST, save_mlflow_model
+
+    path = Path(model)
+    if (path / MANIFEST).is_file():
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="seqkit-serve-"))
+        return str(save_mlflow_model(path, Path(folder) / "model"))
+    if (path / "MLmodel").is_file() or (not path.exists() and _URI.match(model)):
+        return model
+    if path.exists():
+        raise CommandError(
+            f"{model} is neither a seqkit export (no {MANIFEST}) nor an MLflow model "
+            "(no MLmodel)."
+        )
+    raise CommandError(
+        f"No model at {model}: give a folder written by `seqkit export`, an MLflow model "
+        "folder, or a runs:/ or models:/ URI."
+    )
+
+
+def _stop(process):
+    """Stop the server's whole process group: terminate, then kill after a grace period."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(_STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _serve(args):
+    from seqkit.tracking import resolve_tracking_uri
+
+    with contextlib.ExitStack() as stack:
+        model = _mlflow_model(args.model, stack)
+        command = [
+            sys.executable, "-m", "mlflow", "models", "serve", "-m", model,
+            "--env-manager", "local", "-h", args.host, "-p", str(args.port),
+            "-w", str(args.workers),
+        ]
+        bin_dir = str(Path(sys.executable).parent)  # where uvicorn is installed
+        env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+        if args.tracking_uri or _URI.match(model):
+            env["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(args.tracking_uri)
+        print(f"Serving {args.model} on http://{args.host}:{args.port} (Ctrl-C stops it)",
+              flush=True)
+        process = subprocess.Popen(command, env=env, start_new_session=True)
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            _stop(process)
+
+
+# ----------------------------------------------------------------------- main
+
+
+def _port(text):
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"must be an int in [1, 65535]. Got {text!r}")
+    return port
+
+
+def _workers(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1. Got {text!r}")
+    return int(text)
+
+
+def build_parser():
+    """The ``argparse`` parser of the ``seqkit`` command."""
+    parser = argparse.ArgumentParser(
+        prog="seqkit", description="Export fitted seqkit models and serve them."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    export = commands.add_parser(
+        "export", help="export a fitted model as a SavedModel that runs without seqkit",
+        description="Export a fitted model as a TensorFlow SavedModel with serving_default, "
+        "predict_proba and step signatures. Reading RUN_OR_PATH unpickles it: use only files "
+        "and runs you trust.",
+    )
+    export.add_argument("source", metavar="RUN_OR_PATH",
+                        help="an estimator file (estimator.save() or a pickle), a run id, "
+                             "runs:/<id> (its estimator.pkl) or runs:/<id>/<artifact>")
+    export.add_argument("dest", metavar="DEST", help="the SavedModel folder to write")
+    export.add_argument("--tracking-uri", help="MLflow tracking URI for runs (default: "
+                                               "$MLFLOW_TRACKING_URI, else ./mlflow.db)")
+    export.set_defaults(run=_export)
+    serve = commands.add_parser(
+        "serve", help="serve a model over HTTP with MLflow's scoring server",
+        description="Serve a model with `mlflow models serve --env-manager local`: POST "
+        "{\"inputs\": ...} to /invocations; add \"params\": {\"signature\": \"predict_proba\"} "
+        "for probabilities.",
+    )
+    serve.add_argument("model", metavar="MODEL",
+                       help="a folder written by `seqkit export`, an MLflow model folder, or "
+                            "a runs:/ or models:/ URI")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_port, default=5000, help="default 5000")
+    serve.add_argument("--workers", type=_workers, default=1, help="server processes (default 1)")
+    serve.add_argument("--tracking-uri", help="MLflow tracking URI for runs:/ and models:/ URIs")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``seqkit`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments; ``None`` reads ``sys.argv``.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SeqkitError as err:
+        print(f"seqkit {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

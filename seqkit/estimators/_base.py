@@ -1,0 +1,285 @@
+"""What the seqkit estimators share: parameters, seeding, training, pickling and saving."""
+
+import inspect
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from seqkit import networks, training
+from seqkit._validation import check_bool, check_choice, check_float, check_int
+from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
+
+_MODEL_FILE = "model.keras"
+_ESTIMATOR_FILE = "estimator.pkl"
+
+
+def model_to_bytes(model):
+    """The ``.keras`` archive of ``model``, as bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / _MODEL_FILE
+        model.save(path)
+        return path.read_bytes()
+
+
+def model_from_bytes(data):
+    """The Keras model stored by :func:`model_to_bytes`."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / _MODEL_FILE
+        path.write_bytes(data)
+        return keras.saving.load_model(path, compile=False)
+
+
+def check_known_labels(labels, classes, owner, name="y"):
+    """Raise unless every label of ``labels`` is one of the fitted ``classes``."""
+    unseen = sorted(set(np.asarray(labels).tolist()) - set(classes.tolist()), key=str)
+    if unseen:
+        raise InvalidInputError(
+            f"{name} contains labels that {owner} never saw in fit: {unseen[:5]}. "
+            f"Known labels: {classes[:10].tolist()}."
+        )
+
+
+SHARED_PARAMS = {
+    "cell": "peephole_lstm",
+    "units": 64,
+    "num_layers": 1,
+    "bidirectional": False,
+    "dropout": 0.0,
+    "epochs": 100,
+    "batch_size": 32,
+    "learning_rate": 1e-3,
+    "clipnorm": 1.0,
+    "validation_fraction": 0.1,
+    "early_stopping": True,
+    "n_iter_no_change": 10,
+    "tbptt_steps": None,
+    "random_state": None,
+    "verbose": 0,
+}
+"""The parameters every estimator takes, with their defaults."""
+
+
+def estimator_init(**own_params):
+    """An ``__init__`` that stores ``own_params`` and :data:`SHARED_PARAMS`, and nothing else.
+
+    The keyword arguments are the estimator's own parameters with their
+    defaults. The ``__init__`` made has them, then the shared ones, as
+    keyword-only arguments in its signature, which is what scikit-learn's
+    ``get_params`` and ``clone`` read; so each parameter list is written once.
+    """
+    defaults = {**own_params, **SHARED_PARAMS}
+
+    def __init__(self, **params):
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected keyword arguments {unknown}."
+            )
+        for name, default in defaults.items():
+            setattr(self, name, params.get(name, default))
+
+    __init__.__signature__ = inspect.Signature([
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        *(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+          for name, default in defaults.items()),
+    ])
+    return __init__
+
+
+def _shuffled(x, y, seed):
+    """``x`` (an array or a list of arrays) and ``y`` in one random order of their samples."""
+    order = np.random.default_rng(seed).permutation(len(y))
+    if isinstance(x, list):
+        return [part[order] for part in x], y[order]
+    return x[order], y[order]
+
+
+class BaseSequenceEstimator(BaseEstimator):
+    """Parameters and machinery shared by the seqkit estimators.
+
+    Parameters
+    ----------
+    cell : {"peephole_lstm", "lstm", "gru", "elman"}, default "peephole_lstm"
+        The recurrent cell (see :mod:`seqkit.networks`).
+    units : int, default 64
+        Size of each recurrent layer's state.
+    num_layers : int, default 1
+        Number of stacked recurrent layers.
+    bidirectional : bool, default False
+        Read each sequence in both directions.
+    dropout : float in [0, 1), default 0
+        Dropout between layers, in training.
+    epochs : int, default 100
+        The most passes over the training data.
+    batch_size : int, default 32
+    learning_rate : float, default 1e-3
+        Adam's learning rate.
+    clipnorm : float or None, default 1.0
+        Rescale the gradient of all weights together to at most this norm;
+        ``None`` does not clip.
+    validation_fraction : float in [0, 1), default 0.1
+        Fraction of the training data held out to watch for over-fitting
+        (reported in ``history_``, used by ``early_stopping``).
+    early_stopping : bool, default True
+        Stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs, and keep the best weights. Needs
+        ``validation_fraction > 0``.
+    n_iter_no_change : int, default 10
+        Patience of early stopping, in epochs.
+    tbptt_steps : int or None, default None
+        Truncate backpropagation through time to this many steps; ``None``
+        backpropagates through whole sequences.
+    random_state : int, RandomState or None, default None
+        Seeds weights, dropout and shuffling. With an int, two fits on the
+        same data give identical predictions (shown on CPU; TensorFlow's
+        global op-determinism switch is not needed there and is left alone).
+        Fitting sets Keras' global seeds (Python, NumPy, TensorFlow).
+    verbose : {0, 1, 2}, default 0
+        0 prints nothing; 1 shows Keras' progress bar for each epoch; 2 one
+        line per epoch.
+
+    Notes
+    -----
+    A fitted estimator pickles (the network travels as the bytes of a
+    ``.keras`` archive) and :meth:`save` writes it to one file that
+    :meth:`load` reads back; both give identical predictions in a new
+    process.
+    """
+
+    __init__ = estimator_init()
+
+    # ------------------------------------------------------------------ fitting
+
+    def _check_params(self):
+        """Check the shared parameters; subclasses extend this with their own."""
+        owner = type(self).__name__
+        check_choice(self.cell, "cell", owner, networks.CELL_NAMES)
+        for name in ("units", "num_layers", "epochs", "batch_size", "n_iter_no_change"):
+            check_int(getattr(self, name), name, owner, minimum=1)
+        check_int(self.tbptt_steps, "tbptt_steps", owner, minimum=1, allow_none=True)
+        check_int(self.verbose, "verbose", owner, minimum=0, maximum=2)
+        check_bool(self.bidirectional, "bidirectional", owner)
+        check_bool(self.early_stopping, "early_stopping", owner)
+        for name in ("dropout", "validation_fraction"):
+            check_float(getattr(self, name), name, owner, low=0.0, high=1.0, high_inclusive=False)
+        check_float(self.learning_rate, "learning_rate", owner, low=0.0, low_inclusive=False)
+        check_float(self.clipnorm, "clipnorm", owner, low=0.0, low_inclusive=False, allow_none=True)
+        if self.early_stopping and self.validation_fraction == 0:
+            raise InvalidParameterError(
+                f"The 'early_stopping' parameter of {owner} needs validation_fraction > 0 to "
+                "watch. Got early_stopping=True with validation_fraction=0.0; set one of them."
+            )
+        try:
+            check_random_state(self.random_state)
+        except ValueError:
+            raise InputTypeError(
+                f"The 'random_state' parameter of {owner} must be an int, a "
+                f"numpy.random.RandomState or None. Got {self.random_state!r} instead."
+            ) from None
+
+    def _fit_network(self, build, x, y, *, loss, network, **fit_options):
+        """Seed, build, compile and train a network; set ``model_`` and ``history_``.
+
+        ``build`` is a :mod:`seqkit.networks` builder, called with the
+        ``network`` arguments and the architecture parameters; ``fit_options``
+        override the arguments of :func:`seqkit.training.fit` that come from
+        parameters. The samples are shuffled first, so that the validation
+        fraction (the last samples) is a random one.
+        """
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        keras.utils.set_random_seed(seed)
+        model = build(
+            **network, cell=self.cell, units=self.units, num_layers=self.num_layers,
+            bidirectional=self.bidirectional, dropout=self.dropout, seed=seed,
+        )
+        training.compile_model(
+            model, loss=loss, learning_rate=self.learning_rate, clipnorm=self.clipnorm
+        )
+        x, y = _shuffled(x, y, seed)
+        options = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "validation_fraction": self.validation_fraction,
+            "early_stopping": self.early_stopping,
+            "patience": self.n_iter_no_change,
+            "tbptt_steps": self.tbptt_steps,
+            "verbose": self.verbose,
+            "seed": seed,
+            **fit_options,
+        }
+        self.history_ = training.fit(model, x, y, **options)
+        self.model_ = model
+
+    def _predict_network(self, x):
+        return self.model_.predict(x, batch_size=self.batch_size, verbose=0)
+
+    # ------------------------------------------------------------------ persistence
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "model_" in state:
+            state = {**state, "model_": model_to_bytes(state["model_"])}
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            state = {**state, "model_": model_from_bytes(state["model_"])}
+        super().__setstate__(state)
+
+    def save(self, path):
+        """Write the fitted estimator to ``path``, a zip archive.
+
+        The archive holds ``model.keras``, the network as a Keras archive
+        (loadable with ``keras.saving.load_model`` alone), and
+        ``estimator.pkl``, the estimator without it.
+
+        Parameters
+        ----------
+        path : str or path-like
+        """
+        check_is_fitted(self)
+        bare = object.__new__(type(self))
+        bare.__dict__.update({k: v for k, v in self.__dict__.items() if k != "model_"})
+        path = Path(path)
+        partial = path.with_name(f".{path.name}.partial")
+        with zipfile.ZipFile(partial, "w") as archive:
+            archive.writestr(_MODEL_FILE, model_to_bytes(self.model_))
+            archive.writestr(_ESTIMATOR_FILE, pickle.dumps(bare))
+        os.replace(partial, path)  # never a half-written file at ``path``
+
+    @classmethod
+    def load(cls, path):
+        """Read an estimator written by :meth:`save`.
+
+        Like ``pickle``, this runs code from the file: load only files you trust.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        estimator
+        """
+        with zipfile.ZipFile(path) as archive:
+            estimator = pickle.loads(archive.read(_ESTIMATOR_FILE))
+            model = model_from_bytes(archive.read(_MODEL_FILE))
+        if not isinstance(estimator, cls):
+            raise InputTypeError(
+                f"{path} holds a {type(estimator).__name__}, not a {cls.__name__}."
+            )
+        estimator.model_ = model
+        return estimator
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags

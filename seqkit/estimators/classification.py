@@ -1,0 +1,138 @@
+"""SequenceClassifier: one label per sequence."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+
+from seqkit import networks
+from seqkit._validation import check_same_length, check_sequences
+from seqkit.estimators._base import BaseSequenceEstimator, check_known_labels
+from seqkit.exceptions import InvalidInputError
+
+
+def check_labels(y, owner):
+    """Validate one label per sequence (any label type scikit-learn accepts) as a 1-D array."""
+    if y is None:
+        raise InvalidInputError(f"{owner} requires y to be passed, but the target y is None.")
+    y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
+    check_classification_targets(y)
+    return y
+
+
+class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
+    """Recurrent network that gives one label per sequence.
+
+    A stack of recurrent layers reads each sequence; a softmax layer on the
+    last state gives the class probabilities.
+
+    Parameters
+    ----------
+    cell, units, num_layers, bidirectional, dropout, epochs, batch_size, \
+learning_rate, clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
+tbptt_steps, random_state, verbose
+        The parameters all seqkit estimators share, described in
+        :class:`~seqkit.estimators._base.BaseSequenceEstimator`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels of ``y`` in fit, sorted: the order of the columns of
+        :meth:`predict_proba`.
+    n_features_in_ : int
+        Features (channels) per step; 1 for univariate sequences.
+    model_ : keras.Model
+        The trained network: NaN-padded float32 ``(batch, timesteps,
+        features)`` in, class probabilities out.
+    history_ : dict of str to list of float
+        The loss (and validation loss) after each epoch.
+
+    Examples
+    --------
+    >>> X = [rng.normal(size=(n, 3)) for n in (5, 8, 6, 7)]
+    >>> clf = SequenceClassifier(units=8, epochs=2, random_state=0).fit(X, ["a", "b", "a", "b"])
+    >>> clf.predict(X).shape
+    (4,)
+    """
+
+    def fit(self, X, y):
+        """Train on sequences ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : 3-D array, 2-D array or list of sequences
+            A 3-D array ``(batch, timesteps, features)``; a 2-D array
+            ``(batch, timesteps)`` of univariate sequences; or a list of 2-D
+            ``(timesteps, features)`` or 1-D arrays of different lengths
+            (padded and masked inside, never truncated).
+        y : array-like of shape (batch,)
+            One label per sequence, of any type scikit-learn accepts; at
+            least two classes.
+
+        Returns
+        -------
+        self
+        """
+        owner = type(self).__name__
+        self._check_params()
+        sequences = check_sequences(X, owner=owner)
+        y = check_labels(y, owner)
+        check_same_length(len(sequences.values), len(y))
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise InvalidInputError(
+                f"y must hold at least 2 classes for {owner}. Got 1 class: {classes.tolist()}."
+            )
+        self.classes_ = classes
+        self.n_features_in_ = sequences.values.shape[2]
+        self._fit_network(
+            networks.build_many_to_one,
+            sequences.values,
+            codes.astype(np.int32),
+            loss="sparse_categorical_crossentropy",
+            network={
+                "n_features": self.n_features_in_,
+                "n_outputs": len(classes),
+                "output_activation": "softmax",
+            },
+        )
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities of each sequence.
+
+        Parameters
+        ----------
+        X : 3-D array, 2-D array or list of sequences
+            As in :meth:`fit`, with ``n_features_in_`` features.
+
+        Returns
+        -------
+        ndarray of shape (batch, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        sequences = check_sequences(X, owner=type(self).__name__, n_features=self.n_features_in_)
+        return self._predict_network(sequences.values).astype(np.float64)
+
+    def predict(self, X):
+        """The most probable label of each sequence, shape ``(batch,)``; ``X`` as in :meth:`fit`."""
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on ``X`` and ``y`` (``y`` may only hold labels seen in fit).
+
+        Parameters
+        ----------
+        X : 3-D array, 2-D array or list of sequences
+        y : array-like of shape (batch,)
+        sample_weight : array-like of shape (batch,) or None
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        check_known_labels(check_labels(y, type(self).__name__), self.classes_, type(self).__name__)
+        return super().score(X, y, sample_weight=sample_weight)

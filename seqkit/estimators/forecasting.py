@@ -1,0 +1,435 @@
+"""SequenceForecaster: the next values of one or many series, with prediction intervals."""
+
+import math
+import warnings
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from seqkit import networks
+from seqkit._validation import check_choice, check_float, check_int
+from seqkit.estimators._base import BaseSequenceEstimator, estimator_init
+from seqkit.estimators._series import check_covariates, check_series
+from seqkit.exceptions import InvalidInputError
+from seqkit.metrics import mean_absolute_scaled_error
+from seqkit.preprocessing import SequenceScaler, sliding_windows
+
+SCALINGS = ("window", "standard", None)
+_TOLERANCE = 1e-9  # so that e.g. (9 + 1) * 0.9 counts as 9 despite rounding
+
+
+def _tail_split(n, fraction, gap):
+    """Split ``n`` time-ordered windows into a head and a tail of about ``fraction * n``.
+
+    The ``gap`` windows before the tail belong to neither, so that no target
+    step of the tail is a target of the head. Returns ``(head_stop, tail_start)``.
+    """
+    tail = math.floor(fraction * n)
+    if tail == 0:
+        return n, n
+    return max(n - tail - gap, 0), n - tail
+
+
+class SequenceForecaster(BaseSequenceEstimator):
+    """Recurrent network that forecasts the next ``horizon`` values of time series.
+
+    Strategy: direct multi-output. The network reads the last ``lookback``
+    steps (targets and covariates) and gives all ``horizon`` next values at
+    once; known future covariates enter as a side input. Many series train
+    one global model on the windows of all of them.
+
+    Prediction intervals are split conformal: the last
+    ``calibration_fraction`` of each series' windows is held out of training;
+    the absolute errors of the model there, per horizon step and target (in
+    the units of ``scaling``), give the interval half-widths. Their coverage
+    is the asked one on average when the future behaves like the calibration
+    tail (exchangeable errors); it is not conditional on anything.
+
+    Parameters
+    ----------
+    lookback : int, default 24
+        Steps of history the network reads. Fitting needs each series to have
+        at least ``lookback + horizon`` steps; forecasting needs ``lookback``.
+    horizon : int, default 1
+        Steps forecast at once; ``predict`` gives at most this many.
+    scaling : {"window", "standard", None}, default "window"
+        How targets are scaled for the network. ``"window"``: each window
+        relative to its last value, divided by its standard deviation (suits
+        trends, and many series of different levels); ``"standard"``: the
+        mean and standard deviation of all training data; ``None``: as given.
+        Covariates are standardised unless ``None``. Statistics come from the
+        training data only.
+    calibration_fraction : float in [0, 1), default 0.2
+        Fraction of each series' windows (the latest) held out to calibrate
+        ``predict_interval``; 0 trains on all windows and gives no intervals.
+    seasonal_period : int, default 1
+        Season length ``m`` of the MASE that :meth:`score` returns.
+    cell, units, num_layers, bidirectional, dropout, epochs, batch_size, \
+learning_rate, clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
+tbptt_steps, random_state, verbose
+        As in :class:`~seqkit.estimators._base.BaseSequenceEstimator`. The
+        validation windows are the latest of each series' training windows.
+
+    Attributes
+    ----------
+    n_targets_ : int
+        Values per step of each series.
+    n_features_in_ : int
+        Covariates per step (0 without ``X``).
+    residuals_ : ndarray of shape (n_calibration, horizon, n_targets)
+        Absolute calibration errors in scaled units.
+    series_ : list of ndarray of shape (timesteps, n_targets)
+        The training series, continued by ``predict()`` and used by ``score``.
+    target_scaler_, covariate_scaler_ : SequenceScaler or None
+        Training statistics of the targets and covariates.
+    model_ : keras.Model
+    history_ : dict of str to list of float
+
+    Examples
+    --------
+    >>> index = pd.date_range("2000", periods=120, freq="MS")
+    >>> y = pd.Series(np.sin(np.arange(120) / 4), index=index)
+    >>> f = SequenceForecaster(lookback=12, horizon=3, epochs=5, random_state=0).fit(y)
+    >>> f.predict().index[0]
+    Timestamp('2010-01-01 00:00:00')
+    """
+
+    __init__ = estimator_init(
+        lookback=24, horizon=1, scaling="window", calibration_fraction=0.2, seasonal_period=1
+    )
+
+    def _check_params(self):
+        super()._check_params()
+        owner = type(self).__name__
+        for name in ("lookback", "horizon", "seasonal_period"):
+            check_int(getattr(self, name), name, owner, minimum=1)
+        check_choice(self.scaling, "scaling", owner, SCALINGS)
+        check_float(
+            self.calibration_fraction, "calibration_fraction", owner,
+            low=0.0, high=1.0, high_inclusive=False,
+        )
+
+    # ------------------------------------------------------------------ windows
+
+    def _affine(self, inputs):
+        """``(loc, scale)`` of each window, shape ``(windows, 1, targets)``, from its inputs."""
+        if self.scaling == "window":
+            scale = inputs.std(axis=1, keepdims=True)
+            return inputs[:, -1:], np.where(scale > 1e-12 * (1 + np.abs(inputs[:, -1:])), scale, 1)
+        return self.target_scaler_.mean_[None, None], self.target_scaler_.scale_[None, None]
+
+    def _network_inputs(self, inputs, covariates):
+        """Scaled network input for windows ``inputs`` ``(n, lookback, targets)``.
+
+        ``covariates`` is ``None`` or ``(n, lookback + horizon, covariates)``:
+        the steps read, then the steps forecast. Returns the input and the
+        windows' ``(loc, scale)``.
+        """
+        loc, scale = self._affine(inputs)
+        sequence = (inputs - loc) / scale
+        if covariates is None:
+            return sequence.astype(np.float32), (loc, scale)
+        covariates = (covariates - self.covariate_scaler_.mean_) / self.covariate_scaler_.scale_
+        sequence = np.concatenate([sequence, covariates[:, : self.lookback]], axis=2)
+        future = covariates[:, self.lookback :].reshape(len(covariates), -1)
+        return [sequence.astype(np.float32), future.astype(np.float32)], (loc, scale)
+
+    def _windows(self, series, covariates):
+        """Every training window of one series: network input and scaled targets."""
+        width = self.lookback + self.horizon
+        windows = sliding_windows(series, width)
+        blocks = None if covariates is None else sliding_windows(covariates, width)
+        x, (loc, scale) = self._network_inputs(windows[:, : self.lookback], blocks)
+        targets = (windows[:, self.lookback :] - loc) / scale
+        return x, targets.reshape(len(windows), -1).astype(np.float32)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, y, X=None):
+        """Train on one or many series ``y``, with optional covariates ``X``.
+
+        Parameters
+        ----------
+        y : series or list of series
+            One series: a 1-D array or list ``(timesteps,)``, a 2-D array
+            ``(timesteps, targets)``, a ``pandas.Series`` or a
+            ``pandas.DataFrame`` (columns are targets) whose index is a
+            ``DatetimeIndex`` with a regular frequency, a ``PeriodIndex`` or
+            an integer index. Many series: a list of those (same number of
+            targets, lengths may differ), fit as one global model. Each series
+            needs at least ``lookback + horizon`` steps.
+        X : covariates or None
+            Known covariates aligned with ``y`` step for step (rows by
+            position): for one series a 1-D or 2-D array, ``Series`` or
+            ``DataFrame`` with its length; for many series a list of those.
+
+        Returns
+        -------
+        self
+        """
+        owner = type(self).__name__
+        self._check_params()
+        series, self.forms_, self.many_ = check_series(y, "y", owner)
+        covariates = None
+        if X is not None:
+            covariates = check_covariates(
+                X, [len(s) for s in series], self.many_, owner, "one per step of y"
+            )
+        need = self.lookback + self.horizon
+        for i, values in enumerate(series):
+            if len(values) < need:
+                where = f"Series {i} of y" if self.many_ else "y"
+                raise InvalidInputError(
+                    f"{where} has {len(values)} steps, fewer than lookback + horizon = {need} "
+                    "that one training window needs."
+                )
+        self.series_, self.covariates_ = series, covariates
+        self.n_targets_ = series[0].shape[1]
+        self.n_features_in_ = 0 if covariates is None else covariates[0].shape[1]
+        self.target_scaler_ = SequenceScaler(
+            with_mean=self.scaling is not None, with_std=self.scaling is not None
+        ).fit(series)
+        self.covariate_scaler_ = None if covariates is None else SequenceScaler(
+            with_mean=self.scaling is not None, with_std=self.scaling is not None
+        ).fit(covariates)
+        train, validation, calibration = (
+            [part for part in group if len(part[1])]
+            for group in self._split_windows(series, covariates)
+        )
+        if not train:
+            raise InvalidInputError(
+                f"The series are too short to leave training windows after holding out "
+                f"calibration_fraction={self.calibration_fraction} and validation_fraction="
+                f"{self.validation_fraction} of them. Give longer series or lower the fractions."
+            )
+        if self.early_stopping and not validation:
+            warnings.warn(
+                f"The series are too short to hold out validation windows for early stopping "
+                f"(validation_fraction={self.validation_fraction}); {owner} trains for all "
+                f"{self.epochs} epochs.",
+                stacklevel=2,
+            )
+        n_targets = self.n_targets_
+        self._fit_network(
+            networks.build_many_to_one,
+            *_stack(train),
+            loss="mse",
+            network={
+                "n_features": n_targets + self.n_features_in_,
+                "n_outputs": self.horizon * n_targets,
+                "output_activation": "linear",
+                "n_static": self.horizon * self.n_features_in_,
+            },
+            validation_data=_stack(validation) if validation else None,
+            validation_fraction=0.0,
+            early_stopping=self.early_stopping and bool(validation),
+        )
+        self.residuals_ = np.zeros((0, self.horizon, n_targets))
+        if calibration:
+            x, targets = _stack(calibration)
+            errors = np.abs(targets - self._predict_network(x))
+            self.residuals_ = errors.reshape(-1, self.horizon, n_targets).astype(np.float64)
+        return self
+
+    def _split_windows(self, series, covariates):
+        """Training, validation and calibration windows, each a list of ``(x, targets)``."""
+        train, validation, calibration = [], [], []
+        gap = self.horizon - 1
+        for i, values in enumerate(series):
+            x, targets = self._windows(values, None if covariates is None else covariates[i])
+            stop, start = _tail_split(len(targets), self.calibration_fraction, gap)
+            val_stop, val_start = _tail_split(stop, self.validation_fraction, gap)
+            calibration.append(_take(x, targets, slice(start, None)))
+            validation.append(_take(x, targets, slice(val_start, stop)))
+            train.append(_take(x, targets, slice(0, val_stop)))
+        return train, validation, calibration
+
+    # ------------------------------------------------------------------ forecasts
+
+    def _forecast(self, horizon, y, X):
+        """Point forecasts ``(series, horizon, targets)``, the windows' scales and forms."""
+        check_is_fitted(self)
+        owner = type(self).__name__
+        horizon = self.horizon if horizon is None else horizon
+        check_int(horizon, "horizon", f"{owner}.predict", minimum=1, maximum=self.horizon)
+        if y is None:
+            series, forms, many = self.series_, self.forms_, self.many_
+        else:
+            series, forms, many = check_series(y, "y", owner)
+        _check_width(series, self.n_targets_, "targets", "y")
+        for i, values in enumerate(series):
+            if len(values) < self.lookback:
+                where = f"Series {i} of y" if many else "y"
+                raise InvalidInputError(
+                    f"{where} has {len(values)} steps, fewer than lookback = {self.lookback} "
+                    "that a forecast reads."
+                )
+        inputs = np.stack([values[-self.lookback :] for values in series])
+        blocks = self._forecast_covariates(X, series, many, y is None)
+        x, (loc, scale) = self._network_inputs(inputs, blocks)
+        output = self._predict_network(x).reshape(len(series), self.horizon, self.n_targets_)
+        points = output[:, :horizon] * scale + loc
+        return points, np.broadcast_to(scale, (len(series), 1, self.n_targets_)), forms, many
+
+    def _forecast_covariates(self, X, series, many, after_training):
+        """Covariates ``(series, lookback + horizon, covariates)`` around each forecast origin."""
+        if self.n_features_in_ == 0:
+            if X is not None:
+                raise InvalidInputError(
+                    f"{type(self).__name__} was fit without covariates, so X must be None. "
+                    "Got covariates."
+                )
+            return None
+        if X is None:
+            raise InvalidInputError(
+                f"{type(self).__name__} was fit with {self.n_features_in_} covariates, so X must "
+                f"give them for the {self.horizon} steps forecast. Got X=None."
+            )
+        if after_training:
+            rows = [self.horizon] * len(series)
+            what = f"the {self.horizon} steps after the training data"
+        else:
+            rows = [len(values) + self.horizon for values in series]
+            what = f"the steps of y, then the {self.horizon} steps after it"
+        future = check_covariates(X, rows, many, type(self).__name__, what)
+        _check_width(future, self.n_features_in_, "covariates", "X")
+        if after_training:
+            future = [np.concatenate([c, f]) for c, f in zip(self.covariates_, future)]
+        width = self.lookback + self.horizon
+        return np.stack([block[-width:] for block in future])
+
+    def predict(self, horizon=None, y=None, X=None):
+        """Forecast the next ``horizon`` values.
+
+        Parameters
+        ----------
+        horizon : int or None
+            Steps to forecast, at most the ``horizon`` fit for (``None``: all).
+        y : series, list of series or None
+            The history to continue, as in :meth:`fit` (at least ``lookback``
+            steps each); ``None`` continues the training series.
+        X : covariates or None
+            When fit with covariates: with ``y=None``, those of the
+            ``self.horizon`` steps after the training data; with ``y``, those
+            of the steps of ``y`` followed by the ``self.horizon`` steps after
+            it (always the fitted horizon, even for a shorter ``horizon``).
+
+        Returns
+        -------
+        forecast
+            In the form of the history: a 1-D or 2-D array, or a
+            ``pandas.Series``/``DataFrame`` whose index continues the
+            history's; a list of those for many series.
+        """
+        points, _, forms, many = self._forecast(horizon, y, X)
+        return _as_given(points, forms, many)
+
+    def predict_interval(self, coverage=0.9, horizon=None, y=None, X=None):
+        """Prediction intervals from the conformal calibration residuals.
+
+        Parameters
+        ----------
+        coverage : float in (0, 1), default 0.9
+            The share of future values the intervals should hold. Needs at
+            least ``ceil(coverage / (1 - coverage))`` calibration windows
+            (9 for 0.9).
+        horizon, y, X
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        lower, upper
+            Each in the form :meth:`predict` returns.
+        """
+        owner = type(self).__name__
+        coverage = check_float(
+            coverage, "coverage", f"{owner}.predict_interval", low=0.0, high=1.0,
+            low_inclusive=False, high_inclusive=False,
+        )
+        points, scale, forms, many = self._forecast(horizon, y, X)
+        n = len(self.residuals_)
+        # Split conformal: the ceil((n + 1) * coverage)-th smallest of n residuals.
+        rank = math.ceil((n + 1) * coverage - _TOLERANCE)
+        if rank > n:
+            raise InvalidInputError(
+                f"coverage={coverage} needs at least "
+                f"{math.ceil(coverage / (1 - coverage) - _TOLERANCE)} "
+                f"calibration windows; {owner} kept {n} (calibration_fraction="
+                f"{self.calibration_fraction}). Lower coverage, or fit on longer series or with a "
+                "larger calibration_fraction."
+            )
+        half = np.sort(self.residuals_, axis=0)[rank - 1, : points.shape[1]]
+        width = half[None] * scale
+        return _as_given(points - width, forms, many), _as_given(points + width, forms, many)
+
+    def score(self, y, X=None):
+        """Negative mean absolute scaled error of the forecast of ``y``.
+
+        Parameters
+        ----------
+        y : series or list of series
+            The values that followed the training series (at most
+            ``horizon`` steps each), in the form given to :meth:`fit`.
+        X : covariates or None
+            As for :meth:`predict` with ``y=None``.
+
+        Returns
+        -------
+        float
+            ``-MASE`` (greater is better), the mean over series; MASE scales
+            by the in-sample error of the seasonal naive forecast with
+            ``seasonal_period``.
+        """
+        check_is_fitted(self)
+        actual, _, many = check_series(y, "y", type(self).__name__)
+        if many != self.many_ or len(actual) != len(self.series_):
+            raise InvalidInputError(
+                f"y must continue each of the {len(self.series_)} training series. "
+                f"Got {len(actual)} series."
+            )
+        steps = max(len(values) for values in actual)
+        if steps > self.horizon:
+            raise InvalidInputError(
+                f"y must hold at most horizon={self.horizon} steps per series, the steps the "
+                f"model forecasts. Got {steps}."
+            )
+        points = self._forecast(steps, None, X)[0]
+        return -float(np.mean([
+            mean_absolute_scaled_error(
+                values, forecast[: len(values)], train, seasonal_period=self.seasonal_period
+            )
+            for values, forecast, train in zip(actual, points, self.series_)
+        ]))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
+
+
+def _take(x, targets, rows):
+    return ([part[rows] for part in x] if isinstance(x, list) else x[rows]), targets[rows]
+
+
+def _stack(parts):
+    """One ``(x, targets)`` from a list of them."""
+    xs, targets = zip(*parts)
+    if isinstance(xs[0], list):
+        x = [np.concatenate(group) for group in zip(*xs)]
+    else:
+        x = np.concatenate(xs)
+    return x, np.concatenate(targets)
+
+
+def _check_width(blocks, expected, what, name):
+    widths = sorted({block.shape[1] for block in blocks})
+    if widths != [expected]:
+        raise InvalidInputError(
+            f"{name} has {widths[0] if len(widths) == 1 else widths} {what} per step, but the "
+            f"model was fit with {expected}."
+        )
+
+
+def _as_given(values, forms, many):
+    out = [form.wrap(v) for form, v in zip(forms, values)]
+    return out if many else out[0]

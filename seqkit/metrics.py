@@ -1,0 +1,142 @@
+"""Metrics for forecasts (MASE, sMAPE) and for sequence tagging (token accuracy, entity F1).
+
+All take ``(y_true, y_pred, ...)`` like ``sklearn.metrics``, so they wrap with
+``sklearn.metrics.make_scorer``; e.g. ``make_scorer(entity_f1)`` scores a
+:class:`~seqkit.estimators.SequenceTagger` in ``GridSearchCV``.
+"""
+
+import numpy as np
+from sklearn.metrics import accuracy_score, mean_absolute_error
+
+from seqkit._validation import check_int, check_same_length
+from seqkit.exceptions import InvalidInputError
+
+
+def _finite_2d(values, name):
+    array = np.asarray(values, dtype=np.float64)
+    array = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
+    if not np.isfinite(array).all():
+        raise InvalidInputError(f"{name} contains NaN or inf.")
+    return array
+
+
+def mean_absolute_scaled_error(y_true, y_pred, y_train, *, seasonal_period=1):
+    """Mean absolute scaled error (Hyndman and Koehler, 2006).
+
+    The mean absolute error of the forecast divided by the in-sample mean
+    absolute error of the seasonal naive forecast ``y_t = y_{t - m}`` on
+    ``y_train``. Below 1, the forecast beats the naive one. For several
+    targets (columns), the mean of the per-target values.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (horizon,) or (horizon, n_targets)
+    y_train : array-like of shape (timesteps,) or (timesteps, n_targets)
+        The series the forecast continues; needs more than ``seasonal_period`` steps.
+    seasonal_period : int, default 1
+        ``m``; 1 compares with the random walk (last value).
+
+    Returns
+    -------
+    float
+    """
+    m = check_int(seasonal_period, "seasonal_period", "mean_absolute_scaled_error", minimum=1)
+    y_true, y_pred = _finite_2d(y_true, "y_true"), _finite_2d(y_pred, "y_pred")
+    y_train = _finite_2d(y_train, "y_train")
+    if y_true.shape != y_pred.shape or y_true.shape[1] != y_train.shape[1]:
+        raise InvalidInputError(
+            "y_true, y_pred and y_train must have the same number of targets, and y_true and "
+            f"y_pred the same shape. Got shapes {y_true.shape}, {y_pred.shape}, {y_train.shape}."
+        )
+    if len(y_train) <= m:
+        raise InvalidInputError(
+            f"y_train must have more than seasonal_period={m} steps. Got {len(y_train)}."
+        )
+    scale = np.mean(np.abs(y_train[m:] - y_train[:-m]), axis=0)
+    if not np.all(scale > 0):
+        raise InvalidInputError(
+            "MASE is undefined: the seasonal naive forecast of y_train has no error "
+            f"(seasonal_period={m}), so there is nothing to scale by."
+        )
+    errors = mean_absolute_error(y_true, y_pred, multioutput="raw_values")
+    return float(np.mean(errors / scale))
+
+
+def symmetric_mean_absolute_percentage_error(y_true, y_pred):
+    """Symmetric mean absolute percentage error, in percent (0 to 200).
+
+    ``200 / n * sum(|y_pred - y_true| / (|y_true| + |y_pred|))``, the form used
+    in the M3 and M4 competitions; a step where both are 0 counts as 0.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of the same shape
+
+    Returns
+    -------
+    float
+    """
+    y_true, y_pred = _finite_2d(y_true, "y_true"), _finite_2d(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise InvalidInputError(
+            f"y_true and y_pred must have the same shape. Got {y_true.shape} and {y_pred.shape}."
+        )
+    denominator = np.abs(y_true) + np.abs(y_pred)
+    ratio = np.divide(
+        np.abs(y_pred - y_true), denominator, out=np.zeros_like(denominator),
+        where=denominator > 0,
+    )
+    return float(200.0 * ratio.mean())
+
+
+def _flat_labels(y_true, y_pred):
+    check_same_length(len(y_true), len(y_pred), "y_true", "y_pred")
+    for i, (true, pred) in enumerate(zip(y_true, y_pred)):
+        if len(true) != len(pred):
+            raise InvalidInputError(
+                f"y_true[{i}] and y_pred[{i}] must have the same length. "
+                f"Got {len(true)} and {len(pred)}."
+            )
+    return [label for seq in y_true for label in seq], [label for seq in y_pred for label in seq]
+
+
+def token_accuracy(y_true, y_pred):
+    """The fraction of steps whose label is right, over all steps of all sequences.
+
+    Parameters
+    ----------
+    y_true, y_pred : list of label sequences
+        ``y_pred[i]`` has the length of ``y_true[i]``.
+
+    Returns
+    -------
+    float
+    """
+    return float(accuracy_score(*_flat_labels(y_true, y_pred)))
+
+
+def entity_f1(y_true, y_pred, *, scheme=None, mode=None):
+    """Entity-level F1 (micro average) of IOB/BIO tag sequences, from ``seqeval``.
+
+    An entity counts as right only if its type and all its steps are right.
+    With no entity in ``y_true`` and none in ``y_pred``, the score is 0.
+
+    Parameters
+    ----------
+    y_true, y_pred : list of lists of str
+        Tags such as ``"B-PER"``, ``"I-PER"``, ``"O"``.
+    scheme : seqeval scheme class or None
+        E.g. ``seqeval.scheme.IOB2`` with ``mode="strict"``.
+    mode : {None, "strict"}
+        ``None`` is seqeval's default, lenient CoNLL evaluation.
+
+    Returns
+    -------
+    float
+    """
+    from seqeval.metrics import f1_score
+
+    _flat_labels(y_true, y_pred)
+    y_true = [[str(tag) for tag in seq] for seq in y_true]
+    y_pred = [[str(tag) for tag in seq] for seq in y_pred]
+    return float(f1_score(y_true, y_pred, scheme=scheme, mode=mode, zero_division=0))

@@ -1,0 +1,198 @@
+"""scikit-learn transformers and helpers for sequence data.
+
+Everything here accepts what the estimators accept (see
+:func:`seqkit._validation.check_sequences`): a 3-D array ``(batch, timesteps,
+features)``, a 2-D array of univariate sequences, or a list of sequences of
+different lengths. Transformers return their output in the form they were
+given, so they compose with the estimators inside a ``Pipeline``.
+"""
+
+from collections import Counter
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from seqkit._validation import (
+    check_bool,
+    check_int,
+    check_sequences,
+    check_token_sequences,
+)
+
+PAD_ID = 0
+"""Token id of padding steps."""
+
+OOV_ID = 1
+"""Token id of every token not in a :class:`Vocabulary`."""
+
+
+class SequenceScaler(TransformerMixin, BaseEstimator):
+    """Standardise each feature over all real steps of all sequences.
+
+    The mean and standard deviation of each feature are taken over every step
+    of every sequence (padding excluded), so sequences of different lengths
+    are handled exactly.
+
+    Parameters
+    ----------
+    with_mean : bool, default True
+        Subtract the mean of each feature.
+    with_std : bool, default True
+        Divide by the standard deviation of each feature (features that are
+        constant keep a scale of 1).
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+    scale_ : ndarray of shape (n_features,)
+    n_features_in_ : int
+        The number of features (channels) per step; 1 for univariate input.
+
+    Examples
+    --------
+    >>> X = [np.zeros((5, 2)), np.ones((3, 2))]
+    >>> SequenceScaler().fit_transform(X)[1].shape
+    (3, 2)
+    """
+
+    def __init__(self, *, with_mean=True, with_std=True):
+        self.with_mean = with_mean
+        self.with_std = with_std
+
+    def fit(self, X, y=None):
+        """Learn the mean and scale of each feature.
+
+        Parameters
+        ----------
+        X : 3-D array, 2-D array or list of sequences
+            See :func:`seqkit._validation.check_sequences`.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        owner = type(self).__name__
+        check_bool(self.with_mean, "with_mean", owner)
+        check_bool(self.with_std, "with_std", owner)
+        values = check_sequences(X, owner=owner, dtype=np.float64).values
+        n_features = values.shape[2]
+        self.mean_ = np.nanmean(values, axis=(0, 1)) if self.with_mean else np.zeros(n_features)
+        scale = np.nanstd(values, axis=(0, 1)) if self.with_std else np.ones(n_features)
+        self.scale_ = np.where(scale > 10 * np.finfo(np.float64).eps, scale, 1.0)
+        self.n_features_in_ = n_features
+        return self
+
+    def transform(self, X):
+        """Return ``(X - mean_) / scale_`` in the form ``X`` was given."""
+        return self._map(X, lambda values: (values - self.mean_) / self.scale_)
+
+    def inverse_transform(self, X):
+        """Return ``X * scale_ + mean_`` in the form ``X`` was given."""
+        return self._map(X, lambda values: values * self.scale_ + self.mean_)
+
+    def _map(self, X, function):
+        check_is_fitted(self)
+        sequences = check_sequences(
+            X, owner=type(self).__name__, n_features=self.n_features_in_, dtype=np.float64
+        )
+        return sequences.like_input(function(sequences.values))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class Vocabulary(TransformerMixin, BaseEstimator):
+    """Map tokens to integer ids, with one id for tokens never seen.
+
+    Id :data:`PAD_ID` (0) is kept for padding and :data:`OOV_ID` (1) for
+    out-of-vocabulary tokens; known tokens get ids from 2, the most frequent
+    first (ties in alphabetical order).
+
+    Parameters
+    ----------
+    min_frequency : int, default 1
+        Tokens seen fewer times in ``fit`` are out of the vocabulary. With 2,
+        tokens seen once train the out-of-vocabulary id, so it means something
+        at prediction time.
+    max_size : int or None, default None
+        Keep at most this many tokens (the most frequent).
+
+    Attributes
+    ----------
+    vocabulary_ : dict of str to int
+        The id of each known token.
+    size_ : int
+        The number of ids, padding and out-of-vocabulary included.
+    """
+
+    def __init__(self, *, min_frequency=1, max_size=None):
+        self.min_frequency = min_frequency
+        self.max_size = max_size
+
+    def fit(self, X, y=None):
+        """Count the tokens of ``X``, a list of token lists.
+
+        Returns
+        -------
+        self
+        """
+        owner = type(self).__name__
+        min_frequency = check_int(self.min_frequency, "min_frequency", owner, minimum=1)
+        max_size = check_int(self.max_size, "max_size", owner, minimum=1, allow_none=True)
+        sequences = check_token_sequences(X, owner=owner)
+        counts = Counter(token for tokens in sequences for token in tokens)
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_frequency), key=lambda t: (-counts[t], t)
+        )
+        self.vocabulary_ = {token: i + 2 for i, token in enumerate(kept[:max_size])}
+        self.size_ = len(self.vocabulary_) + 2
+        return self
+
+    def transform(self, X):
+        """Return the ids of ``X``, a list of token lists, as a list of int32 arrays."""
+        check_is_fitted(self)
+        sequences = check_token_sequences(X, owner=type(self).__name__)
+        ids = self.vocabulary_
+        return [np.array([ids.get(t, OOV_ID) for t in tokens], np.int32) for tokens in sequences]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+
+def pad_ids(ids):
+    """Pad a list of 1-D integer arrays with :data:`PAD_ID` into one ``(batch, timesteps)`` array.
+
+    Returns
+    -------
+    padded : ndarray of int32, shape (batch, max length)
+    lengths : ndarray of int64, shape (batch,)
+    """
+    lengths = np.array([len(seq) for seq in ids], dtype=np.int64)
+    padded = np.full((len(ids), lengths.max()), PAD_ID, dtype=np.int32)
+    for row, seq in zip(padded, ids):
+        row[: len(seq)] = seq
+    return padded, lengths
+
+
+def sliding_windows(values, width):
+    """All runs of ``width`` consecutive rows of ``values``.
+
+    Parameters
+    ----------
+    values : ndarray of shape (timesteps, features)
+    width : int
+        At most ``timesteps``.
+
+    Returns
+    -------
+    ndarray of shape (timesteps - width + 1, width, features)
+        Window ``i`` is ``values[i:i + width]`` (a read-only view).
+    """
+    return np.lib.stride_tricks.sliding_window_view(values, width, axis=0).transpose(0, 2, 1)

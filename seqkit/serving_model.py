@@ -1,0 +1,177 @@
+"""The MLflow pyfunc model that serves a seqkit SavedModel export.
+
+This file is the model's code ("models from code"): MLflow copies it into
+every model that :func:`seqkit.export.log_model` logs and runs it on loading,
+so it imports only TensorFlow, NumPy and MLflow, never seqkit or Keras. It
+loads the export from the model's ``saved_model`` artifact and calls its
+signatures directly.
+
+Requests: the signature's inputs (``sequences``, ``tokens``, ``history`` and
+``covariates``), NaN-padded (numeric) or ``""``-padded (tokens) at the end
+when sequences in one request differ in length. ``params={"signature":
+"predict_proba"}`` picks another signature than ``serving_default``. A bad
+request (wrong rank, number of features or dtype, an empty or too short
+sequence, NaN or inf inside a sequence, an unknown signature) raises an
+``MlflowException`` with ``INVALID_PARAMETER_VALUE``, which the scoring server
+answers with status 400 and the message.
+"""
+
+import json
+import os
+
+import mlflow
+import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+MANIFEST = "seqkit-export.json"
+STREAMING = "step"  # takes one step and states, not sequences: not served here
+
+
+def _invalid(message):
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def _real_steps(name, values):
+    """Number of real steps of each sequence, after checking that padding only ends them."""
+    if values.dtype.kind == "f":
+        if np.isinf(values).any():
+            raise _invalid(f"The {name!r} input must not contain inf.")
+        missing = np.isnan(values)
+        padding = missing.all(axis=-1)
+        partial = missing.any(axis=-1) & ~padding
+        if partial.any():
+            sequence, step = np.argwhere(partial)[0]
+            raise _invalid(
+                f"The {name!r} input has NaN in some features of sequence {sequence} at step "
+                f"{step}. NaN marks padding only when a step's features are all NaN."
+            )
+    else:
+        padding = values == ""
+    lengths = (~padding).sum(axis=1)
+    ends = np.arange(values.shape[1])[None, :] >= lengths[:, None]
+    if (padding != ends).any():
+        sequence = int(np.argwhere((padding != ends).any(axis=1))[0][0])
+        raise _invalid(
+            f"The {name!r} input has padding before real steps in sequence {sequence}. "
+            "Pad sequences at their end only."
+        )
+    return lengths
+
+
+def _as_array(name, value, spec):
+    """``value`` as an array of the signature input ``spec``, or a clear error."""
+    value = np.asarray(value)
+    rank = len(spec.shape)
+    if value.ndim != rank:
+        layout = "(batch, time, features)" if rank == 3 else "(batch, time)"
+        raise _invalid(f"The {name!r} input must be {rank}-D {layout}. Got shape {value.shape}.")
+    width = spec.shape[-1]
+    if rank == 3 and value.shape[-1] != width:
+        raise _invalid(
+            f"The {name!r} input must have {width} features per step. Got shape {value.shape}."
+        )
+    if spec.dtype.name == "string":
+        if value.dtype.kind not in "UO" or not all(isinstance(v, str) for v in value.flat):
+            raise _invalid(f"The {name!r} input must hold str tokens. Got dtype {value.dtype}.")
+        value = value.astype(str)
+    elif value.dtype.kind not in "fiu":
+        raise _invalid(f"The {name!r} input must hold numbers. Got dtype {value.dtype}.")
+    if value.shape[0] == 0 or value.shape[1] == 0:
+        raise _invalid(f"The {name!r} input must hold at least one step. Got shape {value.shape}.")
+    return value if value.dtype.kind == "U" else value.astype(np.float32)
+
+
+def _decoded(value):
+    """A TensorFlow output as NumPy, strings as ``str``."""
+    value = value.numpy()
+    if value.dtype == object:
+        return np.vectorize(lambda item: item.decode("utf-8"), otypes=[str])(value) \
+            if value.size else value.astype(str)
+    return value
+
+
+class SeqkitSavedModel(mlflow.pyfunc.PythonModel):
+    """Serve the signatures of a seqkit SavedModel export."""
+
+    def load_context(self, context):
+        import tensorflow as tf
+
+        path = context.artifacts["saved_model"]
+        with open(os.path.join(path, MANIFEST), encoding="utf-8") as file:
+            self.manifest = json.load(file)
+        self.module = tf.saved_model.load(path)
+        self.signatures = {
+            name: self.module.signatures[name]
+            for name in self.manifest["signatures"] if name != STREAMING
+        }
+
+    def _inputs(self, function, model_input):
+        specs = function.structured_input_signature[1]
+        if not isinstance(model_input, dict):
+            model_input = {next(iter(specs)): model_input} if len(specs) == 1 else {}
+        if set(model_input) != set(specs):
+            raise _invalid(f"The model takes the inputs {sorted(specs)}. "
+                           f"Got {sorted(model_input)}.")
+        arrays = {name: _as_array(name, model_input[name], spec) for name, spec in specs.items()}
+        lengths = {name: _real_steps(name, value) for name, value in arrays.items()}
+        for name, counts in lengths.items():
+            if counts.min() == 0:
+                raise _invalid(f"The {name!r} input holds a sequence with no real step: "
+                               f"sequence {int(np.argmin(counts))}.")
+        self._check_forecast_lengths(lengths)
+        return arrays
+
+    def _check_forecast_lengths(self, lengths):
+        lookback = self.manifest.get("lookback")
+        if "history" not in lengths:
+            return
+        short = np.flatnonzero(lengths["history"] < lookback)
+        if short.size:
+            raise _invalid(
+                f"Each history must have at least lookback={lookback} steps. Sequence "
+                f"{short[0]} has {lengths['history'][short[0]]}."
+            )
+        if "covariates" in lengths:
+            horizon = self.manifest["horizon"]
+            wrong = np.flatnonzero(lengths["covariates"] != lengths["history"] + horizon)
+            if wrong.size:
+                raise _invalid(
+                    f"The covariates of each history must cover its steps, then the "
+                    f"horizon={horizon} steps forecast. Sequence {wrong[0]} has "
+                    f"{lengths['covariates'][wrong[0]]} covariate steps for "
+                    f"{lengths['history'][wrong[0]]} history steps."
+                )
+
+    def predict(self, context, model_input, params=None):
+        """Run a signature on ``model_input``.
+
+        Parameters
+        ----------
+        context : mlflow.pyfunc.PythonModelContext
+        model_input : numpy.ndarray or dict of str to numpy.ndarray
+            The input of a one-input signature, or every input by name.
+        params : dict or None
+            ``{"signature": name}``; default ``"serving_default"``.
+
+        Returns
+        -------
+        numpy.ndarray or dict of str to numpy.ndarray
+            The signature's output, or its outputs by name when it has several.
+        """
+        import tensorflow as tf
+
+        name = (params or {}).get("signature") or "serving_default"
+        if name not in self.signatures:
+            streaming = (" 'step' takes one step and the states: call it on the SavedModel "
+                         "itself." if name == STREAMING else "")
+            raise _invalid(f"Unknown signature {name!r}. This model serves: "
+                           f"{', '.join(sorted(self.signatures))}.{streaming}")
+        function = self.signatures[name]
+        arrays = self._inputs(function, model_input)
+        outputs = function(**{key: tf.constant(value) for key, value in arrays.items()})
+        outputs = {key: _decoded(value) for key, value in outputs.items()}
+        return next(iter(outputs.values())) if len(outputs) == 1 else outputs
+
+
+mlflow.models.set_model(SeqkitSavedModel())

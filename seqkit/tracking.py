@@ -1,0 +1,336 @@
+"""Record runs in MLflow: parameters, data set checksums, metrics, plots, tables and models.
+
+The only seqkit module that imports ``mlflow`` (inside functions, so seqkit
+works without it until a run is tracked).
+
+Where runs go, in order: the ``tracking_uri`` argument, the
+``MLFLOW_TRACKING_URI`` environment variable (a team's tracking server, or the
+store ``mlflow run`` passes down), else an SQLite file ``mlflow.db`` in the
+working directory. :func:`tracked_run` checks that the store answers before
+anything runs, and marks a run ``FAILED``, with the error, whenever its block
+raises (``KeyboardInterrupt`` included).
+
+Examples
+--------
+>>> with tracked_run("forecasting", "sunspots", params=est.get_params()) as run:
+...     est.fit(y_train)
+...     log_history(est.history_)
+...     log_metrics({"test_mase": 0.71})
+>>> print(ui_command(run.tracking_uri))
+mlflow ui --backend-store-uri sqlite:////home/me/mlflow.db
+"""
+
+import contextlib
+import logging
+import os
+import time
+import traceback
+import typing
+from pathlib import Path
+
+from seqkit.exceptions import SeqkitError
+
+__all__ = [
+    "DEFAULT_DATABASE",
+    "TrackedRun",
+    "TrackingError",
+    "check_tracking_store",
+    "log_artifact",
+    "log_dataset",
+    "log_history",
+    "log_metrics",
+    "log_params",
+    "resolve_tracking_uri",
+    "tracked_run",
+    "ui_command",
+]
+
+DEFAULT_DATABASE = "mlflow.db"
+"""File name of the embedded SQLite store, created in the working directory."""
+
+# How long the up-front check may wait for a remote server: one try, this many seconds.
+_PROBE_TIMEOUT = 10
+# MLflow caps tag values; the full traceback goes to an artifact instead.
+_MAX_TAG_LENGTH = 5000
+# Loggers that describe the SQLite schema migrations on first use, at INFO level.
+_CHATTY_LOGGERS = ("alembic", "mlflow.store.db.utils")
+
+
+class TrackingError(SeqkitError, RuntimeError):
+    """The MLflow tracking store cannot be reached or used."""
+
+
+class TrackedRun(typing.NamedTuple):
+    """Where a run is recorded: its ids and the tracking URI."""
+
+    run_id: str
+    experiment_id: str
+    tracking_uri: str
+
+
+def resolve_tracking_uri(tracking_uri=None):
+    """Return the tracking URI to use.
+
+    Parameters
+    ----------
+    tracking_uri : str or None, default=None
+        Used as given when set.
+
+    Returns
+    -------
+    str
+        ``tracking_uri``, else ``$MLFLOW_TRACKING_URI``, else
+        ``sqlite:///<working directory>/mlflow.db`` (an absolute path, so the
+        same store is found from any sub-process).
+    """
+    if tracking_uri:
+        return str(tracking_uri)
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{Path.cwd() / DEFAULT_DATABASE}"
+
+
+def _origin(tracking_uri):
+    if tracking_uri:
+        return "the tracking_uri argument"
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return "the MLFLOW_TRACKING_URI environment variable"
+    return "the default local store"
+
+
+@contextlib.contextmanager
+def _quick_http_requests():
+    """Make MLflow's HTTP client try once with a short timeout, then restore the settings."""
+    settings = {
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(_PROBE_TIMEOUT),
+    }
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_tracking_store(tracking_uri=None):
+    """Check that the tracking store answers; create the SQLite store if it is new.
+
+    Parameters
+    ----------
+    tracking_uri : str or None, default=None
+        As in :func:`resolve_tracking_uri`.
+
+    Returns
+    -------
+    str
+        The resolved tracking URI.
+
+    Raises
+    ------
+    TrackingError
+        If the store cannot be reached (server down, wrong host, a database
+        file in a folder that does not exist or cannot be written), naming the
+        URI, where it came from and the cause.
+    """
+    from mlflow.tracking import MlflowClient
+
+    uri = resolve_tracking_uri(tracking_uri)
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        with _quick_http_requests():
+            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrackingError(
+            f"Cannot reach the MLflow tracking store {uri!r} (from {_origin(tracking_uri)}): "
+            f"{reason[:500]}. Start the tracking server or fix the URI; with neither a "
+            "tracking URI nor MLFLOW_TRACKING_URI set, runs go to ./mlflow.db."
+        ) from exc
+    return uri
+
+
+def ui_command(tracking_uri):
+    """The shell command that browses ``tracking_uri``'s runs in the MLflow UI.
+
+    Parameters
+    ----------
+    tracking_uri : str
+
+    Returns
+    -------
+    str
+        ``mlflow ui --backend-store-uri <uri>`` for a database store, or an
+        invitation to open the server's address for a remote one.
+    """
+    if tracking_uri.startswith(("http://", "https://")):
+        return f"open {tracking_uri} in a browser"
+    return f"mlflow ui --backend-store-uri {tracking_uri}"
+
+
+@contextlib.contextmanager
+def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_uri=None):
+    """Start an MLflow run; finish it, or mark it ``FAILED`` with the error and re-raise.
+
+    Inside ``mlflow run`` (``MLFLOW_RUN_ID`` set), the run created by MLflow
+    is resumed and ``experiment`` is ignored.
+
+    Parameters
+    ----------
+    experiment : str
+        Experiment name, created if missing.
+    run_name : str or None, default=None
+    params : dict or None, default=None
+        Logged with :func:`log_params` when the run starts.
+    tags : dict or None, default=None
+    tracking_uri : str or None, default=None
+        As in :func:`resolve_tracking_uri`.
+
+    Yields
+    ------
+    TrackedRun
+
+    Raises
+    ------
+    TrackingError
+        Before the block runs, if the store cannot be reached.
+    """
+    import mlflow
+
+    uri = check_tracking_store(tracking_uri)
+    mlflow.set_tracking_uri(uri)
+    if not os.environ.get("MLFLOW_RUN_ID"):
+        mlflow.set_experiment(experiment)
+    active = mlflow.start_run(run_name=run_name, tags=tags)
+    try:
+        if params:
+            log_params(params)
+        yield TrackedRun(active.info.run_id, active.info.experiment_id, uri)
+    except BaseException as exc:
+        _record_failure(exc)
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run(status="FINISHED")
+
+
+def _record_failure(exc):
+    """Attach the error to the active run: an ``error`` tag and ``error.txt``."""
+    import mlflow
+
+    message = f"{type(exc).__name__}: {exc}"
+    # The original error matters more than a failure to describe it (the store
+    # may be the thing that broke), so a failure here is only logged.
+    try:
+        mlflow.set_tag("error", message[:_MAX_TAG_LENGTH])
+        mlflow.log_text("".join(traceback.format_exception(exc)), "error.txt")
+    except Exception as logging_error:
+        logging.getLogger(__name__).warning(
+            "Could not record the error in the MLflow run: %s", logging_error
+        )
+
+
+def _client_and_run_id():
+    import mlflow
+
+    run = mlflow.active_run()
+    if run is None:
+        raise TrackingError("No MLflow run is active: call this inside `with tracked_run(...)`.")
+    return mlflow.tracking.MlflowClient(), run.info.run_id
+
+
+def log_params(params):
+    """Log parameters to the active run, as strings.
+
+    Parameters already on the run (as ``mlflow run`` logs its ``-P``
+    values) are kept: MLflow refuses to change a parameter.
+
+    Parameters
+    ----------
+    params : dict
+        Name -> value; ``None`` is logged as ``"None"``.
+    """
+    from mlflow.entities import Param
+
+    client, run_id = _client_and_run_id()
+    existing = client.get_run(run_id).data.params
+    new = [Param(str(k), str(v)) for k, v in params.items() if str(k) not in existing]
+    if new:
+        client.log_batch(run_id, params=new)
+
+
+def log_metrics(metrics, *, step=None):
+    """Log final metrics (name -> number) to the active run."""
+    import mlflow
+
+    mlflow.log_metrics({name: float(value) for name, value in metrics.items()}, step=step)
+
+
+def log_history(history):
+    """Log per-epoch metrics, step = epoch index (0-based).
+
+    Parameters
+    ----------
+    history : dict of str to list of float
+        E.g. an estimator's ``history_``: ``{"loss": [...], "val_loss": [...]}``.
+    """
+    from mlflow.entities import Metric
+
+    client, run_id = _client_and_run_id()
+    now = int(time.time() * 1000)
+    metrics = [
+        Metric(name, float(value), now, epoch)
+        for name, values in history.items()
+        for epoch, value in enumerate(values)
+    ]
+    # log_batch takes at most 1000 metrics per call.
+    for start in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[start : start + 1000])
+
+
+def log_dataset(name):
+    """Log a bundled data set's name and file checksums as parameters, and its card.
+
+    Parameters ``dataset`` and ``dataset_sha256.<file>`` for each file; the
+    whole :func:`seqkit.datasets.dataset_info` entry as ``dataset.json``.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`seqkit.datasets.list_datasets`.
+    """
+    import mlflow
+
+    from seqkit.datasets import dataset_info
+
+    info = dataset_info(name)
+    log_params(
+        {"dataset": name, **{f"dataset_sha256.{f}": digest for f, digest in info["sha256"].items()}}
+    )
+    mlflow.log_dict(info, "dataset.json")
+
+
+def log_artifact(path, artifact_path=None):
+    """Copy a file, or a folder's files, into the active run's artifacts.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file (e.g. a saved plot or CSV table) or a folder (e.g. a SavedModel).
+    artifact_path : str or None, default=None
+        The artifact folder to put it in; ``None`` is the run's root. A folder
+        keeps its name: ``log_artifact("out/model", "export")`` gives
+        ``export/model/...``.
+    """
+    import mlflow
+
+    path = Path(path)
+    if path.is_dir():
+        target = path.name if artifact_path is None else f"{artifact_path}/{path.name}"
+        mlflow.log_artifacts(str(path), target)
+    else:
+        mlflow.log_artifact(str(path), artifact_path)

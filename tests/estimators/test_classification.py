@@ -1,0 +1,83 @@
+"""SequenceClassifier: inputs, labels, composition with scikit-learn tools."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from seqkit.preprocessing import SequenceScaler
+from tests.estimators.data import fast_classifier, ragged_classification
+
+
+def test_fit_on_ragged_sequences_predicts_one_label_per_sequence():
+    X, y = ragged_classification()
+    clf = fast_classifier().fit(X, y)
+    assert clf.classes_.tolist() == ["down", "up"]
+    assert clf.n_features_in_ == 2
+    assert set(clf.history_) >= {"loss", "val_loss"} and len(clf.history_["loss"]) == 2
+    proba = clf.predict_proba(X)
+    assert proba.shape == (24, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert clf.predict(X).tolist() == clf.classes_[proba.argmax(axis=1)].tolist()
+
+
+def test_padding_changes_nothing_a_sequence_predicts_the_same_alone_or_in_a_batch():
+    X, y = ragged_classification()
+    clf = fast_classifier().fit(X, y)
+    short, long = X[0][:3], np.random.default_rng(1).normal(size=(40, 2))
+    alone = clf.predict_proba([short])
+    batched = clf.predict_proba([long, short])  # padded to 40 steps
+    np.testing.assert_allclose(batched[1], alone[0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "labels", [np.array([3, 7]), np.array([True, False]), np.array(["cat", "dog"], dtype=object)]
+)
+def test_any_label_type_round_trips_through_classes_(labels):
+    X, y = ragged_classification()
+    y = np.where(y == "up", labels[0], labels[1])
+    clf = fast_classifier().fit(X, y)
+    assert sorted(clf.classes_.tolist()) == sorted(labels.tolist())
+    assert set(clf.predict(X).tolist()) <= set(labels.tolist())
+    assert clf.predict(X).dtype == clf.classes_.dtype
+
+
+def test_3d_and_2d_inputs_and_sequences_longer_than_in_fit():
+    rng = np.random.default_rng(0)
+    X3 = rng.normal(size=(16, 5, 3))
+    y = (X3[:, :, 0].mean(axis=1) > 0).astype(int)
+    assert fast_classifier().fit(X3, y).predict(rng.normal(size=(2, 50, 3))).shape == (2,)
+    X2 = X3[:, :, 0]
+    clf = fast_classifier().fit(X2, y)
+    assert clf.n_features_in_ == 1
+    assert clf.predict(rng.normal(size=(3, 9))).shape == (3,)
+
+
+@pytest.mark.slow
+def test_learns_an_easy_problem():
+    X, y = ragged_classification(n=64)
+    clf = fast_classifier(units=8, epochs=40, learning_rate=0.02, early_stopping=False,
+                          validation_fraction=0.0).fit(X, y)
+    X_test, y_test = ragged_classification(n=64, seed=1)
+    assert clf.score(X_test, y_test) > 0.8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ragged", [True, False], ids=["ragged", "3-D"])
+def test_grid_search_and_cross_val_score(ragged):
+    X, y = ragged_classification(n=16)
+    if not ragged:
+        X = np.stack([x[:3] for x in X])
+    search = GridSearchCV(fast_classifier(epochs=1), {"units": [2, 3]}, cv=2).fit(X, y)
+    assert search.best_params_["units"] in (2, 3)
+    assert search.predict(X).shape == (16,)
+    scores = cross_val_score(fast_classifier(epochs=1), X, y, cv=KFold(2))
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_pipeline_with_a_sequence_scaler_on_ragged_input():
+    X, y = ragged_classification()
+    X = [100.0 + 50.0 * x for x in X]
+    pipeline = make_pipeline(SequenceScaler(), fast_classifier()).fit(X, y)
+    assert pipeline.predict(X).shape == (24,)
+    assert 0.0 <= pipeline.score(X, y) <= 1.0

@@ -1,0 +1,123 @@
+"""SequenceForecaster: series in numpy and pandas, many series, covariates, intervals, score."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqkit.metrics import mean_absolute_scaled_error
+from tests.estimators.data import fast_forecaster, monthly_series
+
+
+def test_numpy_series_gives_a_numpy_forecast_of_the_horizon():
+    y = monthly_series().to_numpy()
+    forecaster = fast_forecaster().fit(y)
+    assert forecaster.n_targets_ == 1 and forecaster.n_features_in_ == 0
+    assert forecaster.predict().shape == (3,)
+    assert forecaster.predict(horizon=2).shape == (2,)
+    np.testing.assert_allclose(forecaster.predict(horizon=2), forecaster.predict()[:2])
+    assert forecaster.predict(y=y[:30]).shape == (3,)
+
+
+def test_pandas_series_gives_a_series_with_the_future_index():
+    y = monthly_series()
+    forecast = fast_forecaster().fit(y).predict()
+    assert isinstance(forecast, pd.Series) and forecast.name == "sales"
+    expected = pd.date_range("2006-01-01", periods=3, freq="MS")
+    pd.testing.assert_index_equal(forecast.index, expected, check_names=False)
+
+
+def test_a_given_history_is_continued_from_its_own_index():
+    y = monthly_series()
+    forecast = fast_forecaster().fit(y).predict(y=y.iloc[:24])
+    assert forecast.index[0] == pd.Timestamp("2003-01-01")
+
+
+@pytest.mark.parametrize(
+    ("index", "first"),
+    [
+        (pd.period_range("1990", periods=60, freq="Y"), pd.Period("2050", freq="Y")),
+        (pd.RangeIndex(10, 130, 2), 130),
+    ],
+    ids=["period", "integer"],
+)
+def test_period_and_integer_indexes_continue(index, first):
+    y = pd.Series(monthly_series().to_numpy(), index=index)
+    assert fast_forecaster().fit(y).predict().index[0] == first
+
+
+def test_dataframe_with_two_targets_gives_a_dataframe():
+    y = monthly_series()
+    frame = pd.DataFrame({"a": y, "b": 2 * y})
+    forecast = fast_forecaster().fit(frame).predict()
+    assert isinstance(forecast, pd.DataFrame) and forecast.shape == (3, 2)
+    assert forecast.columns.tolist() == ["a", "b"]
+
+
+def test_many_series_train_one_model_and_each_is_continued():
+    y = monthly_series()
+    short = y.iloc[:40] * 10
+    forecaster = fast_forecaster().fit([y, short])
+    forecasts = forecaster.predict()
+    assert isinstance(forecasts, list) and len(forecasts) == 2
+    assert forecasts[0].index[0] == pd.Timestamp("2006-01-01")
+    assert forecasts[1].index[0] == pd.Timestamp("2004-05-01")
+    lower, upper = forecaster.predict_interval()
+    assert all((lo.to_numpy() <= hi.to_numpy()).all() for lo, hi in zip(lower, upper))
+
+
+def test_covariates_known_in_the_future():
+    y = monthly_series().to_numpy()
+    month = np.arange(60) % 12
+    forecaster = fast_forecaster().fit(y, X=month)
+    assert forecaster.n_features_in_ == 1
+    assert forecaster.predict(X=np.arange(60, 63) % 12).shape == (3,)
+    history = forecaster.predict(y=y[:30], X=np.arange(33) % 12)
+    assert history.shape == (3,)
+
+
+def test_intervals_contain_the_forecast_and_widen_with_coverage():
+    y = monthly_series()
+    forecaster = fast_forecaster().fit(y)
+    assert forecaster.residuals_.shape[1:] == (3, 1) and len(forecaster.residuals_) >= 9
+    point = forecaster.predict()
+    lower80, upper80 = forecaster.predict_interval(coverage=0.8)
+    lower90, upper90 = forecaster.predict_interval(coverage=0.9)
+    assert isinstance(lower90, pd.Series)
+    pd.testing.assert_index_equal(lower90.index, point.index)
+    assert (lower90 <= lower80).all() and (lower80 <= point).all()
+    assert (point <= upper80).all() and (upper80 <= upper90).all()
+
+
+def test_intervals_need_calibration_windows():
+    forecaster = fast_forecaster(calibration_fraction=0.0).fit(monthly_series())
+    with pytest.raises(ValueError, match="coverage=0.9 needs at least 9 calibration windows"):
+        forecaster.predict_interval()
+
+
+def test_score_is_negative_mase_of_the_forecast_of_what_followed():
+    y = monthly_series()
+    train, test = y.iloc[:57], y.iloc[57:]
+    forecaster = fast_forecaster(seasonal_period=12).fit(train)
+    expected = mean_absolute_scaled_error(test, forecaster.predict(), train, seasonal_period=12)
+    assert forecaster.score(test) == pytest.approx(-expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scaling", ["window", "standard", None])
+def test_learns_a_seasonal_series_better_than_the_naive_forecast(scaling):
+    y = monthly_series(n=240)
+    train, test = y.iloc[:-6], y.iloc[-6:]
+    forecaster = fast_forecaster(units=16, lookback=12, horizon=6, epochs=60,
+                                 learning_rate=0.01, scaling=scaling).fit(train)
+    assert forecaster.score(test) > -1.0  # MASE < 1: beats the last value
+
+
+@pytest.mark.slow
+def test_conformal_intervals_cover_about_as_asked_on_new_data():
+    y = monthly_series(n=400, seed=2).to_numpy()
+    forecaster = fast_forecaster(units=8, lookback=12, horizon=1, epochs=30,
+                                 learning_rate=0.01).fit(y[:300])
+    ends = range(300, 400)
+    lower, upper = forecaster.predict_interval(coverage=0.8, y=[y[:end] for end in ends])
+    hits = [lo[0] <= y[end] <= hi[0] for lo, hi, end in zip(lower, upper, ends)]
+    assert 0.65 <= np.mean(hits) <= 0.95

@@ -1,0 +1,1 @@
+"""Tests of the pipelines/ package and the MLflow project."""

@@ -1,0 +1,104 @@
+"""Each pipeline end to end on its real data, with tiny settings (1 epoch, 4 units)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from pipelines import __main__ as main_job
+from pipelines import classification, forecasting, tagging
+from seqkit import datasets
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+TINY = ["--epochs", "1", "--units", "4"]
+
+# pipeline, primary metric, artifacts of that task (besides those of every run)
+CASES = {
+    "forecasting/sunspots": (
+        forecasting, "mase", ["plots/forecast.png", "plots/gradient_norms.png",
+                              "tables/forecasts.csv"]
+    ),
+    "classification/basic_motions": (
+        classification, "accuracy", ["plots/confusion_matrix.png", "plots/gradient_norms.png",
+                                     "tables/confusion_matrix.csv"]
+    ),
+    # The tagging networks are bidirectional: no gradient norms over time for them.
+    "tagging/japanese_ner": (tagging, "entity_f1", ["tables/per_entity_f1.csv"]),
+    "tagging/basic_motions_segmentation": (tagging, "entity_f1", ["tables/per_entity_f1.csv"]),
+}
+
+
+def _artifact_paths(client, run_id, path=None):
+    paths = []
+    for item in client.list_artifacts(run_id, path):
+        paths += _artifact_paths(client, run_id, item.path) if item.is_dir else [item.path]
+    return paths
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_pipeline_records_exports_and_reports(case, workdir, recorded_runs, capsys):
+    from mlflow.tracking import MlflowClient
+
+    task, dataset = case.split("/")
+    module, metric, task_artifacts = CASES[case]
+    report = module.run(["--dataset", dataset, *TINY])
+
+    (run,) = recorded_runs()
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == f"{dataset}-peephole_lstm"
+    params = run.data.params
+    assert params["epochs"] == "1" and params["units"] == "4" and params["random_state"] == "0"
+    assert params["cell"] == "peephole_lstm"
+    for file_name, digest in datasets.dataset_info(dataset)["sha256"].items():
+        assert params[f"dataset_sha256.{file_name}"] == digest
+    assert np.isfinite(run.data.metrics[f"test_{metric}"])
+    baselines = [name for name in report.metrics if name != "seqkit"]
+    assert baselines and all(f"{b}_test_{metric}" in run.data.metrics for b in baselines)
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    assert len(client.get_metric_history(run.info.run_id, "loss")) == 1
+    artifacts = _artifact_paths(client, run.info.run_id)
+    for expected in ("dataset.json", "plots/learning_curves.png", "model/saved_model.pb",
+                     "estimator.pkl", "results.json", *task_artifacts):
+        assert expected in artifacts
+
+    export = workdir / "outputs" / task / dataset
+    assert report.export_dir == export / "model"
+    assert (export / "model" / "saved_model.pb").is_file()
+    assert json.loads((export / "results.json").read_text())["metrics"] == report.metrics
+    out = capsys.readouterr().out
+    assert f"Exported model (SavedModel): {export / 'model'}" in out
+    assert f"mlflow ui --backend-store-uri sqlite:///{workdir / 'mlflow.db'}" in out
+
+
+def test_exported_classifier_serves_raw_sequences_like_the_estimator(workdir):
+    import pickle
+
+    from seqkit.export import load_saved_model
+
+    classification.run(["--dataset", "basic_motions", *TINY])
+    export = workdir / "outputs" / "classification" / "basic_motions"
+    model = pickle.loads((export / "estimator.pkl").read_bytes())
+    _, _, X_test, _ = datasets.load_classification("basic_motions")
+    serve = load_saved_model(export / "model", signature="predict_proba")
+    served = serve(sequences=np.stack(X_test[:5]))["probabilities"]
+    np.testing.assert_allclose(served, model.predict_proba(X_test[:5]), rtol=1e-4, atol=1e-6)
+
+
+def test_rerun_replaces_the_previous_export(workdir):
+    forecasting.run(["--dataset", "sunspots", *TINY])
+    forecasting.run(["--dataset", "sunspots", *TINY, "--seed", "1"])
+    folder = workdir / "outputs" / "forecasting"
+    assert sorted(p.name for p in folder.iterdir()) == ["sunspots"]
+    results = json.loads((folder / "sunspots" / "results.json").read_text())
+    assert "random_state=1" in results["model"]
+
+
+def test_main_job_runs_the_pipelines_and_prints_the_result_table(workdir, capsys):
+    assert main_job.main(["--only", "classification/basic_motions", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "=== Results on the test splits" in out
+    line = next(line for line in out.splitlines() if line.startswith("classification"))
+    assert "basic_motions" in line and "accuracy" in line and "= 1.0" in line
+    assert str(workdir / "outputs" / "classification" / "basic_motions" / "model") in out
+    assert "Browse every run: mlflow ui --backend-store-uri sqlite:///" in out

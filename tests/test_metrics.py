@@ -1,0 +1,65 @@
+"""Tests of the forecasting and tagging metrics against hand-computed values."""
+
+import numpy as np
+import pytest
+from seqeval.scheme import IOB2
+
+from seqkit.exceptions import InvalidInputError
+from seqkit.metrics import (
+    entity_f1,
+    mean_absolute_scaled_error,
+    symmetric_mean_absolute_percentage_error,
+    token_accuracy,
+)
+
+
+def test_mase_divides_by_the_in_sample_naive_error():
+    y_train = [1.0, 3.0, 2.0, 6.0]  # naive errors 2, 1, 4 -> mean 7/3
+    value = mean_absolute_scaled_error([5.0, 5.0], [6.0, 3.0], y_train)
+    assert value == pytest.approx(1.5 / (7 / 3))
+
+
+def test_mase_with_a_season_compares_with_the_seasonal_naive_forecast():
+    y_train = [1.0, 10.0, 2.0, 12.0, 4.0, 13.0]  # m=2 errors 1, 2, 2, 1 -> 1.5
+    assert mean_absolute_scaled_error(
+        [5.0], [8.0], y_train, seasonal_period=2
+    ) == pytest.approx(3.0 / 1.5)
+
+
+def test_mase_averages_targets_each_with_its_own_scale():
+    y_train = np.array([[0.0, 0.0], [1.0, 10.0]])
+    value = mean_absolute_scaled_error([[1.0, 1.0]], [[2.0, 11.0]], y_train)
+    assert value == pytest.approx((1.0 / 1.0 + 10.0 / 10.0) / 2)
+
+
+def test_mase_refuses_a_constant_training_series():
+    with pytest.raises(InvalidInputError, match="MASE is undefined"):
+        mean_absolute_scaled_error([1.0], [2.0], [3.0, 3.0, 3.0])
+
+
+def test_smape_matches_the_m4_definition_and_counts_double_zeros_as_zero():
+    value = symmetric_mean_absolute_percentage_error([100.0, 0.0], [110.0, 0.0])
+    assert value == pytest.approx(200.0 * (10.0 / 210.0) / 2)
+
+
+def test_smape_rejects_nan():
+    with pytest.raises(InvalidInputError, match="y_pred contains NaN or inf"):
+        symmetric_mean_absolute_percentage_error([1.0], [np.nan])
+
+
+def test_token_accuracy_counts_steps_not_sequences():
+    y_true = [["a", "b", "c"], ["a"]]
+    y_pred = [["a", "x", "x"], ["a"]]
+    assert token_accuracy(y_true, y_pred) == pytest.approx(2 / 4)
+
+
+def test_token_accuracy_needs_sequences_of_matching_lengths():
+    with pytest.raises(InvalidInputError, match=r"y_true\[0\] and y_pred\[0\] must have the same"):
+        token_accuracy([["a", "b"]], [["a"]])
+
+
+def test_entity_f1_scores_whole_entities():
+    y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
+    y_pred = [["B-PER", "O", "O", "B-LOC"]]  # the person is cut short: 1 of 2 entities right
+    assert entity_f1(y_true, y_pred) == pytest.approx(0.5)
+    assert entity_f1(y_true, y_true, scheme=IOB2, mode="strict") == pytest.approx(1.0)

@@ -1,0 +1,273 @@
+"""The MLflow model: pyfunc without seqkit, input checks, and a real scoring server."""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.exceptions import MlflowException
+
+from seqkit import export
+from tests.test_export import (
+    BLOCK_SEQKIT,
+    SUBPROCESS_ENV,
+    assert_outputs_equal,
+    expected,
+    fitted,
+    requests,
+)
+
+pytestmark = pytest.mark.slow  # every test here fits models, and most start processes
+
+SERVER_START_TIMEOUT = 180  # seconds; importing TensorFlow on a busy machine is slow
+
+
+@pytest.fixture
+def tracking(tmp_path):
+    """MLflow pointed at a store in ``tmp_path`` (the previous URI restored after)."""
+    previous = mlflow.get_tracking_uri()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    yield uri
+    mlflow.set_tracking_uri(previous)
+
+
+def _logged(names):
+    with mlflow.start_run():
+        return {name: export.log_model(fitted(name), name=name).model_uri for name in names}
+
+
+# ----------------------------------------------------------------------- pyfunc
+
+
+def test_pyfunc_predicts_like_the_estimator_without_seqkit_or_keras(tracking, tmp_path):
+    names = ["classifier", "tagger", "forecaster"]
+    uris = _logged(names)
+    jobs = []
+    for name in names:
+        np.savez(tmp_path / f"{name}.npz", **requests(name)[1])
+        for signature in expected(name):
+            jobs.append((uris[name], signature, str(tmp_path / f"{name}.npz"),
+                         str(tmp_path / f"{name}-{signature}.json")))
+    script = BLOCK_SEQKIT + f"""
+import json, mlflow, numpy as np
+mlflow.set_tracking_uri({tracking!r})
+for uri, signature, inputs, outputs in {jobs!r}:
+    arrays = dict(np.load(inputs))
+    model = mlflow.pyfunc.load_model(uri)
+    got = model.predict(arrays if len(arrays) > 1 else next(iter(arrays.values())),
+                        params={{"signature": signature}})
+    got = got if isinstance(got, dict) else {{"": got}}
+    with open(outputs, "w") as file:
+        json.dump({{k: v.tolist() for k, v in got.items()}}, file)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=SUBPROCESS_ENV, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for uri, signature, _, outputs in jobs:
+        name = next(n for n in names if uris[n] == uri)
+        want = expected(name)[signature]
+        got = json.loads(Path(outputs).read_text())
+        got = {key: np.asarray(got[key if len(want) > 1 else ""]) for key in want}
+        assert_outputs_equal(got, want, f"pyfunc {name} {signature}")
+
+
+def _invalid(model, data, match, params=None):
+    with pytest.raises(MlflowException, match=match) as caught:
+        model.predict(data, params=params)
+    assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_pyfunc_rejects_bad_requests_with_invalid_parameter_value(tmp_path):
+    classifier = mlflow.pyfunc.load_model(
+        str(export.save_mlflow_model(fitted("classifier"), tmp_path / "classifier")))
+    x = requests("classifier")[1]["sequences"][:2].copy()
+    half = x.copy()
+    half[0, 1, 0] = np.nan
+    _invalid(classifier, half, r"NaN in some features of sequence 0 at step 1")
+    gap = x.copy()
+    gap[1, 0] = np.nan
+    _invalid(classifier, gap, r"padding before real steps in sequence 1")
+    infinite = x.copy()
+    infinite[0, 0, 0] = np.inf
+    _invalid(classifier, infinite, r"must not contain inf")
+    empty = np.full((1, 3, 2), np.nan, np.float32)
+    _invalid(classifier, empty, r"no real step: sequence 0")
+    _invalid(classifier, x, r"Unknown signature 'step'.*serves: predict_proba, serving_default"
+             r"\. 'step' takes one step", params={"signature": "step"})
+    _invalid(classifier, {"history": x}, r"takes the inputs \['sequences'\]")
+
+    forecaster = mlflow.pyfunc.load_model(
+        str(export.save_mlflow_model(fitted("forecaster"), tmp_path / "forecaster")))
+    inputs = requests("forecaster")[1]
+    short = {"history": inputs["history"][:, :4], "covariates": inputs["covariates"][:, :7]}
+    _invalid(forecaster, short, r"at least lookback=6 steps. Sequence 0 has 4")
+    cut = {**inputs, "covariates": inputs["covariates"][:, :-1]}
+    _invalid(forecaster, cut, r"covariates.*horizon=3.*Sequence 2 has 32 covariate steps for "
+                              r"30 history steps")
+
+
+# ----------------------------------------------------------------------- a real server
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(url, body=None):
+    """``(status, parsed JSON or text)`` of a GET (no body) or a JSON POST."""
+    data = None if body is None else (body if isinstance(body, bytes) else
+                                      json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        status, text = err.code, err.read().decode()
+    with contextlib.suppress(ValueError):
+        return status, json.loads(text)
+    return status, text
+
+
+def group_alive(pgid):
+    """Processes of group ``pgid`` that still run (zombies do not count)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(stat.parent.name))
+    return alive
+
+
+def stop_group(process):
+    """Terminate a server's process group, kill it if it lingers; return what survived."""
+    for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        deadline = time.monotonic() + grace
+        while group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not group_alive(process.pid):
+            break
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5)
+    return group_alive(process.pid)
+
+
+@contextlib.contextmanager
+def running(command, log_path, port, env=None):
+    """Start a server in a new process group, wait for ``/ping``, stop the group after."""
+    log = open(log_path, "wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                               env={**SUBPROCESS_ENV, **(env or {})}, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited ({process.returncode}):\n"
+                            + Path(log_path).read_text()[-3000:])
+            with contextlib.suppress(OSError):
+                if http(url + "/ping")[0] == 200:
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail("no answer on /ping:\n" + Path(log_path).read_text()[-3000:])
+            time.sleep(0.5)
+        yield url
+    finally:
+        survivors = stop_group(process)
+        log.close()
+    assert not survivors, f"server processes still running: {survivors}"
+    with pytest.raises(OSError):
+        http(url + "/ping")
+
+
+def mlflow_serve(uri, tracking_uri, tmp_path):
+    port = free_port()
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri,
+               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    env = {"MLFLOW_TRACKING_URI": tracking_uri,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return running(command, tmp_path / "server.log", port, env)
+
+
+def invocations(url, inputs, **params):
+    body = {"inputs": {k: v.tolist() for k, v in inputs.items()} if isinstance(inputs, dict)
+            else inputs.tolist()}
+    return http(url + "/invocations", {**body, "params": params} if params else body)
+
+
+def test_served_classifier_answers_like_the_estimator_and_survives_bad_requests(
+    tracking, tmp_path
+):
+    model = fitted("classifier")
+    uri = _logged(["classifier"])["classifier"]
+    rng = np.random.default_rng(5)
+    with mlflow_serve(uri, tracking, tmp_path) as url:
+        for steps in (1, 7, 50):
+            x = rng.normal(size=(1, steps, 2)).astype(np.float32)
+            status, answer = invocations(url, x)
+            assert status == 200, answer
+            assert answer["predictions"] == model.predict(x).astype(str).tolist()
+            status, answer = invocations(url, x, signature="predict_proba")
+            np.testing.assert_allclose(answer["predictions"], model.predict_proba(x), atol=1e-5)
+        raw, inputs = requests("classifier")  # a padded batch of 7 lengths
+        body = json.loads(json.dumps({"inputs": inputs["sequences"].tolist()})
+                          .replace("NaN", "null"))  # JSON null pads too
+        status, answer = http(url + "/invocations", body)
+        assert (status, answer["predictions"]) == (200, model.predict(raw).astype(str).tolist())
+
+        good = rng.normal(size=(1, 4, 2)).astype(np.float32)
+        partial = good.copy()
+        partial[0, 2, 1] = np.nan
+        bad = [
+            (invocations(url, rng.normal(size=(1, 4, 3))), "does not match expected shape"),
+            (http(url + "/invocations", {"inputs": [[["a", "b"], ["c", "d"]]]}),
+             "could not convert string to float"),
+            (http(url + "/invocations", b'{"inputs": [[[0.1, 0.2], [0.3'), "valid JSON"),
+            (http(url + "/invocations", {"instances": 1, "inputs": 2}), "exactly one"),
+            (invocations(url, good, signature="nope"), "Unknown signature 'nope'"),
+            (invocations(url, partial), "NaN marks padding only"),
+        ]
+        for (status, answer), message in bad:
+            assert 400 <= status < 500, (status, answer)
+            assert message in answer["message"], answer["message"]
+            assert http(url + "/ping")[0] == 200
+        assert invocations(url, good)[0] == 200  # still serving
+
+
+@pytest.mark.parametrize("name", ["tagger", "forecaster"])
+def test_served_tagger_and_forecaster_answer_like_the_estimator(tracking, tmp_path, name):
+    uri = _logged([name])[name]
+    with mlflow_serve(uri, tracking, tmp_path) as url:
+        status, answer = invocations(url, requests(name)[1])
+    assert status == 200, answer
+    want = expected(name)["serving_default"]
+    got = answer["predictions"]
+    got = {key: np.asarray(got[key]) for key in want} if isinstance(got, dict) else \
+        {next(iter(want)): np.asarray(got)}
+    assert_outputs_equal(got, want, f"served {name}")
+
+
+def test_a_sequence_alone_equals_it_inside_a_padded_batch(tmp_path):
+    """One sequence alone equals the same sequence inside a padded batch."""
+    model = mlflow.pyfunc.load_model(
+        str(export.save_mlflow_model(fitted("classifier"), tmp_path / "classifier")))
+    raw, inputs = requests("classifier")
+    batch = model.predict(inputs["sequences"], params={"signature": "predict_proba"})
+    for row, sequence in zip(batch, raw):
+        alone = model.predict(sequence[None], params={"signature": "predict_proba"})
+        np.testing.assert_allclose(alone[0], row, atol=1e-5)

@@ -1,0 +1,138 @@
+"""seqkit.tracking against a real MLflow SQLite store in tmp_path."""
+
+import socket
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from seqkit import tracking
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:mlflow.*")
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A fresh SQLite tracking URI in tmp_path; the working directory moves there too."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    return f"sqlite:///{tmp_path / 'runs.db'}"
+
+
+def _client(uri):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def _artifacts(client, run_id, path=None):
+    return sorted(item.path for item in client.list_artifacts(run_id, path))
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_resolve_tracking_uri_order(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking.resolve_tracking_uri() == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
+    assert tracking.resolve_tracking_uri() == "sqlite:///elsewhere.db"
+    assert tracking.resolve_tracking_uri("http://server:5000") == "http://server:5000"
+
+
+def test_a_finished_run_records_params_metrics_history_and_artifacts(store, tmp_path):
+    params = {"units": 8, "cell": "elman", "clipnorm": None}
+    with tracking.tracked_run("exp", "demo", params=params, tracking_uri=store) as run:
+        tracking.log_dataset("sunspots")
+        tracking.log_history({"loss": [3.0, 2.0, 1.5], "val_loss": [3.5, 2.5, 2.0]})
+        tracking.log_metrics({"test_mase": 0.75})
+        figure = Figure()
+        figure.subplots().plot([1, 2, 3])
+        figure.savefig(tmp_path / "curve.png")
+        tracking.log_artifact(tmp_path / "curve.png", "plots")
+        (tmp_path / "export").mkdir()
+        pd.DataFrame({"f1": [0.5]}, index=["PSN"]).to_csv(tmp_path / "export" / "f1.csv")
+        tracking.log_artifact(tmp_path / "export")
+
+    client = _client(store)
+    recorded = client.get_run(run.run_id)
+    assert recorded.info.status == "FINISHED"
+    assert recorded.info.run_name == "demo"
+    assert client.get_experiment(run.experiment_id).name == "exp"
+    assert recorded.data.params["units"] == "8"
+    assert recorded.data.params["clipnorm"] == "None"
+    assert recorded.data.params["dataset"] == "sunspots"
+    assert recorded.data.params["dataset_sha256.sunspots.csv"].startswith("f67889b1")
+    assert recorded.data.metrics["test_mase"] == 0.75
+    history = client.get_metric_history(run.run_id, "val_loss")
+    assert [(m.step, m.value) for m in history] == [(0, 3.5), (1, 2.5), (2, 2.0)]
+    assert _artifacts(client, run.run_id) == ["dataset.json", "export", "plots"]
+    assert _artifacts(client, run.run_id, "plots") == ["plots/curve.png"]
+    table = client.download_artifacts(run.run_id, "export/f1.csv")
+    assert pd.read_csv(table, index_col=0).loc["PSN", "f1"] == 0.5
+
+
+def test_a_failing_block_leaves_the_run_failed_with_the_error(store):
+    with pytest.raises(ZeroDivisionError):
+        with tracking.tracked_run("exp", "broken", tracking_uri=store) as run:
+            tracking.log_metrics({"partial": 1.0})
+            raise ZeroDivisionError("division by zero")
+    client = _client(store)
+    recorded = client.get_run(run.run_id)
+    assert recorded.info.status == "FAILED"
+    assert recorded.data.tags["error"] == "ZeroDivisionError: division by zero"
+    assert "error.txt" in _artifacts(client, run.run_id)
+
+
+def test_keyboard_interrupt_also_fails_the_run(store):
+    with pytest.raises(KeyboardInterrupt):
+        with tracking.tracked_run("exp", "stopped", tracking_uri=store) as run:
+            raise KeyboardInterrupt
+    assert _client(store).get_run(run.run_id).info.status == "FAILED"
+
+
+def test_default_store_is_mlflow_db_in_the_working_directory(store, tmp_path):
+    with tracking.tracked_run("exp") as run:
+        pass
+    assert run.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert (tmp_path / "mlflow.db").is_file()
+    assert tracking.ui_command(run.tracking_uri) == (
+        f"mlflow ui --backend-store-uri sqlite:///{tmp_path / 'mlflow.db'}"
+    )
+
+
+def test_params_already_on_the_run_are_kept(store):
+    with tracking.tracked_run("exp", params={"epochs": "03"}, tracking_uri=store) as run:
+        tracking.log_params({"epochs": 3, "units": 4})
+    params = _client(store).get_run(run.run_id).data.params
+    assert params == {"epochs": "03", "units": "4"}
+
+
+def test_logging_outside_a_run_is_a_clear_error(store):
+    with pytest.raises(tracking.TrackingError, match="No MLflow run is active"):
+        tracking.log_params({"a": 1})
+
+
+def test_unreachable_server_is_a_clear_error_before_any_run(store, monkeypatch):
+    uri = f"http://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    entered = []
+    expected = "Cannot reach the MLflow tracking store"
+    with pytest.raises(tracking.TrackingError, match=expected) as err:
+        with tracking.tracked_run("exp"):
+            entered.append(True)
+    assert uri in str(err.value)
+    assert "MLFLOW_TRACKING_URI environment variable" in str(err.value)
+    assert not entered
+
+
+def test_sqlite_store_that_cannot_be_created_is_a_clear_error(tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    uri = f"sqlite:///{tmp_path / 'a_file' / 'mlflow.db'}"
+    with pytest.raises(tracking.TrackingError, match="the tracking_uri argument"):
+        tracking.check_tracking_store(uri)
