@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from seqkit import networks, training
 from seqkit._validation import check_bool, check_choice, check_float, check_int
 from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
+from seqkit.export import export_saved_model
 
 _MODEL_FILE = "model.keras"
 _ESTIMATOR_FILE = "estimator.pkl"
@@ -278,6 +279,24 @@ class BaseSequenceEstimator(BaseEstimator):
             )
         estimator.model_ = model
         return estimator
+
+    def export(self, path):
+        """Export as a TensorFlow SavedModel that loads and serves without seqkit.
+
+        See :func:`seqkit.export.export_saved_model` for the signatures and
+        the padding conventions.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The folder to write (atomically: an interrupted export leaves a
+            previous one intact).
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        return export_saved_model(self, path)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
