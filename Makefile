@@ -21,6 +21,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
+demo: $(STAMP)
+	$(PY) -m pipelines
+
 bench: $(STAMP)
 	$(PY) benchmarks/cells.py
 

@@ -28,9 +28,15 @@ setup(
         "scikit-learn>=1.9",
         "pandas>=2.2",
         "mlflow>=3.17",
+        "scipy>=1.14",
+        "matplotlib>=3.9",
+        "seqeval>=1.2.2",
+        "statsmodels>=0.14",
+        "sklearn-crfsuite>=0.5",
     ],
     extras_require={
-        "dev": ["pytest>=9", "ruff>=0.14"],
+        "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.20", "onnx>=1.17"],
+        "dev": ["pytest>=9", "ruff>=0.14", "tf2onnx>=1.17", "onnxruntime>=1.20", "onnx>=1.17"],
     },
     entry_points={"console_scripts": ["seqkit=seqkit.cli:main"]},
     classifiers=[
