@@ -10,9 +10,11 @@ against baselines on the same test split, records everything in MLflow
     python -m pipelines          # all of them, the main job
 
 The pipelines are applications, not library code: importing this package
-quietens TensorFlow's C++ logging unless ``TF_CPP_MIN_LOG_LEVEL`` is set.
+quietens TensorFlow's C++ logging and MLflow's artifact progress bars, unless
+``TF_CPP_MIN_LOG_LEVEL`` or ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` is set.
 """
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

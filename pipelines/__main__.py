@@ -14,7 +14,7 @@ import time
 import traceback
 
 from pipelines import classification, forecasting, tagging
-from pipelines._common import format_table, positive_int
+from pipelines._common import add_run_options, format_table, positive_int
 from seqkit import tracking
 from seqkit.exceptions import SeqkitError
 
@@ -48,20 +48,14 @@ JOBS = (
 
 def build_parser():
     """The options of the main job."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines", description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = argparse.ArgumentParser(prog="python -m pipelines",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", metavar="TASK/DATASET",
                         choices=[f"{task}/{dataset}" for task, dataset, _, _ in JOBS],
-                        help="run only these pipelines")
+                        help="run only these pipelines (default: all)")
     parser.add_argument("--epochs", type=positive_int,
                         help="override every pipeline's number of epochs (e.g. 1 to smoke-test)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output-dir", default="outputs")
-    parser.add_argument("--tracking-uri",
-                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
-                             "sqlite:///<working directory>/mlflow.db)")
+    add_run_options(parser)
     return parser
 
 

@@ -56,28 +56,34 @@ def base_parser(task, description, *, default_dataset):
     """
     from seqkit.networks import CELL_NAMES
 
-    parser = argparse.ArgumentParser(
-        prog=f"python -m pipelines.{task}",
-        description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument("--dataset", choices=datasets.list_datasets(task), default=default_dataset)
+    parser = argparse.ArgumentParser(prog=f"python -m pipelines.{task}", description=description)
+    parser.add_argument("--dataset", choices=datasets.list_datasets(task), default=default_dataset,
+                        help="bundled data set (default: %(default)s)")
     parser.add_argument("--cell", choices=CELL_NAMES, default="peephole_lstm",
-                        help="recurrent cell")
+                        help="recurrent cell (default: %(default)s)")
     parser.add_argument("--units", type=positive_int,
                         help="recurrent units (default: per data set)")
     parser.add_argument("--epochs", type=positive_int,
                         help="most training epochs (default: per data set)")
-    parser.add_argument("--seed", type=int, default=0, help="random_state of the estimator")
+    add_run_options(parser)
+    parser.add_argument("--experiment", default=f"seqkit-{task}",
+                        help="MLflow experiment name (default: %(default)s)")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0,
+                        help="Keras progress: 0 none (default), 1 a bar per epoch, 2 a line "
+                             "per epoch")
+    return parser
+
+
+def add_run_options(parser):
+    """Add ``--seed``, ``--output-dir`` and ``--tracking-uri``, which the main job shares."""
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random_state of the estimator (default: %(default)s)")
     parser.add_argument("--output-dir", default="outputs",
-                        help="the model and report go to OUTPUT_DIR/<task>/<dataset>/")
+                        help="the model and report go to OUTPUT_DIR/<task>/<dataset>/ "
+                             "(default: %(default)s)")
     parser.add_argument("--tracking-uri",
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                              "sqlite:///<working directory>/mlflow.db)")
-    parser.add_argument("--experiment", default=f"seqkit-{task}", help="MLflow experiment name")
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0,
-                        help="Keras progress: 0 none, 1 a bar per epoch, 2 a line per epoch")
-    return parser
 
 
 def estimator_params(args, settings):
@@ -260,8 +266,7 @@ def final_estimator(model):
 
 def _metric_key(model, estimator_row, metric):
     """MLflow metric name: ``test_<metric>`` for the estimator, ``<model>_test_<metric>`` else."""
-    key = f"test_{metric}" if model == estimator_row else f"{model}_test_{metric}"
-    return "".join(ch if ch.isalnum() or ch in "_-./" else "_" for ch in key.lower())
+    return f"test_{metric}" if model == estimator_row else f"{model}_test_{metric}"
 
 
 @contextlib.contextmanager

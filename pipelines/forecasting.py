@@ -56,7 +56,8 @@ def build_parser():
     parser.add_argument("--lookback", type=positive_int,
                         help="steps the network reads (default: per data set)")
     parser.add_argument("--coverage", type=_coverage, default=0.9,
-                        help="nominal coverage of the prediction interval, in (0, 1)")
+                        help="nominal coverage of the prediction interval, in (0, 1) "
+                             "(default: %(default)s)")
     return parser
 
 

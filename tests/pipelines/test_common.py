@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines import __main__ as main_job
 from pipelines import _common, classification, forecasting, tagging
 from pipelines.tagging import as_entities
 
@@ -101,6 +102,15 @@ def test_unreachable_tracking_server_exits_1_before_any_work(workdir, monkeypatc
     err = capsys.readouterr().err
     assert "error: Cannot reach the MLflow tracking store 'http://127.0.0.1:" in err
     assert "MLFLOW_TRACKING_URI environment variable" in err
+    assert not (workdir / "outputs").exists()
+
+
+def test_main_job_stops_before_any_pipeline_when_the_store_is_unreachable(workdir, capsys):
+    uri = f"http://127.0.0.1:{_free_port()}"
+    assert main_job.main(["--tracking-uri", uri]) == 1
+    captured = capsys.readouterr()
+    assert f"error: Cannot reach the MLflow tracking store '{uri}'" in captured.err
+    assert "===" not in captured.out
     assert not (workdir / "outputs").exists()
 
 

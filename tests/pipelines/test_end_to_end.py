@@ -97,8 +97,8 @@ def test_rerun_replaces_the_previous_export(workdir):
 def test_main_job_runs_the_pipelines_and_prints_the_result_table(workdir, capsys):
     assert main_job.main(["--only", "classification/basic_motions", "--epochs", "1"]) == 0
     out = capsys.readouterr().out
-    assert "=== Results on the test splits" in out
-    line = next(line for line in out.splitlines() if line.startswith("classification"))
+    table = out.split("=== Results on the test splits")[1].splitlines()
+    line = next(line for line in table if line.startswith("classification"))
     assert "basic_motions" in line and "accuracy" in line and "= 1.0" in line
     assert str(workdir / "outputs" / "classification" / "basic_motions" / "model") in out
     assert "Browse every run: mlflow ui --backend-store-uri sqlite:///" in out

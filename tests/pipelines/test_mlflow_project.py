@@ -17,13 +17,10 @@ def _mlflow_run(tmp_path, *args):
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'store.db'}"
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        # The entry points call `python`: make it this interpreter.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    env.pop("MLFLOW_RUN_ID", None)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLFLOW_")}
+    env["MLFLOW_TRACKING_URI"] = uri
+    # The entry points call `python`: make it this interpreter.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
         [sys.executable, "-m", "mlflow", "run", str(PROJECT), *args, "--env-manager", "local"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
