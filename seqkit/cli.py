@@ -36,6 +36,7 @@ ESTIMATOR_ARTIFACT = "estimator.pkl"
 
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _URI = re.compile(r"[a-z][a-z0-9+.-]*:/")
+_ZIP_MAGIC = b"PK\x03\x04"
 _STOP_TIMEOUT = 10  # seconds the server has to stop before it is killed
 
 
@@ -60,12 +61,11 @@ def _download(uri, tracking_uri):
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from seqkit.tracking import resolve_tracking_uri
+    from seqkit.tracking import check_tracking_store
 
+    store = check_tracking_store(tracking_uri)
     try:
-        return Path(mlflow.artifacts.download_artifacts(
-            artifact_uri=uri, tracking_uri=resolve_tracking_uri(tracking_uri)
-        ))
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=store))
     except (MlflowException, OSError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CommandError(f"Cannot download {uri}: {reason}") from None
@@ -76,9 +76,10 @@ def _read_model_file(path):
     from seqkit.estimators._base import BaseSequenceEstimator
 
     try:
-        if zipfile.is_zipfile(path):
-            return BaseSequenceEstimator.load(path)
         with open(path, "rb") as file:
+            if file.read(4) == _ZIP_MAGIC:  # a pickle may hold zips, so not is_zipfile
+                return BaseSequenceEstimator.load(path)
+            file.seek(0)
             return pickle.load(file)
     except (OSError, EOFError, KeyError, ValueError, TypeError, AttributeError, ImportError,
             pickle.UnpicklingError, zipfile.BadZipFile) as err:
@@ -153,8 +154,50 @@ def _mlflow_model(model, stack):
     )
 
 
-def _stop(process):
-    """Stop the server's whole process group: terminate, then kill after a grace period."""
+def server_command(model, *, host="127.0.0.1", port=5000, workers=1, tracking_uri=None):
+    """The command that serves an MLflow model: ``mlflow models serve --env-manager local``.
+
+    Parameters
+    ----------
+    model : str
+        An MLflow model folder or URI.
+    host : str, default "127.0.0.1"
+    port : int, default 5000
+    workers : int, default 1
+    tracking_uri : str or None
+        Passed on for ``runs:/`` and ``models:/`` URIs (see
+        :func:`seqkit.tracking.resolve_tracking_uri`).
+
+    Returns
+    -------
+    argv : list of str
+    env : dict of str to str
+        This process's environment, with the interpreter's folder (where
+        ``uvicorn`` is) first on ``PATH``.
+    """
+    from seqkit.tracking import resolve_tracking_uri
+
+    argv = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model),
+            "--env-manager", "local", "-h", host, "-p", str(port), "-w", str(workers)]
+    env = {**os.environ,
+           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+    if tracking_uri or _URI.match(str(model)):
+        env["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(tracking_uri)
+    return argv, env
+
+
+def start_server(model, *, output=None, **options):
+    """Start :func:`server_command` in a session of its own; returns the ``Popen``.
+
+    ``output`` (a file, or ``None`` for this process's) receives the server's
+    stdout and stderr; ``options`` are those of :func:`server_command`.
+    """
+    argv, env = server_command(model, **options)
+    return subprocess.Popen(argv, env=env, stdout=output, stderr=output, start_new_session=True)
+
+
+def stop_server(process):
+    """Stop a server's whole process group: terminate, then kill after a grace period."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -170,22 +213,12 @@ def _interrupt(signum, frame):
 
 
 def _serve(args):
-    from seqkit.tracking import resolve_tracking_uri
-
     with contextlib.ExitStack() as stack:
         model = _mlflow_model(args.model, stack)
-        command = [
-            sys.executable, "-m", "mlflow", "models", "serve", "-m", model,
-            "--env-manager", "local", "-h", args.host, "-p", str(args.port),
-            "-w", str(args.workers),
-        ]
-        bin_dir = str(Path(sys.executable).parent)  # where uvicorn is installed
-        env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-        if args.tracking_uri or _URI.match(model):
-            env["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(args.tracking_uri)
         print(f"Serving {args.model} on http://{args.host}:{args.port} (Ctrl-C stops it)",
               flush=True)
-        process = subprocess.Popen(command, env=env, start_new_session=True)
+        process = start_server(model, host=args.host, port=args.port, workers=args.workers,
+                               tracking_uri=args.tracking_uri)
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             return process.wait()
@@ -193,7 +226,7 @@ def _serve(args):
             return 0
         finally:
             signal.signal(signal.SIGTERM, previous)
-            _stop(process)
+            stop_server(process)
 
 
 # ----------------------------------------------------------------------- main

@@ -59,13 +59,9 @@ from pathlib import Path
 
 import numpy as np
 
+from seqkit._validation import check_shape
 from seqkit._version import __version__
-from seqkit.exceptions import (
-    InputTypeError,
-    InvalidInputError,
-    InvalidParameterError,
-    SeqkitError,
-)
+from seqkit.exceptions import InputTypeError, InvalidParameterError, SeqkitError
 
 FORMAT_VERSION = 1
 """Version of the export layout; :func:`load_saved_model` reads only this one."""
@@ -114,6 +110,17 @@ def _recurrent_layers(network):
         if layer.name.startswith("recurrent_") and layer.name[10:].isdigit()
     }
     return [layers[i] for i in sorted(layers)]
+
+
+def _real(sequences):
+    """Where numeric ``sequences`` ``(batch, time, features)`` are real: not all NaN."""
+    tf = _tf()
+    return tf.logical_not(tf.reduce_all(tf.math.is_nan(sequences), axis=-1))
+
+
+def _lengths(real):
+    tf = _tf()
+    return tf.reduce_sum(tf.cast(real, tf.int32), axis=1)
 
 
 def _state_names(index, layer):
@@ -185,7 +192,7 @@ class _Graph:
             # The reshape (a no-op) tells ONNX converters the rank the lookup keeps.
             ids = tf.reshape(tf.cast(self.table.lookup(inputs), tf.int32), tf.shape(inputs))
             return ids, tf.not_equal(ids, _preprocessing().PAD_ID)
-        real = tf.logical_not(tf.reduce_all(tf.math.is_nan(inputs), axis=-1))
+        real = _real(inputs)
         if self.scaling is not None:
             mean, scale = self.scaling
             inputs = tf.cast((tf.cast(inputs, tf.float64) - mean) / scale, tf.float32)
@@ -293,18 +300,18 @@ class _TaggerGraph(_LabelGraph):
     def endpoints(self):
         tf = _tf()
 
-        def predict_proba(inputs):
+        def tag(inputs):
             encoded, real = self.encode(inputs)
-            probabilities = self.network(encoded, training=False)
+            return self.network(encoded, training=False), real, _lengths(real)
+
+        def predict_proba(inputs):
+            probabilities, real, lengths = tag(inputs)
             return {"probabilities": probabilities * tf.cast(real, probabilities.dtype)[..., None],
-                    "lengths": tf.reduce_sum(tf.cast(real, tf.int32), axis=1)}
+                    "lengths": lengths}
 
         def serving_default(inputs):
-            out = predict_proba(inputs)
-            steps = tf.range(tf.shape(out["probabilities"])[1])
-            real = steps[None, :] < out["lengths"][:, None]
-            return {"labels": tf.where(real, self.labels(out["probabilities"]), ""),
-                    "lengths": out["lengths"]}
+            probabilities, real, lengths = tag(inputs)
+            return {"labels": tf.where(real, self.labels(probabilities), ""), "lengths": lengths}
 
         spec = [self.input_spec()]
         endpoints = {"serving_default": (serving_default, spec),
@@ -338,17 +345,14 @@ class _ForecasterGraph(_Graph):
         """The last ``lookback`` real steps of each history (and the covariates around them)."""
         tf = _tf()
         est = self.estimator
-        real = tf.logical_not(tf.reduce_all(tf.math.is_nan(history), axis=-1))
-        lengths = tf.reduce_sum(tf.cast(real, tf.int32), axis=1)
+        lengths = _lengths(_real(history))
         checks = [tf.debugging.assert_greater_equal(
             lengths, est.lookback,
             message=f"Each history must have at least lookback={est.lookback} steps.",
         )]
         if covariates is not None:
-            rows = tf.reduce_sum(tf.cast(tf.logical_not(tf.reduce_all(
-                tf.math.is_nan(covariates), axis=-1)), tf.int32), axis=1)
             checks.append(tf.debugging.assert_equal(
-                rows, lengths + est.horizon,
+                _lengths(_real(covariates)), lengths + est.horizon,
                 message=f"The covariates must cover each history's steps, then the "
                         f"horizon={est.horizon} steps forecast.",
             ))
@@ -477,6 +481,9 @@ def staged_directory(final):
         )
     final.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.partial-"))
+    umask = os.umask(0)
+    os.umask(umask)
+    stage.chmod(0o777 & ~umask)  # mkdtemp's folder is private; an export is not
     try:
         yield stage
         aside = final.with_name(f".{final.name}.old-{os.getpid()}")
@@ -648,12 +655,7 @@ class ExportedSignature:
         tensors = {}
         for key, value in inputs.items():
             spec, value = self.inputs[key], np.asarray(value)
-            if not spec.shape.is_compatible_with(value.shape):
-                wanted = "(" + ", ".join("any" if d is None else str(d) for d in spec.shape) + ")"
-                raise InvalidInputError(
-                    f"The {key!r} input of the {self.name!r} signature must have shape "
-                    f"{wanted}. Got shape {value.shape}."
-                )
+            check_shape(value, key, f"the {self.name!r} signature", tuple(spec.shape))
             try:
                 tensors[key] = tf.constant(value, dtype=spec.dtype)
             except (TypeError, ValueError) as err:
@@ -666,10 +668,7 @@ class ExportedSignature:
 
 def _numpy(tensor):
     value = tensor.numpy()
-    if value.dtype == object:
-        return np.vectorize(lambda b: b.decode("utf-8"), otypes=[str])(value) if value.size \
-            else value.astype(str)
-    return value
+    return np.char.decode(value.astype(bytes), "utf-8") if value.dtype == object else value
 
 
 def load_saved_model(path, signature="serving_default"):
@@ -788,6 +787,7 @@ def _quiet_type_hint_advice():
 
 
 def _pyfunc_arguments(saved_model):
+    """The arguments of ``mlflow.pyfunc.log_model``/``save_model`` for an export folder."""
     manifest = read_manifest(saved_model)
     return {
         "python_model": str(SERVING_MODEL),

@@ -7,11 +7,13 @@ loads the export from the model's ``saved_model`` artifact and calls its
 signatures directly.
 
 Requests: the signature's inputs (``sequences``, ``tokens``, ``history`` and
-``covariates``), NaN-padded (numeric) or ``""``-padded (tokens) at the end
-when sequences in one request differ in length. ``params={"signature":
-"predict_proba"}`` picks another signature than ``serving_default``. A bad
-request (wrong rank, number of features or dtype, an empty or too short
-sequence, NaN or inf inside a sequence, an unknown signature) raises an
+``covariates``), NaN-padded (numeric; JSON ``null`` too) or ``""``-padded
+(tokens) at the end when sequences in one request differ in length.
+``params={"signature": "predict_proba"}`` picks another signature than
+``serving_default``. MLflow checks a request against the model signature
+(rank, number of features, dtype) before :meth:`SeqkitSavedModel.predict`
+runs; that checks the values: an empty or too short sequence, NaN or inf
+inside a sequence, padding before real steps or an unknown signature raise an
 ``MlflowException`` with ``INVALID_PARAMETER_VALUE``, which the scoring server
 answers with status 400 and the message.
 """
@@ -33,7 +35,9 @@ def _invalid(message):
 
 
 def _real_steps(name, values):
-    """Number of real steps of each sequence, after checking that padding only ends them."""
+    """Number of real steps of each sequence, after checking the values and the padding."""
+    if values.shape[0] == 0 or values.shape[1] == 0:
+        raise _invalid(f"The {name!r} input must hold at least one step. Got shape {values.shape}.")
     if values.dtype.kind == "f":
         if np.isinf(values).any():
             raise _invalid(f"The {name!r} input must not contain inf.")
@@ -49,46 +53,22 @@ def _real_steps(name, values):
     else:
         padding = values == ""
     lengths = (~padding).sum(axis=1)
-    ends = np.arange(values.shape[1])[None, :] >= lengths[:, None]
-    if (padding != ends).any():
-        sequence = int(np.argwhere((padding != ends).any(axis=1))[0][0])
+    misplaced = (padding != (np.arange(values.shape[1])[None, :] >= lengths[:, None])).any(axis=1)
+    if misplaced.any():
         raise _invalid(
-            f"The {name!r} input has padding before real steps in sequence {sequence}. "
-            "Pad sequences at their end only."
+            f"The {name!r} input has padding before real steps in sequence "
+            f"{np.flatnonzero(misplaced)[0]}. Pad sequences at their end only."
         )
+    if lengths.min() == 0:
+        raise _invalid(f"The {name!r} input holds a sequence with no real step: sequence "
+                       f"{np.argmin(lengths)}.")
     return lengths
-
-
-def _as_array(name, value, spec):
-    """``value`` as an array of the signature input ``spec``, or a clear error."""
-    value = np.asarray(value)
-    rank = len(spec.shape)
-    if value.ndim != rank:
-        layout = "(batch, time, features)" if rank == 3 else "(batch, time)"
-        raise _invalid(f"The {name!r} input must be {rank}-D {layout}. Got shape {value.shape}.")
-    width = spec.shape[-1]
-    if rank == 3 and value.shape[-1] != width:
-        raise _invalid(
-            f"The {name!r} input must have {width} features per step. Got shape {value.shape}."
-        )
-    if spec.dtype.name == "string":
-        if value.dtype.kind not in "UO" or not all(isinstance(v, str) for v in value.flat):
-            raise _invalid(f"The {name!r} input must hold str tokens. Got dtype {value.dtype}.")
-        value = value.astype(str)
-    elif value.dtype.kind not in "fiu":
-        raise _invalid(f"The {name!r} input must hold numbers. Got dtype {value.dtype}.")
-    if value.shape[0] == 0 or value.shape[1] == 0:
-        raise _invalid(f"The {name!r} input must hold at least one step. Got shape {value.shape}.")
-    return value if value.dtype.kind == "U" else value.astype(np.float32)
 
 
 def _decoded(value):
     """A TensorFlow output as NumPy, strings as ``str``."""
     value = value.numpy()
-    if value.dtype == object:
-        return np.vectorize(lambda item: item.decode("utf-8"), otypes=[str])(value) \
-            if value.size else value.astype(str)
-    return value
+    return np.char.decode(value.astype(bytes), "utf-8") if value.dtype == object else value
 
 
 class SeqkitSavedModel(mlflow.pyfunc.PythonModel):
@@ -107,18 +87,12 @@ class SeqkitSavedModel(mlflow.pyfunc.PythonModel):
         }
 
     def _inputs(self, function, model_input):
-        specs = function.structured_input_signature[1]
+        """The request as the signature's arrays, each checked (MLflow has already enforced
+        the model signature: rank, number of features, dtype)."""
         if not isinstance(model_input, dict):
-            model_input = {next(iter(specs)): model_input} if len(specs) == 1 else {}
-        if set(model_input) != set(specs):
-            raise _invalid(f"The model takes the inputs {sorted(specs)}. "
-                           f"Got {sorted(model_input)}.")
-        arrays = {name: _as_array(name, model_input[name], spec) for name, spec in specs.items()}
+            model_input = {next(iter(function.structured_input_signature[1])): model_input}
+        arrays = {name: np.asarray(value) for name, value in model_input.items()}
         lengths = {name: _real_steps(name, value) for name, value in arrays.items()}
-        for name, counts in lengths.items():
-            if counts.min() == 0:
-                raise _invalid(f"The {name!r} input holds a sequence with no real step: "
-                               f"sequence {int(np.argmin(counts))}.")
         self._check_forecast_lengths(lengths)
         return arrays
 

@@ -57,7 +57,7 @@ def fitted(name):
     if name == "forecaster":  # window scaling, covariates
         return fast_forecaster(cell="lstm").fit(series, X=_covariates(len(series), 0))
     if name == "streaming_forecaster":  # standard scaling: has a step signature
-        return fast_forecaster(scaling="standard").fit(series)
+        return fast_forecaster(scaling="standard", cell="gru").fit(series)
     raise KeyError(name)
 
 

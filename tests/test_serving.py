@@ -18,6 +18,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from seqkit import export
+from seqkit.cli import server_command
 from tests.test_export import (
     BLOCK_SEQKIT,
     SUBPROCESS_ENV,
@@ -105,7 +106,7 @@ def test_pyfunc_rejects_bad_requests_with_invalid_parameter_value(tmp_path):
     _invalid(classifier, empty, r"no real step: sequence 0")
     _invalid(classifier, x, r"Unknown signature 'step'.*serves: predict_proba, serving_default"
              r"\. 'step' takes one step", params={"signature": "step"})
-    _invalid(classifier, {"history": x}, r"takes the inputs \['sequences'\]")
+    _invalid(classifier, x[:, :0], r"at least one step. Got shape \(2, 0, 2\)")
 
     forecaster = mlflow.pyfunc.load_model(
         str(export.save_mlflow_model(fitted("forecaster"), tmp_path / "forecaster")))
@@ -113,8 +114,8 @@ def test_pyfunc_rejects_bad_requests_with_invalid_parameter_value(tmp_path):
     short = {"history": inputs["history"][:, :4], "covariates": inputs["covariates"][:, :7]}
     _invalid(forecaster, short, r"at least lookback=6 steps. Sequence 0 has 4")
     cut = {**inputs, "covariates": inputs["covariates"][:, :-1]}
-    _invalid(forecaster, cut, r"covariates.*horizon=3.*Sequence 2 has 32 covariate steps for "
-                              r"30 history steps")
+    _invalid(forecaster, cut, r"covariates.*horizon=3.*Sequence 0 has 42 covariate steps for "
+                              r"40 history steps")
 
 
 # ----------------------------------------------------------------------- a real server
@@ -169,7 +170,10 @@ def stop_group(process):
 
 @contextlib.contextmanager
 def running(command, log_path, port, env=None):
-    """Start a server in a new process group, wait for ``/ping``, stop the group after."""
+    """Start a server in a new process group, wait for ``/ping``, stop the group after.
+
+    Yields the server's URL and its process.
+    """
     log = open(log_path, "wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                env={**SUBPROCESS_ENV, **(env or {})}, start_new_session=True)
@@ -186,7 +190,7 @@ def running(command, log_path, port, env=None):
             if time.monotonic() > deadline:
                 pytest.fail("no answer on /ping:\n" + Path(log_path).read_text()[-3000:])
             time.sleep(0.5)
-        yield url
+        yield url, process
     finally:
         survivors = stop_group(process)
         log.close()
@@ -196,15 +200,18 @@ def running(command, log_path, port, env=None):
 
 
 def mlflow_serve(uri, tracking_uri, tmp_path):
+    """``mlflow models serve -m uri --env-manager local -h 127.0.0.1 -p <free port>``."""
     port = free_port()
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri,
-               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    env = {"MLFLOW_TRACKING_URI": tracking_uri,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    command, env = server_command(uri, port=port, tracking_uri=tracking_uri)
+    assert command[2:] == ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
+                           "-h", "127.0.0.1", "-p", str(port), "-w", "1"]
     return running(command, tmp_path / "server.log", port, env)
 
 
 def invocations(url, inputs, **params):
+    """POST ``inputs`` (an array, or arrays by name: one alone goes unnamed)."""
+    if isinstance(inputs, dict) and len(inputs) == 1:
+        (inputs,) = inputs.values()
     body = {"inputs": {k: v.tolist() for k, v in inputs.items()} if isinstance(inputs, dict)
             else inputs.tolist()}
     return http(url + "/invocations", {**body, "params": params} if params else body)
@@ -216,7 +223,7 @@ def test_served_classifier_answers_like_the_estimator_and_survives_bad_requests(
     model = fitted("classifier")
     uri = _logged(["classifier"])["classifier"]
     rng = np.random.default_rng(5)
-    with mlflow_serve(uri, tracking, tmp_path) as url:
+    with mlflow_serve(uri, tracking, tmp_path) as (url, _):
         for steps in (1, 7, 50):
             x = rng.normal(size=(1, steps, 2)).astype(np.float32)
             status, answer = invocations(url, x)
@@ -252,7 +259,7 @@ def test_served_classifier_answers_like_the_estimator_and_survives_bad_requests(
 @pytest.mark.parametrize("name", ["tagger", "forecaster"])
 def test_served_tagger_and_forecaster_answer_like_the_estimator(tracking, tmp_path, name):
     uri = _logged([name])[name]
-    with mlflow_serve(uri, tracking, tmp_path) as url:
+    with mlflow_serve(uri, tracking, tmp_path) as (url, _):
         status, answer = invocations(url, requests(name)[1])
     assert status == 200, answer
     want = expected(name)["serving_default"]
