@@ -34,8 +34,13 @@ SERVER_START_TIMEOUT = 180  # seconds; importing TensorFlow on a busy machine is
 
 
 @pytest.fixture
-def tracking(tmp_path):
-    """MLflow pointed at a store in ``tmp_path`` (the previous URI restored after)."""
+def tracking(tmp_path, monkeypatch):
+    """MLflow pointed at a store in ``tmp_path`` (the previous URI restored after).
+
+    The working directory moves there too: a SQLite store's default artifact
+    root is ``./mlruns``.
+    """
+    monkeypatch.chdir(tmp_path)
     previous = mlflow.get_tracking_uri()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
