@@ -3,8 +3,9 @@
 * :func:`compile_model` compiles with gradient-norm clipping on by default.
 * :func:`fit` trains with full backpropagation through time or, with
   ``tbptt_steps=k``, truncated BPTT (:class:`TruncatedBPTT`); it always stops
-  on a NaN loss, can stop early on a validation split, and can checkpoint every
-  epoch and resume an interrupted run.
+  on a NaN loss, can stop early on a validation split, can checkpoint every
+  epoch and resume a killed run as if it had never stopped, and trains on
+  several workers under a ``tf.distribute`` strategy (:mod:`seqkit.distribute`).
 * :func:`gradient_norms_over_time` returns ``||dLoss/dh_t||`` for every step
   ``t`` of the first recurrent layer, and :func:`plot_gradient_norms` draws it:
   vanishing or exploding gradients, seen with one's own eyes.
@@ -17,6 +18,7 @@ of :mod:`seqkit.networks`.
 import json
 import math
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -26,6 +28,7 @@ import tensorflow as tf
 from keras import ops
 
 from seqkit._validation import check_bool, check_choice, check_float, check_int
+from seqkit.distribute import is_chief
 from seqkit.exceptions import InvalidInputError, InvalidParameterError
 from seqkit.networks import cell_state_sizes
 
@@ -132,7 +135,8 @@ class TruncatedBPTT:
     model : keras.Model
         A compiled model with one output whose recurrent layers run forward and
         have ``return_state=True`` (any model of :mod:`seqkit.networks` but the
-        bidirectional and encoder-decoder ones).
+        bidirectional and encoder-decoder ones), built outside any
+        ``tf.distribute`` strategy: truncated BPTT runs on one replica.
     steps : int
         Chunk length ``k``, ``>= 1``.
 
@@ -158,6 +162,12 @@ class TruncatedBPTT:
         owner = "TruncatedBPTT"
         self.model = model
         self.steps = check_int(steps, "steps", owner, minimum=1)
+        if any(isinstance(w.value, tf.distribute.DistributedValues) for w in model.weights):
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must be built outside any tf.distribute "
+                "strategy: truncated BPTT runs on one replica. Got a model built under "
+                f"{type(model.distribute_strategy).__name__}."
+            )
         layers = _recurrent_layers(model, owner, "truncated BPTT")
         for layer in layers:
             if not layer.return_state:
@@ -292,6 +302,39 @@ class TruncatedBPTT:
 
 
 _STATE_FILE = "state.json"
+_PARTIAL = "partial-"
+
+
+def _replace_durably(partial, path):
+    """Move the complete file ``partial`` to ``path`` atomically, surviving a power cut.
+
+    ``os.replace`` is atomic, so a reader sees the old file or the new one, never a
+    mixture; the ``fsync`` calls put the data, then (on POSIX) the rename, on disk.
+    """
+    with open(partial, "rb") as written:
+        os.fsync(written.fileno())
+    os.replace(partial, path)
+    if os.name == "posix":
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+def _check_same_checkpoint(strategy, epochs, directory):
+    """Raise unless every replica found a checkpoint of ``epochs`` epochs (None: none)."""
+    if strategy.num_replicas_in_sync == 1:
+        return
+    mine = -1 if epochs is None else epochs
+    found = strategy.gather(strategy.experimental_distribute_values_from_function(
+        lambda _: tf.constant([mine])), axis=0).numpy()
+    if (found != mine).any():
+        raise InvalidParameterError(
+            "The 'checkpoint_dir' parameter of fit must be storage every worker shares: the "
+            "workers found different checkpoints (epochs done by replica, -1 for none: "
+            f"{found.tolist()}). Got {str(directory)!r}."
+        )
 
 
 class _Progress(keras.callbacks.Callback):
@@ -299,22 +342,37 @@ class _Progress(keras.callbacks.Callback):
 
     A checkpoint is ``epoch-NNNN.weights.h5`` (weights and optimizer state) plus
     ``state.json`` (epochs done, history, whether training finished). Each file is
-    written under a temporary name and moved into place with ``os.replace``, the
-    JSON last, so ``state.json`` always names a complete weights file.
+    written as ``partial-<name>`` and then renamed (:func:`_replace_durably`), the
+    JSON last, so ``state.json`` always names a complete weights file. Files that a
+    killed run left behind (a ``partial-`` file, a superseded weights file) are
+    deleted when training resumes.
+
+    Only a ``writer`` keeps what it saves: under a distribution strategy, the chief
+    worker.
     """
 
-    def __init__(self, directory=None):
+    def __init__(self, directory=None, writer=True):
         super().__init__()
         self.directory = None if directory is None else Path(directory)
+        self.writer = writer
         self.history, self.epochs_done, self.finished = {}, 0, False
 
     def restore(self, model):
-        """Load the checkpoint in the directory, if any, into ``model``."""
-        if self.directory is None or not (self.directory / _STATE_FILE).exists():
+        """Load the checkpoint in the directory, if any, into ``model`` (optimizer built).
+
+        On several workers, all must find the same checkpoint, or they would fall out
+        of step (and wait for each other for ever).
+        """
+        if self.directory is None:
             return
-        state = json.loads((self.directory / _STATE_FILE).read_text())
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
+        found = (self.directory / _STATE_FILE).exists()
+        state = json.loads((self.directory / _STATE_FILE).read_text()) if found else None
+        _check_same_checkpoint(model.distribute_strategy,
+                               None if state is None else state["epochs"], self.directory)
+        if state is None:
+            return
+        if self.writer:
+            self._tidy(state["weights"])
         model.load_weights(self.directory / state["weights"])
         self.history = state["history"]
         self.epochs_done = state["epochs"]
@@ -334,19 +392,31 @@ class _Progress(keras.callbacks.Callback):
     def _save(self):
         if self.directory is None or not math.isfinite(self.history.get("loss", [0.0])[-1]):
             return
+        if not self.writer:
+            # Saving can run collective operations (Keras creates reference variables on a
+            # first save, which a multi-worker strategy broadcasts): save in step with the
+            # chief, into a directory thrown away.
+            with tempfile.TemporaryDirectory() as scratch:
+                self.model.save_weights(Path(scratch) / "scratch.weights.h5")
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
         weights = f"epoch-{self.epochs_done:04d}.weights.h5"
-        partial = self.directory / f"partial-{weights}"
+        partial = self.directory / f"{_PARTIAL}{weights}"
         self.model.save_weights(partial)
-        os.replace(partial, self.directory / weights)
+        _replace_durably(partial, self.directory / weights)
         state = {"epochs": self.epochs_done, "history": self.history, "weights": weights,
                  "finished": self.finished}
-        partial = self.directory / f"partial-{_STATE_FILE}"
+        partial = self.directory / f"{_PARTIAL}{_STATE_FILE}"
         partial.write_text(json.dumps(state))
-        os.replace(partial, self.directory / _STATE_FILE)
-        for old in self.directory.glob("epoch-*.weights.h5"):
-            if old.name != weights:
-                old.unlink()
+        _replace_durably(partial, self.directory / _STATE_FILE)
+        self._tidy(weights)
+
+    def _tidy(self, weights):
+        """Delete every checkpoint file but ``state.json`` and the weights file it names."""
+        for path in self.directory.iterdir():
+            if path.name.startswith(_PARTIAL) or (
+                    path.name.endswith(".weights.h5") and path.name != weights):
+                path.unlink()
 
 
 def _as_list(x):
@@ -385,7 +455,7 @@ def _unwrap(arrays):
 def _split(arrays, y, sample_weight, fraction, owner):
     """Hold out the last ``fraction`` of the samples, as Keras' ``validation_split`` does.
 
-    Returns the training ``(arrays, y, sample_weight)`` and the validation data for Keras.
+    Returns the training and the validation ``(arrays, y, sample_weight)``.
     """
     n = y.shape[0]
     cut = n - math.ceil(fraction * n)
@@ -394,12 +464,43 @@ def _split(arrays, y, sample_weight, fraction, owner):
             f"The 'validation_fraction' parameter of {owner} must leave at least one training "
             f"sample. Got {fraction} of {n} samples."
         )
-    train = ([a[:cut] for a in arrays], y[:cut],
-             None if sample_weight is None else sample_weight[:cut])
-    validation = (_unwrap([a[cut:] for a in arrays]), y[cut:])
-    if sample_weight is not None:
-        validation += (sample_weight[cut:],)
-    return train, validation
+    return tuple(
+        ([a[part] for a in arrays], y[part], None if sample_weight is None else sample_weight[part])
+        for part in (slice(None, cut), slice(cut, None))
+    )
+
+
+def _validation_arrays(validation_data):
+    """``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` as ``(arrays, y, weights)``."""
+    x_val, y_val, *weights = validation_data
+    return [np.asarray(a) for a in _as_list(x_val)], np.asarray(y_val), (weights or [None])[0]
+
+
+def _last_batch(n, batch_size):
+    """The size of the last (smallest) batch when ``n`` samples are cut into ``batch_size``."""
+    return n - (math.ceil(n / batch_size) - 1) * batch_size
+
+
+def _check_replicas(strategy, seed, batch_size, sizes, owner):
+    """Refuse what training on several replicas cannot do.
+
+    Every worker must draw the same batches (a seed), and a replica given no
+    sample of a batch would make its loss NaN. ``sizes`` maps ``"training"``
+    (and ``"validation"``) to a number of samples.
+    """
+    replicas = strategy.num_replicas_in_sync
+    if seed is None:
+        raise InvalidParameterError(
+            f"The 'seed' parameter of {owner} must be an int when training on {replicas} "
+            "replicas: every worker must draw the same batches. Got None."
+        )
+    for name, n in sizes.items():
+        if _last_batch(n, batch_size) < replicas:
+            raise InvalidParameterError(
+                f"The 'batch_size' parameter of {owner} must give each of the {replicas} "
+                f"replicas at least one sample of every batch. Got batch_size={batch_size} for "
+                f"{n} {name} samples: a batch of {_last_batch(n, batch_size)}."
+            )
 
 
 def fit(
@@ -448,14 +549,18 @@ def fit(
     checkpoint_dir : str, path or None
         Save weights, optimizer state and history after every epoch. If the
         directory holds a checkpoint, load it and continue from the epoch after it
-        (a run that stopped early is not trained further). The shuffling of a
-        resumed run differs from an uninterrupted one; the early-stopping
-        patience counts again from the resumed epoch.
+        (a run that stopped early is not trained further). A resumed run sees
+        the batches an uninterrupted one would (see ``seed``); the early-stopping
+        patience counts again from the resumed epoch. A fit killed at any moment
+        leaves a loadable checkpoint: files are written under temporary names,
+        then renamed.
     callbacks : sequence of keras.callbacks.Callback
         More callbacks.
     verbose : int, default 0
     seed : int or None
-        Seeds Keras (``keras.utils.set_random_seed``) and the batch order.
+        Seeds Keras (``keras.utils.set_random_seed``) and the batch order: the
+        batches of epoch ``e`` are a permutation drawn from ``seed + e``. Needed
+        when training on several replicas.
     sample_weight : array or None
         ``(batch,)``, or ``(batch, time)`` for per-step outputs.
 
@@ -468,6 +573,14 @@ def fit(
     -----
     A NaN loss always stops training (``keras.callbacks.TerminateOnNaN``), with a
     ``RuntimeWarning``; the last checkpoint, if any, holds the last good weights.
+
+    A model built and compiled under a ``tf.distribute`` strategy (see
+    :mod:`seqkit.distribute`) trains on all its replicas: ``batch_size`` is the
+    global batch, split over the replicas of every worker, so the result equals
+    one-process training up to rounding (gradient clipping aside: Keras clips
+    each replica's share; see ``docs/cluster.md``). Every worker must call
+    ``fit`` with the same data and arguments. Only the chief writes checkpoints;
+    every worker reads them, so ``checkpoint_dir`` must be storage all workers see.
     """
     owner = "fit"
     if not model.compiled or model.optimizer is None:
@@ -489,43 +602,48 @@ def fit(
             f"The 'validation_fraction' parameter of {owner} must be 0 when validation_data "
             f"is given. Got {validation_fraction}."
         )
+    validation = None if validation_data is None else _validation_arrays(validation_data)
     if validation_fraction:
-        (arrays, y, sample_weight), validation_data = _split(
+        (arrays, y, sample_weight), validation = _split(
             arrays, y, sample_weight, validation_fraction, owner
         )
-    if early_stopping and validation_data is None:
+    if early_stopping and validation is None:
         raise InvalidParameterError(
             f"The 'early_stopping' parameter of {owner} needs validation data: set "
             "validation_fraction > 0 or validation_data. Got early_stopping=True without."
         )
-    trainer = None
+    strategy = model.distribute_strategy
+    if strategy.num_replicas_in_sync > 1:
+        sizes = {"training": y.shape[0]}
+        if validation is not None:
+            sizes["validation"] = validation[1].shape[0]
+        _check_replicas(strategy, seed, batch_size, sizes, owner)
+    steps = _ReplicaSteps(model)
+    train_batch = steps.train
     if tbptt_steps is not None:
         trainer = TruncatedBPTT(model, check_int(tbptt_steps, "tbptt_steps", owner, minimum=1))
         n_steps = arrays[trainer.timed.index(True)].shape[1]
         check_int(tbptt_steps, "tbptt_steps", owner, minimum=1, maximum=n_steps)
+        train_batch = _truncated_batches(trainer)
 
-    progress = _Progress(checkpoint_dir)
-    progress.restore(model)
-    if progress.finished or progress.epochs_done >= epochs:
-        return progress.history
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    chain = [keras.callbacks.TerminateOnNaN()]
-    if early_stopping:
-        chain.append(keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True))
-    chain.extend([*callbacks, progress])
-
-    if trainer is None:
-        model.fit(
-            _unwrap(arrays), y, sample_weight=sample_weight,
+    with strategy.scope():
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        progress = _Progress(checkpoint_dir, writer=is_chief(strategy))
+        progress.restore(model)
+        if progress.finished or progress.epochs_done >= epochs:
+            return progress.history
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        chain = [keras.callbacks.TerminateOnNaN()]
+        if early_stopping:
+            chain.append(keras.callbacks.EarlyStopping(patience=patience,
+                                                       restore_best_weights=True))
+        chain.extend([*callbacks, progress])
+        _run_epochs(
+            model, train_batch, steps.evaluate, (arrays, y, sample_weight), validation,
             epochs=epochs, initial_epoch=progress.epochs_done, batch_size=batch_size,
-            validation_data=validation_data, callbacks=chain, verbose=verbose,
-        )
-    else:
-        _fit_truncated(
-            trainer, arrays, y, sample_weight, epochs=epochs,
-            initial_epoch=progress.epochs_done, batch_size=batch_size,
-            validation_data=validation_data, callbacks=chain, verbose=verbose, seed=seed,
+            callbacks=chain, verbose=verbose, seed=seed,
         )
     losses = progress.history.get("loss", [])
     if losses and not math.isfinite(losses[-1]):
@@ -537,18 +655,124 @@ def fit(
     return progress.history
 
 
-def _fit_truncated(trainer, arrays, y, sample_weight, *, epochs, initial_epoch, batch_size,
-                   validation_data, callbacks, verbose, seed):
-    """The epoch loop of :func:`fit` for truncated BPTT, driving Keras callbacks."""
-    model = trainer.model
+def _results(model):
+    return {name: float(value) for name, value in model.get_metrics_result().items()}
+
+
+def _loss_tracker(model):
+    """The model's running mean of the loss, which Keras' ``train_step`` updates."""
+    return next(metric for metric in model.metrics if metric.name == "loss")
+
+
+class _ReplicaSteps:
+    """Training and evaluation steps run on every replica of the model's strategy.
+
+    Each replica takes its contiguous share of a batch (``np.array_split``), so a
+    batch is global: its samples are split over all replicas of all workers. The
+    metrics are read outside the replicas, where TensorFlow sums them over the
+    replicas. Without a distribution strategy there is one replica and this is
+    plain Keras training.
+
+    Notes
+    -----
+    The training step is Keras' ``train_step`` but for one factor: a replica's
+    loss counts in the gradient by its share of the batch. Keras divides each
+    replica's mean loss by the number of replicas ``N``, which averages the
+    replicas' means; when a batch does not split evenly (the last one, mostly)
+    that weighs samples unequally, and the result drifts from one-process
+    training (measured: 1e-3 in the weights after one epoch). With the factor
+    ``N n_r / n`` (``n_r`` of the batch's ``n`` samples on the replica) the
+    gradient is the batch's mean exactly.
+
+    Keras 3.15's own ``Model.fit`` and ``Model.evaluate`` fail under a
+    ``MultiWorkerMirroredStrategy`` of more than one worker (keras-team/keras#20585:
+    they reduce the first batch of data, then the scalar logs over ``axis=0``,
+    across workers); calling ``strategy.run`` here avoids both.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.strategy = model.distribute_strategy
+        self.loss_tracker = _loss_tracker(model)
+        self._train = self._compiled(self._train_step)
+        self._test = self._compiled(lambda data: model.test_step(data[:3]))
+
+    def _compiled(self, step):
+        def run(data):
+            self.strategy.run(step, args=(data,))
+
+        return tf.function(run, reduce_retracing=True)
+
+    def _train_step(self, data):
+        x, y, sample_weight, share = data
+        model = self.model
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x, y, y_pred, sample_weight, training=True)
+            scaled = model.optimizer.scale_loss(loss * share)
+        weights = model.trainable_weights
+        model.optimizer.apply(tape.gradient(scaled, weights), weights)
+        replicas = self.strategy.num_replicas_in_sync
+        self.loss_tracker.update_state(loss * replicas, sample_weight=tf.shape(y)[0])
+        model.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _shared(self, inputs, y, sample_weight):
+        def share(context):
+            n, i = context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+            def part(a):
+                return None if a is None else np.array_split(a, n)[i]
+
+            rows = part(y)
+            return (_unwrap([part(a) for a in inputs]), rows, part(sample_weight),
+                    np.array(n * rows.shape[0] / y.shape[0], "float32"))
+
+        return self.strategy.experimental_distribute_values_from_function(share)
+
+    def train(self, inputs, y, sample_weight):
+        """One optimisation step on a batch; returns the epoch's logs so far."""
+        self._train(self._shared(inputs, y, sample_weight))
+        return _results(self.model)
+
+    def evaluate(self, inputs, y, sample_weight, batch_size):
+        """The loss and metrics on ``(inputs, y)``, as ``Model.evaluate`` computes them."""
+        self.model.reset_metrics()
+        for start in range(0, y.shape[0], batch_size):
+            rows = slice(start, start + batch_size)
+            self._test(self._shared([a[rows] for a in inputs], y[rows],
+                                    None if sample_weight is None else sample_weight[rows]))
+        return _results(self.model)
+
+
+def _truncated_batches(trainer):
+    """A ``train_batch`` for :func:`_run_epochs` that trains with :class:`TruncatedBPTT`."""
+    tracker = _loss_tracker(trainer.model)
+
+    def train(inputs, y, sample_weight):
+        tracker.update_state(trainer.train_batch(inputs, y, sample_weight),
+                             sample_weight=y.shape[0])
+        return _results(trainer.model)
+
+    return train
+
+
+def _run_epochs(model, train_batch, evaluate, data, validation, *, epochs, initial_epoch,
+                batch_size, callbacks, verbose, seed):
+    """The epoch loop of :func:`fit`, driving Keras callbacks.
+
+    ``train_batch(inputs, y, sample_weight)`` trains on one batch and returns the
+    epoch's logs so far; ``evaluate(inputs, y, sample_weight, batch_size)`` the
+    logs of the validation data. The batch order of epoch ``e`` is drawn from
+    ``seed + e`` alone, so a run resumed at epoch ``e`` sees the batches an
+    uninterrupted run sees, and every worker sees the same ones.
+    """
+    arrays, y, sample_weight = data
     n = y.shape[0]
     n_batches = math.ceil(n / batch_size)
     chain = keras.callbacks.CallbackList(
         callbacks, model=model, add_progbar=verbose > 0, verbose=verbose, epochs=epochs,
         steps=n_batches,
     )
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
     model.stop_training = False
     chain.on_train_begin()
     logs = {}
@@ -556,23 +780,17 @@ def _fit_truncated(trainer, arrays, y, sample_weight, *, epochs, initial_epoch, 
         model.reset_metrics()
         chain.on_epoch_begin(epoch)
         order = np.random.default_rng(None if seed is None else seed + epoch).permutation(n)
-        total, seen = 0.0, 0
         for b in range(n_batches):
             chain.on_train_batch_begin(b)
             rows = order[b * batch_size:(b + 1) * batch_size]
             weights = None if sample_weight is None else sample_weight[rows]
-            loss = trainer.train_batch([a[rows] for a in arrays], y[rows], weights)
-            total, seen = total + loss * len(rows), seen + len(rows)
-            chain.on_train_batch_end(b, {"loss": total / seen})
+            logs = train_batch([a[rows] for a in arrays], y[rows], weights)
+            chain.on_train_batch_end(b, logs)
             if model.stop_training:
                 break
-        logs = {**{k: float(v) for k, v in model.get_metrics_result().items()},
-                "loss": total / seen}
-        if validation_data is not None:
-            x_val, y_val, *w_val = validation_data
-            scores = model.evaluate(x_val, y_val, sample_weight=w_val[0] if w_val else None,
-                                    batch_size=batch_size, verbose=0, return_dict=True)
-            logs.update({f"val_{k}": float(v) for k, v in scores.items()})
+        if validation is not None:
+            scores = evaluate(*validation, batch_size)
+            logs = {**logs, **{f"val_{name}": value for name, value in scores.items()}}
         chain.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
