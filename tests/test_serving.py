@@ -44,6 +44,9 @@ def tracking(tmp_path, monkeypatch):
     previous = mlflow.get_tracking_uri()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
+    # MLflow remembers the last experiment set in this process, which an earlier test's
+    # store may have held; name one in this store.
+    mlflow.set_experiment("seqkit-tests")
     yield uri
     mlflow.set_tracking_uri(previous)
 
