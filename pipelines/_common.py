@@ -7,14 +7,10 @@ a staging folder, and :func:`cli` turns errors into a message and an exit code.
 """
 
 import argparse
-import contextlib
 import dataclasses
 import json
-import os
 import pickle
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from pipelines import _plots
 from seqkit import datasets, tracking
+from seqkit._files import staged_directory
 from seqkit.exceptions import SeqkitError
 
 
@@ -269,43 +266,6 @@ def _metric_key(model, estimator_row, metric):
     return f"test_{metric}" if model == estimator_row else f"{model}_test_{metric}"
 
 
-@contextlib.contextmanager
-def staged_folder(final):
-    """Yield an empty folder next to ``final`` that replaces ``final`` if the block succeeds.
-
-    On failure the staging folder is removed and ``final`` (a previous
-    export, if any) is left as it was, so no half-written export is ever at
-    ``final``. Folders created only to hold it are removed again too.
-    """
-    final = Path(final)
-    created = [folder for folder in final.parents if not folder.exists()]
-    final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}-"))
-    umask = os.umask(0)
-    os.umask(umask)
-    stage.chmod(0o777 & ~umask)  # mkdtemp's folder is private; the export is not
-    succeeded = False
-    try:
-        yield stage
-        _swap_in(stage, final)
-        succeeded = True
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        if not succeeded:
-            for folder in created:  # deepest first
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
-
-
-def _swap_in(source, target):
-    """Rename folder ``source`` to ``target``; an existing ``target`` is moved aside first."""
-    old = target.with_name(f".{target.name}-old-{os.getpid()}")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(source, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def execute(task, args, body):
     """Run ``body(args, job)`` in an MLflow run and a staging folder, then print the summary.
 
@@ -328,7 +288,7 @@ def execute(task, args, body):
         tags={"task": task, "dataset": args.dataset}, tracking_uri=args.tracking_uri,
     ) as run:
         tracking.log_dataset(args.dataset)
-        with staged_folder(final) as stage:
+        with staged_directory(final) as stage:
             report = body(args, Job(task, args.dataset, stage))
     report.run, report.export_dir = run, final / "model"
     report.seconds = time.perf_counter() - start

@@ -47,10 +47,10 @@ version, kind, signatures with their inputs and outputs) that
 :func:`load_saved_model` checks before loading.
 """
 
+import abc
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,6 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqkit import _files
 from seqkit._validation import check_shape
 from seqkit._version import __version__
 from seqkit.exceptions import InputTypeError, InvalidParameterError, SeqkitError
@@ -131,7 +132,7 @@ def _state_names(index, layer):
     return {f"{kind}_{index}": size for kind, size in zip("hc", sizes)}
 
 
-class _Graph:
+class _Graph(abc.ABC):
     """The TensorFlow functions of one fitted estimator's export.
 
     Subclasses (one per estimator kind) define :meth:`endpoints`. ``network``
@@ -229,9 +230,9 @@ class _Graph:
                 new[name] = tf.where(real[:, None], after, before)
         return new[f"h_{len(self.layers)}"], new, real
 
+    @abc.abstractmethod
     def endpoints(self):
         """``{name: (function, input specs)}`` of every signature."""
-        raise NotImplementedError
 
     def manifest(self):
         """What the manifest says about this kind, besides the signatures."""
@@ -479,20 +480,8 @@ def staged_directory(final):
             f"{final} exists and is not a seqkit export; refusing to replace it. "
             "Choose a new folder, or remove it first."
         )
-    final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.partial-"))
-    umask = os.umask(0)
-    os.umask(umask)
-    stage.chmod(0o777 & ~umask)  # mkdtemp's folder is private; an export is not
-    try:
+    with _files.staged_directory(final) as stage:
         yield stage
-        aside = final.with_name(f".{final.name}.old-{os.getpid()}")
-        if final.exists():
-            os.replace(final, aside)
-        os.replace(stage, final)
-        shutil.rmtree(aside, ignore_errors=True)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
 
 
 def export_saved_model(model, path):

@@ -17,32 +17,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_staged_folder_replaces_the_target_only_on_success(tmp_path):
-    final = tmp_path / "out" / "task" / "data"
-    with _common.staged_folder(final) as stage:
-        (stage / "model").write_text("first")
-    assert (final / "model").read_text() == "first"
-
-    with pytest.raises(RuntimeError):
-        with _common.staged_folder(final) as stage:
-            (stage / "model").write_text("half")
-            raise RuntimeError("boom")
-    assert (final / "model").read_text() == "first"
-    assert sorted(p.name for p in final.parent.iterdir()) == ["data"]
-
-    with _common.staged_folder(final) as stage:
-        (stage / "model").write_text("second")
-    assert (final / "model").read_text() == "second"
-    assert sorted(p.name for p in final.parent.iterdir()) == ["data"]
-
-
-def test_staged_folder_removes_the_folders_it_created_on_failure(tmp_path):
-    with pytest.raises(RuntimeError):
-        with _common.staged_folder(tmp_path / "outputs" / "task" / "data"):
-            raise RuntimeError("boom")
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_format_table_aligns_columns():
     table = _common.format_table(["model", "mase"], [["seqkit", 0.5], ["seasonal_naive", 1.25]])
     assert table.splitlines() == [
