@@ -110,8 +110,7 @@ def body(args, job):
                       "seqkit_upper": upper, **forecasts}),
         "forecasts",
     )
-    # The network's own training windows (inputs and scaled targets), the latest 64.
-    x, targets = estimator._windows(estimator.series_[0], None)
+    x, targets = estimator.training_windows()  # the latest 64 of them below
     job.gradient_norms(estimator, x[-64:], targets[-64:])
     return job.finish(estimator, Report("forecasting", args.dataset, metrics, "mase", False))
 

@@ -143,6 +143,26 @@ tbptt_steps, random_state, verbose
         targets = (windows[:, self.lookback :] - loc) / scale
         return x, targets.reshape(len(windows), -1).astype(np.float32)
 
+    def training_windows(self, series_index=0):
+        """The network's inputs and scaled targets for every training window of one fitted series.
+
+        For diagnostics on ``model_``, e.g.
+        :func:`seqkit.training.gradient_norms_over_time`.
+
+        Parameters
+        ----------
+        series_index : int, default 0
+            Which of the series given to :meth:`fit`.
+
+        Returns
+        -------
+        tuple
+            ``(x, targets)`` as the network was trained on them.
+        """
+        check_is_fitted(self)
+        covariates = None if self.covariates_ is None else self.covariates_[series_index]
+        return self._windows(self.series_[series_index], covariates)
+
     # ------------------------------------------------------------------ fit
 
     def fit(self, y, X=None):
