@@ -167,6 +167,9 @@ class _Graph(abc.ABC):
 
     @property
     def streaming(self):
+        # Sub-word feature ids are hashed in the graph from the raw tokens (seqkit.subwords).
+        self.subword_buckets = (estimator.subword_buckets
+                                if getattr(estimator, "subword_features_", False) else None)
         """Whether a ``step`` signature exists: a network read forward only."""
         import keras
 
@@ -192,7 +195,12 @@ class _Graph(abc.ABC):
         if self.tokens:
             # The reshape (a no-op) tells ONNX converters the rank the lookup keeps.
             ids = tf.reshape(tf.cast(self.table.lookup(inputs), tf.int32), tf.shape(inputs))
-            return ids, tf.not_equal(ids, _preprocessing().PAD_ID)
+            real = tf.not_equal(ids, _preprocessing().PAD_ID)
+            if self.subword_buckets:
+                from seqkit.subwords import subword_ids
+
+                ids = tf.concat([ids[..., None], subword_ids(inputs, self.subword_buckets)], -1)
+            return ids, real
         real = _real(inputs)
         if self.scaling is not None:
             mean, scale = self.scaling
@@ -216,7 +224,11 @@ class _Graph(abc.ABC):
         """
         tf = _tf()
         x, real = self.encode(x)
-        if self.tokens:
+        if self.tokens and self.subword_buckets:
+            parts = self.network.get_layer("subword_embedding")(x[..., 1:])
+            x = tf.concat([self.network.get_layer("embedding")(x[..., 0]),
+                           tf.reshape(parts, [tf.shape(parts)[0], -1])], axis=-1)
+        elif self.tokens:
             x = self.network.get_layer("embedding")(x)
         else:
             x = tf.where(tf.math.is_nan(x), tf.zeros_like(x), x)
@@ -301,6 +313,18 @@ class _TaggerGraph(_LabelGraph):
     def endpoints(self):
         tf = _tf()
 
+    def __init__(self, estimator, scaler, network):
+        super().__init__(estimator, scaler, network)
+        from seqkit.crf import LinearChainCRF
+
+        self.crf = next((layer for layer in network.layers if isinstance(layer, LinearChainCRF)),
+                        None)
+
+    @property
+    def streaming(self):
+        # With a CRF, the best label of a step depends on the steps after it.
+        return super().streaming and self.crf is None
+
         def tag(inputs):
             encoded, real = self.encode(inputs)
             return self.network(encoded, training=False), real, _lengths(real)
@@ -310,9 +334,15 @@ class _TaggerGraph(_LabelGraph):
             return {"probabilities": probabilities * tf.cast(real, probabilities.dtype)[..., None],
                     "lengths": lengths}
 
+            if self.crf is not None:
+                probabilities = self.crf.marginals(probabilities, real)
         def serving_default(inputs):
-            probabilities, real, lengths = tag(inputs)
-            return {"labels": tf.where(real, self.labels(probabilities), ""), "lengths": lengths}
+            scores, real, lengths = tag(inputs)
+            if self.crf is None:
+                labels = self.labels(scores)
+            else:
+                labels = tf.gather(tf.constant(self.classes), self.crf.decode(scores, real))
+            return {"labels": tf.where(real, labels, ""), "lengths": lengths}
 
         spec = [self.input_spec()]
         endpoints = {"serving_default": (serving_default, spec),

@@ -218,7 +218,7 @@ def _common(owner, cell, units, num_layers, dropout, seed, cell_kwargs):
 def _sequence_network(
     owner, n_features, n_outputs, return_sequences, *, cell, units, num_layers, bidirectional,
     dropout, output_activation, n_static, static_units, vocab_size, embedding_dim, seed,
-    cell_kwargs,
+    cell_kwargs, subword_features=0, subword_vocab_size=None,
 ):
     params = _common(owner, cell, units, num_layers, dropout, seed, cell_kwargs)
     n_outputs = check_int(n_outputs, "n_outputs", owner, minimum=1)
@@ -234,10 +234,20 @@ def _sequence_network(
     else:
         vocab_size = check_int(vocab_size, "vocab_size", owner, minimum=2)
         embedding_dim = check_int(embedding_dim, "embedding_dim", owner, minimum=1)
-        sequences = keras.Input((None,), dtype="int32", name="tokens")
+        subword_features = check_int(subword_features, "subword_features", owner, minimum=0)
+        shape = (None, 1 + subword_features) if subword_features else (None,)
+        sequences = keras.Input(shape, dtype="int32", name="tokens")
+        ids = sequences[..., 0] if subword_features else sequences
         h = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(
-            sequences
+            ids
         )
+        if subword_features:
+            size = check_int(subword_vocab_size, "subword_vocab_size", owner, minimum=2)
+            parts = keras.layers.Embedding(size, embedding_dim, name="subword_embedding")(
+                sequences[..., 1:]
+            )
+            parts = keras.layers.Reshape((-1, subword_features * embedding_dim))(parts)
+            h = keras.layers.Concatenate(name="token_features")([h, parts])
     initial_state = None
     if n_static:
         static = keras.Input((n_static,), name="static")
@@ -348,6 +358,8 @@ def build_many_to_many(
     embedding_dim=32,
     seed=None,
     cell_kwargs=None,
+    subword_features=0,
+    subword_vocab_size=None,
 ):
     """Synchronised many-to-many network: one output per input step (sequence tagging).
 
@@ -361,6 +373,14 @@ def build_many_to_many(
     n_features, n_outputs, cell, units, num_layers, bidirectional, dropout,
     output_activation, n_static, static_units, vocab_size, embedding_dim, seed, cell_kwargs
         As in :func:`build_many_to_one`.
+    subword_features : int, default 0
+        With ``vocab_size``: if > 0, the input is ``(batch, time, 1 +
+        subword_features)`` int, column 0 the token ids (0 padding) and the
+        others ids of features of each token (e.g. :func:`seqkit.subwords.subword_ids`),
+        each embedded by one shared ``Embedding`` of ``embedding_dim``
+        (layer ``"subword_embedding"``) and concatenated to the token's embedding.
+    subword_vocab_size : int or None
+        Number of sub-word feature ids (needed with ``subword_features``).
 
     Returns
     -------
@@ -372,6 +392,7 @@ def build_many_to_many(
         num_layers=num_layers, bidirectional=bidirectional, dropout=dropout,
         output_activation=output_activation, n_static=n_static, static_units=static_units,
         vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed, cell_kwargs=cell_kwargs,
+        subword_features=subword_features, subword_vocab_size=subword_vocab_size,
     )
 
 

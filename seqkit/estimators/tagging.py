@@ -4,13 +4,15 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from seqkit import networks
+from seqkit import networks, subwords
 from seqkit._validation import (
+    check_bool,
     check_int,
     check_same_length,
     check_sequences,
     check_token_sequences,
 )
+from seqkit.crf import CRFLoss, LinearChainCRF, add_crf
 from seqkit.estimators._base import BaseSequenceEstimator, check_known_labels, estimator_init
 from seqkit.exceptions import InputTypeError, InvalidInputError
 from seqkit.metrics import token_accuracy
@@ -23,6 +25,11 @@ def _holds_tokens(X):
         return False
     first = next((s for s in X if isinstance(s, (list, tuple, np.ndarray)) and len(s)), None)
     return first is not None and isinstance(first[0], str)
+
+
+def _step_mask(lengths):
+    """``(batch, max length)`` bool array: ``True`` at the real steps (padding is at the end)."""
+    return np.arange(max(lengths))[None, :] < np.asarray(lengths)[:, None]
 
 
 def check_label_sequences(y, lengths, owner):
@@ -65,7 +72,10 @@ class SequenceTagger(BaseSequenceEstimator):
     Numeric sequences feed the recurrent layers directly; token sequences
     (lists of strings) are mapped to ids by a :class:`~seqkit.preprocessing.Vocabulary`
     learned in fit and embedded. A softmax layer on each step's state gives
-    the label probabilities.
+    the label probabilities; or, with ``crf=True``, a linear layer gives
+    each step's label scores and a linear-chain CRF (:mod:`seqkit.crf`)
+    scores whole label paths, so that the labels of neighbouring steps are
+    chosen together.
 
     Parameters
     ----------
@@ -79,6 +89,20 @@ tbptt_steps, random_state, verbose
         Tokens seen fewer times in fit share the out-of-vocabulary id. The
         default lets tokens seen once train that id, so tokens never seen get
         a useful embedding at prediction time.
+    subword_features : bool, default False
+        Token input only: give the network, next to each token's embedding,
+        embeddings of hashed features of its characters (first, last and
+        last two characters, shape of its scripts and length; see
+        :mod:`seqkit.subwords`), so that rare and unseen tokens are told
+        apart by their spelling. Ignored for numeric input.
+    crf : bool, default False
+        Put a linear-chain CRF on the per-step scores: learned scores for
+        each label following each other one (and for the first label) are
+        trained with the network by maximum likelihood of the whole label
+        path; :meth:`predict` gives the most probable path (Viterbi) and
+        :meth:`predict_proba` each step's marginal probabilities. Helps
+        where labels constrain their neighbours, as in IOB tags (``I-X``
+        only after ``B-X`` or ``I-X``).
 
     Attributes
     ----------
@@ -86,12 +110,19 @@ tbptt_steps, random_state, verbose
         Every step label of ``y`` in fit, sorted.
     vocabulary_ : Vocabulary or None
         The token vocabulary (token input), else ``None``.
+    subword_features_ : bool
+        Whether the network takes sub-word feature ids (token input with
+        ``subword_features=True``).
     n_features_in_ : int or None
         Features per step of numeric input; ``None`` for token input.
     model_ : keras.Model
         The trained network: NaN-padded float32 ``(batch, timesteps,
-        features)`` or int32 token ids ``(batch, timesteps)`` (0 pads) in,
-        per-step label probabilities out.
+        features)`` or int32 token ids ``(batch, timesteps)`` (0 pads; with
+        sub-word features ``(batch, timesteps, 1 + k)``, the ids, then the
+        ``k`` feature ids of :func:`seqkit.subwords.subword_ids`) in,
+        per-step label probabilities out; with ``crf=True`` per-step label
+        scores, through a :class:`~seqkit.crf.LinearChainCRF` layer named
+        ``"crf"`` that holds the transition scores.
     history_ : dict of str to list of float
 
     Notes
@@ -99,14 +130,52 @@ tbptt_steps, random_state, verbose
     ``score`` is token accuracy. For IOB/BIO tags, entity-level F1 is
     :func:`seqkit.metrics.entity_f1`; ``make_scorer(entity_f1)`` makes it the
     ``scoring`` of ``GridSearchCV`` or ``cross_val_score``.
+
+    With ``crf=True`` the most probable path need not take each step's most
+    probable label, so ``predict`` may differ from the argmax of
+    ``predict_proba``.
     """
 
-    __init__ = estimator_init(embedding_dim=32, min_frequency=2)
+    __init__ = estimator_init(embedding_dim=32, min_frequency=2, subword_features=False,
+                              crf=False)
+
+    subword_buckets = 2048
+    """Hash buckets per sub-word feature (see :mod:`seqkit.subwords`)."""
 
     def _check_params(self):
         super()._check_params()
         check_int(self.embedding_dim, "embedding_dim", type(self).__name__, minimum=1)
         check_int(self.min_frequency, "min_frequency", type(self).__name__, minimum=1)
+        check_bool(self.subword_features, "subword_features", type(self).__name__)
+        check_bool(self.crf, "crf", type(self).__name__)
+
+    def _token_input(self, X):
+        """Token ids ``(batch, timesteps)`` (with sub-word feature ids: ``(batch, timesteps,
+        1 + N_FEATURES)``) of token sequences ``X``, and their lengths."""
+        ids, lengths = pad_ids(self.vocabulary_.transform(X))
+        if not self.subword_features_:
+            return ids, lengths
+        padded = np.full(ids.shape, "", dtype=object)
+        for row, tokens in zip(padded, X):
+            row[: len(tokens)] = tokens
+        features = subwords.subword_ids(padded, self.subword_buckets).numpy()
+        return np.concatenate([ids[..., None], features], axis=-1), lengths
+
+    def network_input(self, X):
+        """What the fitted network takes for sequences ``X``, and the length of each.
+
+        Parameters
+        ----------
+        X : the kind of sequences given to :meth:`fit`
+
+        Returns
+        -------
+        x : ndarray
+            The input of ``model_`` (see the attribute).
+        lengths : ndarray of int
+        """
+        check_is_fitted(self)
+        return self._inputs(X)
 
     def _inputs(self, X):
         """The network input for ``X`` and the length of each sequence, after fit."""
@@ -119,7 +188,7 @@ tbptt_steps, random_state, verbose
                 f"too. Got {kinds[tokens]}."
             )
         if tokens:
-            return pad_ids(self.vocabulary_.transform(X))
+            return self._token_input(X)
         sequences = check_sequences(X, owner=owner, n_features=self.n_features_in_)
         return sequences.values, sequences.lengths
 
@@ -149,10 +218,12 @@ tbptt_steps, random_state, verbose
             check_token_sequences(X, owner=owner)
             self.vocabulary_ = Vocabulary(min_frequency=self.min_frequency).fit(X)
             self.n_features_in_ = None
-            x, lengths = pad_ids(self.vocabulary_.transform(X))
+            self.subword_features_ = bool(self.subword_features)
+            x, lengths = self._token_input(X)
         else:
             sequences = check_sequences(X, owner=owner)
             self.vocabulary_ = None
+            self.subword_features_ = False
             self.n_features_in_ = sequences.values.shape[2]
             x, lengths = sequences.values, sequences.lengths
         labels = check_label_sequences(y, lengths, owner)
@@ -160,17 +231,28 @@ tbptt_steps, random_state, verbose
         targets = np.zeros(x.shape[:2], dtype=np.int32)
         for row, code in zip(targets, np.split(codes, np.cumsum(lengths)[:-1])):
             row[: len(code)] = code
+        loss = CRFLoss() if self.crf else "sparse_categorical_crossentropy"
+
+        def build(**arguments):
+            model = networks.build_many_to_many(**arguments)
+            if self.crf:
+                model = add_crf(model)
+                loss.crf = model.get_layer("crf")
+            return model
+
         self._fit_network(
-            networks.build_many_to_many,
+            build,
             x,
             targets,
-            loss="sparse_categorical_crossentropy",
+            loss=loss,
             network={
                 "n_features": self.n_features_in_,
                 "n_outputs": len(self.classes_),
-                "output_activation": "softmax",
+                "output_activation": None if self.crf else "softmax",
                 "vocab_size": None if self.vocabulary_ is None else self.vocabulary_.size_,
                 "embedding_dim": self.embedding_dim,
+                "subword_features": subwords.N_FEATURES if self.subword_features_ else 0,
+                "subword_vocab_size": subwords.N_FEATURES * self.subword_buckets + 1,
             },
         )
         return self
@@ -188,10 +270,24 @@ tbptt_steps, random_state, verbose
             Item ``i`` has shape ``(len(X[i]), n_classes)``, columns in the
             order of ``classes_``.
         """
+        outputs, lengths = self._outputs(X)
+        crf = self._crf_layer()
+        if crf is not None:
+            outputs = crf.marginals(outputs, _step_mask(lengths))
+        probabilities = np.asarray(outputs, dtype=np.float64)
+        return [p[:n] for p, n in zip(probabilities, lengths)]
+
+    def _crf_layer(self):
+        """The fitted network's CRF layer, or ``None`` (a network fit with ``crf=False``)."""
+        check_is_fitted(self)
+        return next((layer for layer in self.model_.layers if isinstance(layer, LinearChainCRF)),
+                    None)
+
+    def _outputs(self, X):
+        """The network's output for ``X`` and the length of each sequence."""
         check_is_fitted(self)
         x, lengths = self._inputs(X)
-        probabilities = self._predict_network(x).astype(np.float64)
-        return [p[:n] for p, n in zip(probabilities, lengths)]
+        return self._predict_network(x), lengths
 
     def predict(self, X):
         """The most probable label of each step.
@@ -205,6 +301,11 @@ tbptt_steps, random_state, verbose
         list of list
             Item ``i`` holds ``len(X[i])`` labels.
         """
+        crf = self._crf_layer()
+        if crf is not None:
+            scores, lengths = self._outputs(X)
+            paths = np.asarray(crf.decode(scores, _step_mask(lengths)))
+            return [self.classes_[path[:n]].tolist() for path, n in zip(paths, lengths)]
         return [self.classes_[np.argmax(p, axis=1)].tolist() for p in self.predict_proba(X)]
 
     def score(self, X, y):
