@@ -752,10 +752,15 @@ def _requirements():
     return pins
 
 
-def _mlflow_signature(manifest):
-    """The MLflow signature of ``serving_default``, with a ``signature`` parameter."""
+def _mlflow_signature(manifest, table=False):
+    """The MLflow signature of ``serving_default``, with a ``signature`` parameter.
+
+    With ``table``, the inputs are columns of a row per sequence:
+    ``array<array<double>>`` (steps of features) or ``array<string>`` (tokens).
+    """
     from mlflow.models import ModelSignature
-    from mlflow.types import ParamSchema, ParamSpec, Schema, TensorSpec
+    from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
+    from mlflow.types.schema import Array
 
     def schema(specs):
         named = len(specs) > 1
@@ -765,14 +770,22 @@ def _mlflow_signature(manifest):
             for name, spec in specs.items()
         ])
 
+    def columns(specs):
+        return Schema([
+            ColSpec(Array(DataType.string) if spec["dtype"] == "string"
+                    else Array(Array(DataType.double)), name)
+            for name, spec in specs.items()
+        ])
+
     default = manifest["signatures"]["serving_default"]
     return ModelSignature(
-        inputs=schema(default["inputs"]), outputs=schema(default["outputs"]),
+        inputs=(columns if table else schema)(default["inputs"]),
+        outputs=schema(default["outputs"]),
         params=ParamSchema([ParamSpec("signature", "string", "serving_default")]),
     )
 
 
-def _input_example(manifest):
+def _input_example(manifest, table=False):
     """A small valid request: one sequence (with covariates when the model takes them)."""
     inputs = manifest["signatures"]["serving_default"]["inputs"]
     steps = manifest.get("lookback", 3)
@@ -783,6 +796,10 @@ def _input_example(manifest):
         else:
             rows = steps + manifest["horizon"] if name == "covariates" else steps
             example[name] = np.zeros((1, rows, spec["shape"][-1]), dtype=spec["dtype"])
+    if table:
+        import pandas as pd
+
+        return pd.DataFrame({name: [value[0].tolist()] for name, value in example.items()})
     return example if len(example) > 1 else next(iter(example.values()))
 
 
@@ -805,20 +822,20 @@ def _quiet_type_hint_advice():
         yield
 
 
-def _pyfunc_arguments(saved_model):
+def _pyfunc_arguments(saved_model, table=False):
     """The arguments of ``mlflow.pyfunc.log_model``/``save_model`` for an export folder."""
     manifest = read_manifest(saved_model)
     return {
         "python_model": str(SERVING_MODEL),
         "artifacts": {ARTIFACT: str(saved_model)},
-        "signature": _mlflow_signature(manifest),
-        "input_example": _input_example(manifest),
+        "signature": _mlflow_signature(manifest, table),
+        "input_example": _input_example(manifest, table),
         "pip_requirements": _requirements(),
         "metadata": {"seqkit_version": manifest["seqkit_version"], "kind": manifest["kind"]},
     }
 
 
-def log_model(model, name="model", **kwargs):
+def log_model(model, name="model", *, table=False, **kwargs):
     """Log a model to the active MLflow run as a pyfunc model that serves its SavedModel.
 
     The MLflow model holds the export (artifact ``saved_model``) and
@@ -834,6 +851,12 @@ def log_model(model, name="model", **kwargs):
         What :func:`export_saved_model` takes, or a folder it wrote.
     name : str, default "model"
         The model's name in the run.
+    table : bool, default False
+        Take tables rather than arrays: a pandas DataFrame with a column per
+        input and a row per sequence, holding its steps (each a list of the
+        features) or its tokens, unpadded. What ``mlflow.pyfunc.spark_udf``
+        feeds to score a Spark DataFrame (MLflow gives it fixed shapes only,
+        and these sequences vary in length).
     **kwargs
         Further arguments of ``mlflow.pyfunc.log_model`` (e.g.
         ``registered_model_name``, or ``input_example`` to replace the
@@ -847,10 +870,11 @@ def log_model(model, name="model", **kwargs):
     import mlflow
 
     with _exported(model) as saved_model, _quiet_type_hint_advice():
-        return mlflow.pyfunc.log_model(name=name, **{**_pyfunc_arguments(saved_model), **kwargs})
+        arguments = _pyfunc_arguments(saved_model, table=table)
+        return mlflow.pyfunc.log_model(name=name, **{**arguments, **kwargs})
 
 
-def save_mlflow_model(model, path):
+def save_mlflow_model(model, path, *, table=False):
     """Write a model as an MLflow model folder (as :func:`log_model` logs it, without a run).
 
     Parameters
@@ -859,6 +883,8 @@ def save_mlflow_model(model, path):
         What :func:`export_saved_model` takes, or a folder it wrote.
     path : path-like
         A folder that must not exist yet.
+    table : bool, default False
+        As in :func:`log_model`.
 
     Returns
     -------
@@ -867,7 +893,7 @@ def save_mlflow_model(model, path):
     import mlflow
 
     with _exported(model) as saved_model, _quiet_type_hint_advice():
-        mlflow.pyfunc.save_model(path=str(path), **_pyfunc_arguments(saved_model))
+        mlflow.pyfunc.save_model(path=str(path), **_pyfunc_arguments(saved_model, table=table))
     return Path(path)
 
 

@@ -16,6 +16,11 @@ runs; that checks the values: an empty or too short sequence, NaN or inf
 inside a sequence, padding before real steps or an unknown signature raise an
 ``MlflowException`` with ``INVALID_PARAMETER_VALUE``, which the scoring server
 answers with status 400 and the message.
+
+A model logged with ``table=True`` takes a table instead: a pandas
+DataFrame, as ``mlflow.pyfunc.spark_udf`` hands over each batch of a Spark
+DataFrame's rows, with a column per input and a row per sequence, holding its
+steps (each a list of the features) or its tokens, unpadded.
 """
 
 import json
@@ -23,6 +28,7 @@ import os
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
@@ -71,6 +77,33 @@ def _decoded(value):
     return np.char.decode(value.astype(bytes), "utf-8") if value.dtype == object else value
 
 
+def _from_table(function, table):
+    """The inputs of ``function`` from ``table`` (a column per input, a row per sequence) as
+    arrays padded at the end: NaN after numeric steps, ``""`` after tokens."""
+    arrays = {}
+    for name, spec in function.structured_input_signature[1].items():
+        tokens = not spec.dtype.is_floating
+        shape = () if tokens else (spec.shape[-1],)
+        rows = []
+        for row, value in enumerate(table[name]):
+            try:
+                steps = np.asarray(list(value), dtype=str if tokens else np.float32)
+            except (TypeError, ValueError):
+                steps = None
+            if steps is None or (len(steps) and steps.shape[1:] != shape):
+                kind = "tokens" if tokens else f"steps of {shape[0]} features each"
+                raise _invalid(f"Each row of the {name!r} column must hold one sequence: a list "
+                               f"of {kind}. Row {row} does not.")
+            rows.append(steps)
+        padded = np.full((len(rows), max(map(len, rows), default=0), *shape),
+                         "" if tokens else np.nan, dtype=object if tokens else np.float32)
+        for row, steps in enumerate(rows):
+            if len(steps):
+                padded[row, :len(steps)] = steps
+        arrays[name] = padded
+    return arrays
+
+
 class SeqkitSavedModel(mlflow.pyfunc.PythonModel):
     """Serve the signatures of a seqkit SavedModel export."""
 
@@ -89,6 +122,8 @@ class SeqkitSavedModel(mlflow.pyfunc.PythonModel):
     def _inputs(self, function, model_input):
         """The request as the signature's arrays, each checked (MLflow has already enforced
         the model signature: rank, number of features, dtype)."""
+        if isinstance(model_input, pd.DataFrame):
+            model_input = _from_table(function, model_input)
         if not isinstance(model_input, dict):
             model_input = {next(iter(function.structured_input_signature[1])): model_input}
         arrays = {name: np.asarray(value) for name, value in model_input.items()}
