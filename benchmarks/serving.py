@@ -138,7 +138,7 @@ def serve_both(estimator, folder, requests, seed):
     want = estimator.predict_proba(x)
     ports = {name: free_port() for name in uris}
     log = open(Path(folder) / "servers.log", "wb")
-    servers = {name: start_server(uri, port=ports[name], tracking_uri=mlflow.get_tracking_uri(),
+    servers = {name: start_server(mlflow.artifacts.download_artifacts(uri), port=ports[name],
                                   output=log)
                for name, uri in uris.items()}
     try:

@@ -11,7 +11,9 @@ MLflow run (its id, ``runs:/<id>`` for the run's ``estimator.pkl``, or
 ``runs:/<id>/<artifact>``). Reading it unpickles it, which runs code from it:
 name only files and runs you trust. ``MODEL`` is a folder written by ``seqkit
 export``, an MLflow model folder, or an MLflow model URI (``runs:/...``,
-``models:/...``).
+``models:/...``). The server listens on 127.0.0.1 unless ``--host`` says
+otherwise and answers request bodies over ``--max-request-bytes`` (16 MiB by
+default) with status 413, unread.
 
 Errors in what you ask for print one line and exit with status 1 (2 for
 wrong arguments), without a traceback.
@@ -30,6 +32,7 @@ import zipfile
 from pathlib import Path
 
 from seqkit.exceptions import SeqkitError
+from seqkit.serving_app import DEFAULT_MAX_REQUEST_BYTES, MAX_REQUEST_BYTES_ENV
 
 ESTIMATOR_ARTIFACT = "estimator.pkl"
 """The artifact of a run that ``seqkit export runs:/<id>`` reads."""
@@ -37,6 +40,7 @@ ESTIMATOR_ARTIFACT = "estimator.pkl"
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _URI = re.compile(r"[a-z][a-z0-9+.-]*:/")
 _ZIP_MAGIC = b"PK\x03\x04"
+MLMODEL = "MLmodel"
 _STOP_TIMEOUT = 10  # seconds the server has to stop before it is killed
 
 
@@ -57,7 +61,7 @@ def _run_artifact(source):
     return f"runs:/{match[1]}/{match[2] or ESTIMATOR_ARTIFACT}"
 
 
-def _download(uri, tracking_uri):
+def _download(uri, tracking_uri, dest=None):
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -65,7 +69,8 @@ def _download(uri, tracking_uri):
 
     store = check_tracking_store(tracking_uri)
     try:
-        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=store))
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=store,
+                                                        dst_path=dest))
     except (MlflowException, OSError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CommandError(f"Cannot download {uri}: {reason}") from None
@@ -133,20 +138,23 @@ def _export(args):
 # ----------------------------------------------------------------------- serve
 
 
-def _mlflow_model(model, stack):
-    """An MLflow model URI or folder for ``model``; a seqkit export is wrapped in one."""
+def _mlflow_model(model, stack, tracking_uri):
+    """An MLflow model folder for ``model``: a seqkit export is wrapped in one, a model URI
+    downloaded."""
     from seqkit.export import MANIFEST, save_mlflow_model
 
     path = Path(model)
-    if (path / MANIFEST).is_file():
-        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="seqkit-serve-"))
-        return str(save_mlflow_model(path, Path(folder) / "model"))
-    if (path / "MLmodel").is_file() or (not path.exists() and _URI.match(model)):
-        return model
+    if (path / MLMODEL).is_file():
+        return path
+    if (path / MANIFEST).is_file() or (not path.exists() and _URI.match(model)):
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seqkit-serve-")))
+        if path.exists():
+            return save_mlflow_model(path, folder / "model")
+        return _download(model, tracking_uri, folder)
     if path.exists():
         raise CommandError(
             f"{model} is neither a seqkit export (no {MANIFEST}) nor an MLflow model "
-            "(no MLmodel)."
+            f"(no {MLMODEL})."
         )
     raise CommandError(
         f"No model at {model}: give a folder written by `seqkit export`, an MLflow model "
@@ -154,35 +162,33 @@ def _mlflow_model(model, stack):
     )
 
 
-def server_command(model, *, host="127.0.0.1", port=5000, workers=1, tracking_uri=None):
-    """The command that serves an MLflow model: ``mlflow models serve --env-manager local``.
+def server_command(model, *, host="127.0.0.1", port=5000, workers=1,
+                   max_request_bytes=DEFAULT_MAX_REQUEST_BYTES):
+    """The command that serves a local MLflow model folder: MLflow's scoring server under
+    uvicorn, behind :class:`seqkit.serving_app.RequestBodyLimit`.
 
     Parameters
     ----------
-    model : str
-        An MLflow model folder or URI.
+    model : str or path-like
+        An MLflow model folder.
     host : str, default "127.0.0.1"
     port : int, default 5000
     workers : int, default 1
-    tracking_uri : str or None
-        Passed on for ``runs:/`` and ``models:/`` URIs (see
-        :func:`seqkit.tracking.resolve_tracking_uri`).
+    max_request_bytes : int, default 16 MiB
+        Larger request bodies are answered with status 413, unread.
 
     Returns
     -------
     argv : list of str
     env : dict of str to str
-        This process's environment, with the interpreter's folder (where
-        ``uvicorn`` is) first on ``PATH``.
+        This process's environment with MLflow's serving settings for ``model``.
     """
-    from seqkit.tracking import resolve_tracking_uri
+    from mlflow.pyfunc.scoring_server import get_cmd
 
-    argv = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model),
-            "--env-manager", "local", "-h", host, "-p", str(port), "-w", str(workers)]
-    env = {**os.environ,
-           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
-    if tracking_uri or _URI.match(str(model)):
-        env["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(tracking_uri)
+    _, env = get_cmd(str(Path(model).resolve()), port, host, None, workers)
+    env[MAX_REQUEST_BYTES_ENV] = str(max_request_bytes)
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "--host", host, "--port", str(port),
+            "--workers", str(workers), "seqkit.serving_app:create_app"]
     return argv, env
 
 
@@ -214,11 +220,11 @@ def _interrupt(signum, frame):
 
 def _serve(args):
     with contextlib.ExitStack() as stack:
-        model = _mlflow_model(args.model, stack)
+        model = _mlflow_model(args.model, stack, args.tracking_uri)
         print(f"Serving {args.model} on http://{args.host}:{args.port} (Ctrl-C stops it)",
               flush=True)
         process = start_server(model, host=args.host, port=args.port, workers=args.workers,
-                               tracking_uri=args.tracking_uri)
+                               max_request_bytes=args.max_request_bytes)
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             return process.wait()
@@ -242,7 +248,7 @@ def _port(text):
     return port
 
 
-def _workers(text):
+def _positive_int(text):
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be an int >= 1. Got {text!r}")
     return int(text)
@@ -269,9 +275,9 @@ def build_parser():
     export.set_defaults(run=_export)
     serve = commands.add_parser(
         "serve", help="serve a model over HTTP with MLflow's scoring server",
-        description="Serve a model with `mlflow models serve --env-manager local`: POST "
-        "{\"inputs\": ...} to /invocations; add \"params\": {\"signature\": \"predict_proba\"} "
-        "for probabilities.",
+        description="Serve a model with MLflow's scoring server, in this environment, behind "
+        "a request size limit: POST {\"inputs\": ...} to /invocations; add \"params\": "
+        "{\"signature\": \"predict_proba\"} for probabilities.",
     )
     serve.add_argument("model", metavar="MODEL",
                        help="a folder written by `seqkit export`, an MLflow model folder, or "
@@ -279,7 +285,11 @@ def build_parser():
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=_port, default=5000, help="default 5000")
-    serve.add_argument("--workers", type=_workers, default=1, help="server processes (default 1)")
+    serve.add_argument("--workers", type=_positive_int, default=1,
+                       help="server processes (default 1)")
+    serve.add_argument("--max-request-bytes", type=_positive_int,
+                       default=DEFAULT_MAX_REQUEST_BYTES,
+                       help="larger request bodies get status 413, unread (default 16 MiB)")
     serve.add_argument("--tracking-uri", help="MLflow tracking URI for runs:/ and models:/ URIs")
     serve.set_defaults(run=_serve)
     return parser

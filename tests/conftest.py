@@ -1,4 +1,5 @@
-"""Shared test setup: quiet TensorFlow, fixed seeds."""
+"""Shared test setup: quiet TensorFlow, fixed seeds; a working directory with its MLflow
+store."""
 
 import os
 import random
@@ -17,3 +18,27 @@ def _fixed_seeds():
     np.random.seed(0)
     if "keras" in sys.modules:
         sys.modules["keras"].utils.set_random_seed(0)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """tmp_path as the working directory, with MLflow's default store (./mlflow.db) there."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def recorded_runs(workdir):
+    """A function returning every run recorded in ``workdir/mlflow.db`` (none if no store)."""
+
+    def runs():
+        from mlflow.tracking import MlflowClient
+
+        if not (workdir / "mlflow.db").exists():
+            return []
+        client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+        return client.search_runs([e.experiment_id for e in client.search_experiments()])
+
+    return runs

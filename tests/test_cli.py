@@ -1,9 +1,7 @@
 """The ``seqkit`` command: export from files and runs, serve, and clear errors."""
 
 import pickle
-import re
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,8 +10,7 @@ import pytest
 
 from seqkit import export
 from seqkit.cli import main
-from seqkit.estimators import SequenceClassifier
-from tests.test_export import SUBPROCESS_ENV, assert_outputs_equal, expected, fitted, requests
+from tests.test_export import assert_outputs_equal, expected, fitted, requests
 from tests.test_serving import free_port, http, invocations, running, tracking  # noqa: F401
 
 SEQKIT = str(Path(sys.executable).with_name("seqkit"))
@@ -50,57 +47,6 @@ def test_export_from_an_mlflow_run_by_uri_or_id(tracking, tmp_path, capsys):  # 
         assert status == 0 and "error" not in err, (source, err)
         got = export.load_saved_model(dest, "predict_proba")(**requests("classifier")[1])
         assert_outputs_equal(got, expected("classifier")["predict_proba"], source)
-
-
-def _unfitted_file(folder):
-    path = folder / "unfitted.pkl"
-    path.write_bytes(pickle.dumps(SequenceClassifier()))
-    return path
-
-
-def _file(folder, name, content):
-    path = folder / name
-    path.write_bytes(content)
-    return path
-
-
-@pytest.mark.parametrize("argv, message", [
-    (lambda t: ["export", t / "missing.zip", t / "out"], "is neither a file nor an MLflow run"),
-    (lambda t: ["export", _file(t, "junk.pkl", b"\x00junk"), t / "out"],
-     "Cannot read a fitted model from .*junk.pkl: UnpicklingError"),
-    (lambda t: ["export", _file(t, "dict.pkl", pickle.dumps({})), t / "out"],
-     r"must be a seqkit estimator.*Got \['dict'\]"),
-    (lambda t: ["export", _unfitted_file(t), t / "out"], "holds a model that is not fitted"),
-    (lambda t: ["export", "runs:/0123456789abcdef0123456789abcdef", t / "out",
-                "--tracking-uri", f"sqlite:///{t / 'mlflow.db'}"],
-     "Cannot download runs:/0123456789abcdef0123456789abcdef/estimator.pkl: Run"),
-    (lambda t: ["serve", t / "missing"], "No model at .*missing: give a folder written by"),
-    (lambda t: ["serve", t], "is neither a seqkit export .* nor an MLflow model"),
-], ids=["missing-file", "junk-file", "not-a-model", "unfitted", "unknown-run", "missing-model",
-        "not-a-model-folder"])
-def test_user_errors_print_one_line_and_exit_1(tmp_path, capsys, argv, message):
-    status, out, err = _run(capsys, *argv(tmp_path))
-    assert status == 1
-    assert err.startswith(f"seqkit {argv(tmp_path)[0]}: error: "), err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert re.search(message, err), err
-    assert not (tmp_path / "out").exists()
-
-
-@pytest.mark.parametrize("argv", [[], ["serve"], ["serve", "m", "--port", "70000"],
-                                  ["serve", "m", "--workers", "0"], ["deploy", "m"]])
-def test_wrong_arguments_exit_2_with_usage(capsys, argv):
-    with pytest.raises(SystemExit) as caught:
-        main(argv)
-    assert caught.value.code == 2
-    assert "usage: seqkit" in capsys.readouterr().err
-
-
-def test_the_console_script_reports_errors_without_a_traceback(tmp_path):
-    result = subprocess.run([SEQKIT, "export", str(tmp_path / "nothing"), str(tmp_path / "out")],
-                            capture_output=True, text=True, env=SUBPROCESS_ENV, timeout=300)
-    assert result.returncode == 1
-    assert result.stderr.startswith("seqkit export: error: ") and "Traceback" not in result.stderr
 
 
 @pytest.mark.slow

@@ -18,7 +18,6 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from seqkit import export
-from seqkit.cli import server_command
 from tests.test_export import (
     BLOCK_SEQKIT,
     SUBPROCESS_ENV,
@@ -115,6 +114,11 @@ def test_pyfunc_rejects_bad_requests_with_invalid_parameter_value(tmp_path):
     _invalid(classifier, x, r"Unknown signature 'step'.*serves: predict_proba, serving_default"
              r"\. 'step' takes one step", params={"signature": "step"})
     _invalid(classifier, x[:, :0], r"at least one step. Got shape \(2, 0, 2\)")
+    # A server's model config (SERVING_MODEL_CONFIG) replaces the logged request limit.
+    limited = mlflow.pyfunc.load_model(str(tmp_path / "classifier"),
+                                       model_config={"max_request_values": x.size - 1})
+    _invalid(limited, x, rf"holds {x.size} values; this model takes at most "
+                         rf"max_request_values={x.size - 1}")
 
     forecaster = mlflow.pyfunc.load_model(
         str(export.save_mlflow_model(fitted("forecaster"), tmp_path / "forecaster")))
@@ -210,9 +214,11 @@ def running(command, log_path, port, env=None):
 def mlflow_serve(uri, tracking_uri, tmp_path):
     """``mlflow models serve -m uri --env-manager local -h 127.0.0.1 -p <free port>``."""
     port = free_port()
-    command, env = server_command(uri, port=port, tracking_uri=tracking_uri)
-    assert command[2:] == ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
-                           "-h", "127.0.0.1", "-p", str(port), "-w", "1"]
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager",
+               "local", "-h", "127.0.0.1", "-p", str(port)]
+    # uvicorn, which MLflow starts by name, sits beside this interpreter.
+    env = {"MLFLOW_TRACKING_URI": tracking_uri,
+           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
     return running(command, tmp_path / "server.log", port, env)
 
 
