@@ -60,7 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from seqkit import _files
-from seqkit._validation import check_shape
+from seqkit._validation import check_int, check_shape
 from seqkit._version import __version__
 from seqkit.exceptions import InputTypeError, InvalidParameterError, SeqkitError
 
@@ -75,6 +75,9 @@ ARTIFACT = "saved_model"
 
 SERVING_MODEL = Path(__file__).with_name("serving_model.py")
 """The standalone file that defines the MLflow pyfunc model ("models from code")."""
+
+MAX_REQUEST_VALUES = 1_000_000
+"""Default most values (sequences x steps x features, or tokens) one served request holds."""
 
 __all__ = [
     "ARTIFACT",
@@ -164,12 +167,12 @@ class _Graph(abc.ABC):
             self.resources.append(self.table)
         self.n_features = None if self.tokens else network.inputs[0].shape[-1]
         self.scaling = None if scaler is None else (scaler.mean_, scaler.scale_)
-
-    @property
-    def streaming(self):
         # Sub-word feature ids are hashed in the graph from the raw tokens (seqkit.subwords).
         self.subword_buckets = (estimator.subword_buckets
                                 if getattr(estimator, "subword_features_", False) else None)
+
+    @property
+    def streaming(self):
         """Whether a ``step`` signature exists: a network read forward only."""
         import keras
 
@@ -310,9 +313,6 @@ class _ClassifierGraph(_LabelGraph):
 class _TaggerGraph(_LabelGraph):
     kind = "tagger"
 
-    def endpoints(self):
-        tf = _tf()
-
     def __init__(self, estimator, scaler, network):
         super().__init__(estimator, scaler, network)
         from seqkit.crf import LinearChainCRF
@@ -325,17 +325,20 @@ class _TaggerGraph(_LabelGraph):
         # With a CRF, the best label of a step depends on the steps after it.
         return super().streaming and self.crf is None
 
+    def endpoints(self):
+        tf = _tf()
+
         def tag(inputs):
             encoded, real = self.encode(inputs)
             return self.network(encoded, training=False), real, _lengths(real)
 
         def predict_proba(inputs):
             probabilities, real, lengths = tag(inputs)
+            if self.crf is not None:
+                probabilities = self.crf.marginals(probabilities, real)
             return {"probabilities": probabilities * tf.cast(real, probabilities.dtype)[..., None],
                     "lengths": lengths}
 
-            if self.crf is not None:
-                probabilities = self.crf.marginals(probabilities, real)
         def serving_default(inputs):
             scores, real, lengths = tag(inputs)
             if self.crf is None:
@@ -822,10 +825,12 @@ def _quiet_type_hint_advice():
         yield
 
 
-def _pyfunc_arguments(saved_model, table=False):
+def _pyfunc_arguments(saved_model, max_request_values, owner, table=False):
     """The arguments of ``mlflow.pyfunc.log_model``/``save_model`` for an export folder."""
+    limit = check_int(max_request_values, "max_request_values", owner, minimum=1)
     manifest = read_manifest(saved_model)
     return {
+        "model_config": {"max_request_values": limit},
         "python_model": str(SERVING_MODEL),
         "artifacts": {ARTIFACT: str(saved_model)},
         "signature": _mlflow_signature(manifest, table),
@@ -835,7 +840,8 @@ def _pyfunc_arguments(saved_model, table=False):
     }
 
 
-def log_model(model, name="model", *, table=False, **kwargs):
+def log_model(model, name="model", *, table=False, max_request_values=MAX_REQUEST_VALUES,
+              **kwargs):
     """Log a model to the active MLflow run as a pyfunc model that serves its SavedModel.
 
     The MLflow model holds the export (artifact ``saved_model``) and
@@ -857,6 +863,10 @@ def log_model(model, name="model", *, table=False, **kwargs):
         features) or its tokens, unpadded. What ``mlflow.pyfunc.spark_udf``
         feeds to score a Spark DataFrame (MLflow gives it fixed shapes only,
         and these sequences vary in length).
+    max_request_values : int, default MAX_REQUEST_VALUES
+        Most values one request may hold: larger requests are refused with
+        status 400 before the model runs. A server can change it with
+        MLflow's model config (``SERVING_MODEL_CONFIG``).
     **kwargs
         Further arguments of ``mlflow.pyfunc.log_model`` (e.g.
         ``registered_model_name``, or ``input_example`` to replace the
@@ -870,11 +880,11 @@ def log_model(model, name="model", *, table=False, **kwargs):
     import mlflow
 
     with _exported(model) as saved_model, _quiet_type_hint_advice():
-        arguments = _pyfunc_arguments(saved_model, table=table)
+        arguments = _pyfunc_arguments(saved_model, max_request_values, "log_model", table=table)
         return mlflow.pyfunc.log_model(name=name, **{**arguments, **kwargs})
 
 
-def save_mlflow_model(model, path, *, table=False):
+def save_mlflow_model(model, path, *, table=False, max_request_values=MAX_REQUEST_VALUES):
     """Write a model as an MLflow model folder (as :func:`log_model` logs it, without a run).
 
     Parameters
@@ -885,6 +895,8 @@ def save_mlflow_model(model, path, *, table=False):
         A folder that must not exist yet.
     table : bool, default False
         As in :func:`log_model`.
+    max_request_values : int, default MAX_REQUEST_VALUES
+        As in :func:`log_model`.
 
     Returns
     -------
@@ -893,7 +905,9 @@ def save_mlflow_model(model, path, *, table=False):
     import mlflow
 
     with _exported(model) as saved_model, _quiet_type_hint_advice():
-        mlflow.pyfunc.save_model(path=str(path), **_pyfunc_arguments(saved_model, table=table))
+        arguments = _pyfunc_arguments(saved_model, max_request_values, "save_mlflow_model",
+                                      table=table)
+        mlflow.pyfunc.save_model(path=str(path), **arguments)
     return Path(path)
 
 

@@ -13,9 +13,11 @@ Requests: the signature's inputs (``sequences``, ``tokens``, ``history`` and
 ``serving_default``. MLflow checks a request against the model signature
 (rank, number of features, dtype) before :meth:`SeqkitSavedModel.predict`
 runs; that checks the values: an empty or too short sequence, NaN or inf
-inside a sequence, padding before real steps or an unknown signature raise an
-``MlflowException`` with ``INVALID_PARAMETER_VALUE``, which the scoring server
-answers with status 400 and the message.
+inside a sequence, padding before real steps, an unknown signature or more
+values than the model's ``max_request_values`` (its model config, set by
+:func:`seqkit.export.log_model`) raise an ``MlflowException`` with
+``INVALID_PARAMETER_VALUE``, which the scoring server answers with status 400
+and the message.
 
 A model logged with ``table=True`` takes a table instead: a pandas
 DataFrame, as ``mlflow.pyfunc.spark_udf`` hands over each batch of a Spark
@@ -114,6 +116,7 @@ class SeqkitSavedModel(mlflow.pyfunc.PythonModel):
         with open(os.path.join(path, MANIFEST), encoding="utf-8") as file:
             self.manifest = json.load(file)
         self.module = tf.saved_model.load(path)
+        self.max_values = (context.model_config or {}).get("max_request_values")
         self.signatures = {
             name: self.module.signatures[name]
             for name in self.manifest["signatures"] if name != STREAMING
@@ -127,6 +130,12 @@ class SeqkitSavedModel(mlflow.pyfunc.PythonModel):
         if not isinstance(model_input, dict):
             model_input = {next(iter(function.structured_input_signature[1])): model_input}
         arrays = {name: np.asarray(value) for name, value in model_input.items()}
+        values = sum(array.size for array in arrays.values())
+        if self.max_values is not None and values > self.max_values:
+            raise _invalid(
+                f"The request holds {values} values; this model takes at most "
+                f"max_request_values={self.max_values} per request. Split the batch."
+            )
         lengths = {name: _real_steps(name, value) for name, value in arrays.items()}
         self._check_forecast_lengths(lengths)
         return arrays
