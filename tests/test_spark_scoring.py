@@ -58,7 +58,7 @@ def spark(monkeypatch):
 
 @pytest.fixture(scope="module")
 def vowels():
-    """A classifier fit on 60 JapaneseVowels sequences, and 15 test sequences (7-26 steps)."""
+    """A classifier fit on 60 JapaneseVowels sequences, and 15 test sequences (14-29 steps)."""
     X_train, y_train, X_test, _ = datasets.load_classification("japanese_vowels")
     model = SequenceClassifier(units=8, epochs=3, random_state=0).fit(X_train[:60], y_train[:60])
     return model, X_test[:15]
