@@ -15,6 +15,7 @@ recurrent layer of the model must have ``return_state=True``, as in the models
 of :mod:`seqkit.networks`.
 """
 
+import hashlib
 import json
 import math
 import os
@@ -337,6 +338,90 @@ def _check_same_checkpoint(strategy, epochs, directory):
         )
 
 
+def _digest(arrays):
+    """A short sha256 of arrays (None included): their dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        if array is None:
+            digest.update(b"None")
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _fingerprint(model, data, validation, options):
+    """What a checkpoint was made with; one with another fingerprint is refused on resume.
+
+    ``data`` and ``validation`` are ``(arrays, y, sample_weight)`` (validation None),
+    ``options`` the arguments of :func:`fit` that decide the batches. The number of
+    epochs is left out: a resumed fit may train for longer.
+    """
+    arrays, y, sample_weight = data
+    shapes = [list(w.shape) for w in model.weights]
+    optimizer = {k: v for k, v in model.optimizer.get_config().items() if k != "name"}
+    return {
+        "network": f"{len(shapes)} weight arrays, {sum(map(math.prod, shapes))} numbers "
+                   f"({hashlib.sha256(json.dumps(shapes).encode()).hexdigest()[:8]})",
+        "optimizer": f"{type(model.optimizer).__name__} "
+                     f"{json.dumps(optimizer, sort_keys=True, default=str)}",
+        "training data": _digest([*arrays, y, sample_weight]),
+        "validation data": None if validation is None else _digest(
+            [*validation[0], *validation[1:]]),
+        **options,
+    }
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+
+
+def _check_fingerprint(state, fingerprint, config, directory):
+    """Raise unless the checkpoint ``state`` was made with ``fingerprint`` and ``config``.
+
+    Checkpoints written before fingerprints were recorded are taken as they are.
+    """
+    if "fingerprint" not in state:
+        return
+    differences = [
+        f"{name} (checkpoint {_short(before.get(name))}, now {_short(now.get(name))})"
+        for before, now in ((state["fingerprint"], fingerprint), (state.get("config", {}), config))
+        for name in sorted(set(before) | set(now), key=str)
+        if before.get(name) != now.get(name)
+    ]
+    if differences:
+        raise InvalidParameterError(
+            f"The checkpoint in checkpoint_dir {str(directory)!r} was made by another "
+            f"training, and a fit resumes only its own: {'; '.join(differences)} differ. "
+            "Resume with the network, data and settings that made it, or give an empty "
+            "folder (or delete this one) to start afresh."
+        )
+
+
+def checkpoint_state(checkpoint_dir):
+    """What the checkpoint in ``checkpoint_dir`` holds, or None if there is none.
+
+    Parameters
+    ----------
+    checkpoint_dir : str or path-like
+        A ``checkpoint_dir`` of :func:`fit`.
+
+    Returns
+    -------
+    dict or None
+        ``epochs`` (completed), ``finished`` (training ended rather than was
+        interrupted), ``seed`` (the ``seed`` it was trained with) and ``history``.
+    """
+    path = Path(checkpoint_dir) / _STATE_FILE
+    if not path.is_file():
+        return None
+    state = json.loads(path.read_text())
+    return {"epochs": state["epochs"], "finished": state["finished"],
+            "seed": state.get("fingerprint", {}).get("seed"), "history": state["history"]}
+
+
 class _Progress(keras.callbacks.Callback):
     """Collect the per-epoch history and, with a directory, checkpoint after every epoch.
 
@@ -348,13 +433,18 @@ class _Progress(keras.callbacks.Callback):
     deleted when training resumes.
 
     Only a ``writer`` keeps what it saves: under a distribution strategy, the chief
-    worker.
+    worker. ``fingerprint`` and ``config`` say what the training is made of
+    (:func:`_fingerprint`, and the caller's own description); a checkpoint made of
+    anything else is refused.
     """
 
-    def __init__(self, directory=None, writer=True):
+    def __init__(self, directory=None, writer=True, fingerprint=None, config=None):
         super().__init__()
         self.directory = None if directory is None else Path(directory)
         self.writer = writer
+        # As JSON stores them (tuples become lists), to compare with what was stored.
+        self.fingerprint, self.config = (json.loads(json.dumps(part or {}, default=repr))
+                                         for part in (fingerprint, config))
         self.history, self.epochs_done, self.finished = {}, 0, False
 
     def restore(self, model):
@@ -371,6 +461,7 @@ class _Progress(keras.callbacks.Callback):
                                None if state is None else state["epochs"], self.directory)
         if state is None:
             return
+        _check_fingerprint(state, self.fingerprint, self.config, self.directory)
         if self.writer:
             self._tidy(state["weights"])
         model.load_weights(self.directory / state["weights"])
@@ -405,7 +496,8 @@ class _Progress(keras.callbacks.Callback):
         self.model.save_weights(partial)
         _replace_durably(partial, self.directory / weights)
         state = {"epochs": self.epochs_done, "history": self.history, "weights": weights,
-                 "finished": self.finished}
+                 "finished": self.finished, "fingerprint": self.fingerprint,
+                 "config": self.config}
         partial = self.directory / f"{_PARTIAL}{_STATE_FILE}"
         partial.write_text(json.dumps(state))
         _replace_durably(partial, self.directory / _STATE_FILE)
@@ -516,6 +608,7 @@ def fit(
     patience=5,
     tbptt_steps=None,
     checkpoint_dir=None,
+    checkpoint_config=None,
     callbacks=(),
     verbose=0,
     seed=None,
@@ -553,7 +646,14 @@ def fit(
         the batches an uninterrupted one would (see ``seed``); the early-stopping
         patience counts again from the resumed epoch. A fit killed at any moment
         leaves a loadable checkpoint: files are written under temporary names,
-        then renamed.
+        then renamed. A checkpoint is resumed only by the training that made it:
+        the same network (weight shapes), optimizer settings, data, batch size,
+        seed, validation and truncation; anything else raises an
+        ``InvalidParameterError`` naming what differs (``epochs`` may change).
+    checkpoint_config : dict or None
+        More of what a checkpoint must have been made with to be resumed, as
+        JSON-serialisable values (e.g. an estimator's parameters); stored with
+        the checkpoint and compared like the rest.
     callbacks : sequence of keras.callbacks.Callback
         More callbacks.
     verbose : int, default 0
@@ -629,7 +729,12 @@ def fit(
     with strategy.scope():
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        progress = _Progress(checkpoint_dir, writer=is_chief(strategy))
+        fingerprint = _fingerprint(model, (arrays, y, sample_weight), validation, {
+            "batch_size": batch_size, "seed": seed, "tbptt_steps": tbptt_steps,
+            "validation_fraction": validation_fraction,
+        })
+        progress = _Progress(checkpoint_dir, writer=is_chief(strategy), fingerprint=fingerprint,
+                             config=checkpoint_config)
         progress.restore(model)
         if progress.finished or progress.epochs_done >= epochs:
             return progress.history

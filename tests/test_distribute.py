@@ -55,7 +55,8 @@ private = Path(f"{checkpoints}-{os.getpid()}")
 if distribute.is_chief(strategy):
     shutil.copytree(checkpoints, private)
 try:
-    training.fit(model, x, y, epochs=2, batch_size=8, seed=0, checkpoint_dir=private)
+    training.fit(model, x, y, epochs=2, batch_size=8, validation_fraction=0.2, seed=0,
+                 checkpoint_dir=private)
     refusal = ""
 except InvalidParameterError as err:
     refusal = str(err)

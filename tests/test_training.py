@@ -87,8 +87,8 @@ def test_early_stopping_restores_the_best_weights_and_a_finished_run_stays_finis
     best = model.evaluate(x, -y, verbose=0)
     assert best == pytest.approx(history["val_loss"][0], rel=1e-5)
     weights = _flat(model)
-    again = training.fit(model, x, y, epochs=20, early_stopping=True, validation_data=(x, -y),
-                         checkpoint_dir=tmp_path)
+    again = training.fit(model, x, y, epochs=20, batch_size=8, early_stopping=True,
+                         validation_data=(x, -y), checkpoint_dir=tmp_path)
     assert again == history
     np.testing.assert_array_equal(_flat(model), weights)
 

@@ -1,6 +1,7 @@
 """What the seqkit estimators share: parameters, seeding, training, pickling and saving."""
 
 import inspect
+import numbers
 import os
 import pickle
 import tempfile
@@ -63,6 +64,7 @@ SHARED_PARAMS = {
     "n_iter_no_change": 10,
     "tbptt_steps": None,
     "random_state": None,
+    "checkpoint_dir": None,
     "verbose": 0,
 }
 """The parameters every estimator takes, with their defaults."""
@@ -143,6 +145,19 @@ class BaseSequenceEstimator(BaseEstimator):
         same data give identical predictions (shown on CPU; TensorFlow's
         global op-determinism switch is not needed there and is left alone).
         Fitting sets Keras' global seeds (Python, NumPy, TensorFlow).
+    checkpoint_dir : str, path-like or None, default None
+        A folder where ``fit`` saves the network, the optimizer state and the
+        history after every epoch (atomically; see
+        :func:`seqkit.training.fit`). A ``fit`` that finds a checkpoint there,
+        say after the process was killed, resumes from its last completed
+        epoch and ends as an uninterrupted fit would; with ``random_state``
+        None or a ``RandomState``, it reuses the seed the checkpoint was made
+        with. Only the same estimator class, parameters (``epochs``,
+        ``verbose`` and ``checkpoint_dir`` aside) and data may resume a
+        checkpoint; anything else raises ``InvalidParameterError`` naming
+        what differs. A finished fit's checkpoint stays: fitting again
+        returns its model at once. Use one folder per fit (not one shared
+        by a grid search).
     verbose : {0, 1, 2}, default 0
         0 prints nothing; 1 shows Keras' progress bar for each epoch; 2 one
         line per epoch.
@@ -173,6 +188,7 @@ class BaseSequenceEstimator(BaseEstimator):
             check_float(getattr(self, name), name, owner, low=0.0, high=1.0, high_inclusive=False)
         check_float(self.learning_rate, "learning_rate", owner, low=0.0, low_inclusive=False)
         check_float(self.clipnorm, "clipnorm", owner, low=0.0, low_inclusive=False, allow_none=True)
+        self._check_checkpoint_dir(owner)
         if self.early_stopping and self.validation_fraction == 0:
             raise InvalidParameterError(
                 f"The 'early_stopping' parameter of {owner} needs validation_fraction > 0 to "
@@ -186,6 +202,39 @@ class BaseSequenceEstimator(BaseEstimator):
                 f"numpy.random.RandomState or None. Got {self.random_state!r} instead."
             ) from None
 
+    def _check_checkpoint_dir(self, owner):
+        folder = self.checkpoint_dir
+        if folder is None:
+            return
+        if not isinstance(folder, (str, os.PathLike)):
+            raise InputTypeError(
+                f"The 'checkpoint_dir' parameter of {owner} must be a path (str or "
+                f"os.PathLike) or None. Got {folder!r} instead."
+            )
+        if not str(folder) or Path(folder).is_file():
+            raise InvalidParameterError(
+                f"The 'checkpoint_dir' parameter of {owner} must name a folder (it is created "
+                f"if missing). Got {str(folder)!r}, "
+                f"{'an empty path' if not str(folder) else 'which is a file'}."
+            )
+
+    def _checkpoint_config(self):
+        """What a checkpoint must have been made with for this estimator to resume it."""
+        params = self.get_params()
+        for name in ("epochs", "verbose", "checkpoint_dir", "random_state"):
+            params.pop(name)
+        if isinstance(self.random_state, numbers.Integral):
+            params["random_state"] = int(self.random_state)
+        return {"estimator": type(self).__name__, **params}
+
+    def _seed(self):
+        """The seed of this fit: drawn from ``random_state``, or that of the checkpoint resumed."""
+        if self.checkpoint_dir is not None and not isinstance(self.random_state, numbers.Integral):
+            state = training.checkpoint_state(self.checkpoint_dir)
+            if state is not None and state["seed"] is not None:
+                return state["seed"]
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
     def _fit_network(self, build, x, y, *, loss, network, **fit_options):
         """Seed, build, compile and train a network; set ``model_`` and ``history_``.
 
@@ -195,7 +244,7 @@ class BaseSequenceEstimator(BaseEstimator):
         parameters. The samples are shuffled first, so that the validation
         fraction (the last samples) is a random one.
         """
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._seed()
         keras.utils.set_random_seed(seed)
         model = build(
             **network, cell=self.cell, units=self.units, num_layers=self.num_layers,
@@ -214,6 +263,8 @@ class BaseSequenceEstimator(BaseEstimator):
             "tbptt_steps": self.tbptt_steps,
             "verbose": self.verbose,
             "seed": seed,
+            "checkpoint_dir": self.checkpoint_dir,
+            "checkpoint_config": self._checkpoint_config(),
             **fit_options,
         }
         self.history_ = training.fit(model, x, y, **options)
