@@ -32,6 +32,17 @@ def _time_major(x):
     return ops.moveaxis(x, 1, 0)
 
 
+def _packed(emissions, mask):
+    """Time-major emissions with the mask as one more column: Keras' ``scan`` traces one
+    sequence of unknown length in a graph, not two."""
+    return _time_major(ops.concatenate(
+        [emissions, ops.cast(mask, emissions.dtype)[..., None]], axis=-1))
+
+
+def _unpack(step):
+    return step[:, :-1], step[:, -1] > 0.5
+
+
 def _full_mask(emissions, mask):
     if mask is None:
         return ops.ones(ops.shape(emissions)[:2], dtype="bool")
@@ -49,14 +60,14 @@ def _scan_forward(emissions, mask, transitions, start, combine):
     first = start[None, :] + emissions[:, 0]
 
     def step(carry, inputs):
-        scores, real = inputs
+        scores, real = _unpack(inputs)
         reduced, extra = combine(carry[0][:, :, None] + transitions[None])
         new = (ops.where(real[:, None], reduced + scores, carry[0]), extra)
         return new, new  # Keras' scan wants the outputs shaped as the carry
 
     (last, _), (alphas, extras) = ops.scan(
         step, (first, ops.zeros(ops.shape(first), dtype="int32")),
-        (_time_major(emissions[:, 1:]), _time_major(mask[:, 1:])),
+        _packed(emissions[:, 1:], mask[:, 1:]),
     )
     return first, last, alphas, extras
 
@@ -163,14 +174,14 @@ def marginals(emissions, transitions, start, mask=None):
     alphas = ops.concatenate([first[:, None], ops.moveaxis(alphas, 0, 1)], axis=1)
 
     def backward(beta, inputs):
-        scores, real = inputs
+        scores, real = _unpack(inputs)
         new = ops.logsumexp(transitions[None] + (scores + beta)[:, None, :], axis=2)
         new = ops.where(real[:, None], new, beta)
         return new, new
 
     # beta_t from beta_{t+1}, the scores of step t+1 and whether step t+1 is real.
     _, betas = ops.scan(backward, ops.zeros_like(last),
-                        (_time_major(emissions[:, 1:]), _time_major(mask[:, 1:])), reverse=True)
+                        _packed(emissions[:, 1:], mask[:, 1:]), reverse=True)
     betas = ops.concatenate([ops.moveaxis(betas, 0, 1), ops.zeros_like(last)[:, None]], axis=1)
     log_z = ops.logsumexp(last, axis=-1)
     return ops.exp(alphas + betas - log_z[:, None, None])

@@ -57,6 +57,20 @@ _CELLS = {
 
 
 @keras.saving.register_keras_serializable(package="seqkit")
+class TokenMask(keras.layers.Layer):
+    """Pass ``inputs[0]`` on, masked where the token id ``inputs[1][..., 0]`` is 0 (padding)."""
+
+    def call(self, inputs):
+        return inputs[0]
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.not_equal(inputs[1][..., 0], 0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="seqkit")
 class PaddingMask(keras.layers.Layer):
     """Turn NaN padding into a Keras mask.
 
@@ -238,9 +252,8 @@ def _sequence_network(
         shape = (None, 1 + subword_features) if subword_features else (None,)
         sequences = keras.Input(shape, dtype="int32", name="tokens")
         ids = sequences[..., 0] if subword_features else sequences
-        h = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(
-            ids
-        )
+        h = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=not subword_features,
+                                   name="embedding")(ids)
         if subword_features:
             size = check_int(subword_vocab_size, "subword_vocab_size", owner, minimum=2)
             parts = keras.layers.Embedding(size, embedding_dim, name="subword_embedding")(
@@ -248,6 +261,7 @@ def _sequence_network(
             )
             parts = keras.layers.Reshape((-1, subword_features * embedding_dim))(parts)
             h = keras.layers.Concatenate(name="token_features")([h, parts])
+            h = TokenMask(name="padding_mask")([h, sequences])
     initial_state = None
     if n_static:
         static = keras.Input((n_static,), name="static")

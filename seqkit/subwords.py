@@ -62,12 +62,15 @@ def subword_ids(tokens, buckets):
     """
     tf = _tf()
     tokens = tf.convert_to_tensor(tokens, tf.string)
-    chars = tf.strings.unicode_split(tokens, "UTF-8")
     length = tf.strings.length(tokens, unit="UTF8_CHAR")
+
+    def chars(start, count):  # no ragged tensors: they do not trace inside every graph
+        return tf.strings.substr(tokens, start, count * tf.ones_like(length), unit="UTF8_CHAR")
+
     features = [
-        tf.strings.reduce_join(chars[..., :1], axis=-1),
-        tf.strings.reduce_join(chars[..., -1:], axis=-1),
-        tf.strings.reduce_join(chars[..., -2:], axis=-1),
+        chars(tf.zeros_like(length), 1),
+        chars(tf.maximum(length - 1, 0), 1),
+        chars(tf.maximum(length - 2, 0), 2),
         _shape(tokens),
         tf.strings.as_string(tf.minimum(length, 8)),
     ]
