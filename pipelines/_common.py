@@ -4,12 +4,20 @@ A pipeline module defines a parser (from :func:`base_parser`) and a body
 ``body(args, job) -> Report`` that loads, fits, evaluates and logs through the
 :class:`Job` it is given; :func:`execute` runs the body inside an MLflow run and
 a staging folder, and :func:`cli` turns errors into a message and an exit code.
+
+A killed or interrupted run resumes: the fit checkpoints every epoch into
+``OUTPUT_DIR/<task>/<dataset>.checkpoints/`` (see :class:`FitCheckpoints`), and
+the same command started again takes the fit up from its last completed epoch
+and continues the same MLflow run, or links a new one to it.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import pickle
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,9 +26,17 @@ from matplotlib.figure import Figure
 from sklearn.pipeline import Pipeline
 
 from pipelines import _plots
-from seqkit import datasets, tracking
-from seqkit._files import staged_directory
-from seqkit.exceptions import SeqkitError
+from seqkit import datasets, tracking, training
+from seqkit._files import remove_staging_leftovers, staged_directory
+from seqkit.exceptions import InvalidParameterError, SeqkitError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; do not start the same pipeline twice at once there
+    fcntl = None
+
+RESUMED_TAG = "seqkit.resumed_from_epoch"
+"""Tag of a run that resumed an interrupted fit: the epochs that fit had completed."""
 
 
 def positive_int(text):
@@ -77,7 +93,10 @@ def add_run_options(parser):
                         help="random_state of the estimator (default: %(default)s)")
     parser.add_argument("--output-dir", default="outputs",
                         help="the model and report go to OUTPUT_DIR/<task>/<dataset>/ "
-                             "(default: %(default)s)")
+                             "(default: %(default)s); until the run ends, the fit "
+                             "checkpoints every epoch to OUTPUT_DIR/<task>/<dataset>.checkpoints/"
+                             ", and if the run is killed or interrupted, the same command "
+                             "resumes it from there (delete that folder to start afresh)")
     parser.add_argument("--tracking-uri",
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                              "sqlite:///<working directory>/mlflow.db)")
@@ -140,10 +159,14 @@ class Job:
     task, dataset : str
     stage : pathlib.Path
         The folder that becomes ``OUTPUT_DIR/<task>/<dataset>`` on success.
+    checkpoint_dir : pathlib.Path or None
+        Where :meth:`fit` checkpoints the estimator (its ``checkpoint_dir``
+        while it fits), so that a killed run resumes.
     """
 
-    def __init__(self, task, dataset, stage):
+    def __init__(self, task, dataset, stage, checkpoint_dir=None):
         self.task, self.dataset, self.stage = task, dataset, Path(stage)
+        self.checkpoint_dir = checkpoint_dir
         self._start = time.perf_counter()
 
     def progress(self, message):
@@ -161,6 +184,12 @@ class Job:
             steps before it as the parameter ``preprocessing``.
         *data
             The arguments of ``fit``.
+
+        Notes
+        -----
+        The estimator fits with the job's ``checkpoint_dir`` (a checkpoint
+        there is resumed) and gets its own ``checkpoint_dir`` back afterwards,
+        which is what is logged and pickled.
         """
         estimator = final_estimator(model)
         params = estimator.get_params()
@@ -172,7 +201,11 @@ class Job:
             f"at most {params['epochs']} epochs)"
         )
         start = time.perf_counter()
-        model.fit(*data)
+        estimator.set_params(checkpoint_dir=self.checkpoint_dir or params["checkpoint_dir"])
+        try:
+            model.fit(*data)
+        finally:
+            estimator.set_params(checkpoint_dir=params["checkpoint_dir"])
         epochs = len(next(iter(estimator.history_.values())))
         self.progress(f"fitted in {time.perf_counter() - start:.1f}s ({epochs} epochs)")
         tracking.log_history(estimator.history_)
@@ -266,8 +299,146 @@ def _metric_key(model, estimator_row, metric):
     return f"test_{metric}" if model == estimator_row else f"{model}_test_{metric}"
 
 
+# Options that do not change what a run computes: a run resumed with others is the same run.
+_NOT_COMPARED = ("output_dir", "tracking_uri", "experiment", "verbose")
+
+
+class FitCheckpoints:
+    """The checkpoints of a pipeline's fit and the MLflow run they belong to.
+
+    They live in ``OUTPUT_DIR/<task>/<dataset>.checkpoints/``, beside the
+    output folder (which is replaced as a whole at the end of a run):
+    ``fit/``, the estimator's ``checkpoint_dir``, and ``run.json``, the
+    run's id, store and options. While a run is under way it holds a lock on
+    the folder, so a second run of the same pipeline into the same folder is
+    refused instead of mixing the two.
+
+    Use :meth:`opened`, which yields one and, when the block ends, deletes the
+    folder after success and after a failure with nothing to resume, and
+    keeps it otherwise (the next run resumes it); a killed process keeps it.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+    fit_dir : pathlib.Path
+        The estimator's ``checkpoint_dir``.
+    resumes : str or None
+        The id of the run of the interrupted job, if there is one to resume.
+    resumed_from_epoch : int or None
+        The epochs its fit had completed (0 if it was killed before its first).
+    """
+
+    def __init__(self, final, options):
+        final = Path(final)
+        self.folder = final.with_name(f"{final.name}.checkpoints")
+        self.fit_dir = self.folder / "fit"
+        self.options = json.loads(json.dumps(
+            {k: v for k, v in options.items() if k not in _NOT_COMPARED}, default=str))
+        self.resumes = self.resumed_from_epoch = None
+        self._record = self.folder / "run.json"
+        self._lock = None
+
+    @classmethod
+    @contextlib.contextmanager
+    def opened(cls, final, options):
+        """Lock and read the checkpoints of the output folder ``final``; tidy up at the end.
+
+        Parameters
+        ----------
+        final : path-like
+            ``OUTPUT_DIR/<task>/<dataset>``.
+        options : dict
+            The run's options (``vars(args)``); those that change what the run
+            computes must equal the interrupted run's for it to be resumed.
+
+        Yields
+        ------
+        FitCheckpoints
+
+        Raises
+        ------
+        InvalidParameterError
+            If another run holds the folder, or an unfinished fit there was
+            started with other options (the folder is left as it is).
+        """
+        checkpoints = cls(final, options)
+        created = [folder for folder in checkpoints.folder.parents if not folder.exists()]
+        checkpoints.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            checkpoints._acquire()
+            remove_staging_leftovers(final)  # of killed runs: none can be under way now
+            checkpoints._read()
+            succeeded = False
+            try:
+                yield checkpoints
+                succeeded = True
+            finally:
+                checkpoints._tidy(succeeded, created)
+        finally:
+            if checkpoints._lock is not None:
+                os.close(checkpoints._lock)
+
+    def _acquire(self):
+        if fcntl is None:
+            return
+        self._lock = os.open(self.folder, os.O_RDONLY)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InvalidParameterError(
+                f"Another run of this pipeline is writing to {self.folder.parent} (it holds "
+                f"{self.folder}). Wait for it to end, or give another --output-dir."
+            ) from None
+
+    def _read(self):
+        if not self._record.is_file():  # a fresh start, or killed before recording its run
+            shutil.rmtree(self.fit_dir, ignore_errors=True)
+            return
+        record = json.loads(self._record.read_text())
+        changed = [
+            f"--{name.replace('_', '-')} {record['options'].get(name)} then, "
+            f"{self.options.get(name)} now"
+            for name in sorted(set(record["options"]) | set(self.options))
+            if record["options"].get(name) != self.options.get(name)
+        ]
+        if changed:
+            raise InvalidParameterError(
+                f"{self.folder} holds the unfinished fit of a run with other options "
+                f"({'; '.join(changed)}), and a run resumes only its own. Run the command with "
+                "the same options to resume it, or delete that folder to start afresh."
+            )
+        state = training.checkpoint_state(self.fit_dir)
+        self.resumes = record["run_id"]
+        self.resumed_from_epoch = 0 if state is None else state["epochs"]
+
+    def record(self, run):
+        """Write down ``run`` (a :class:`seqkit.tracking.TrackedRun`) as the run to resume."""
+        record = {"run_id": run.run_id, "experiment_id": run.experiment_id,
+                  "tracking_uri": run.tracking_uri, "options": self.options}
+        partial = self._record.with_name(f"partial-{self._record.name}")
+        partial.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(partial, self._record)
+
+    def _tidy(self, succeeded, created):
+        if not succeeded and training.checkpoint_state(self.fit_dir) is not None:
+            print(f"The fit's checkpoints stay in {self.folder}: the same command resumes it.",
+                  file=sys.stderr)
+            return
+        shutil.rmtree(self.folder, ignore_errors=True)
+        for folder in created:  # deepest first; only those left empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
 def execute(task, args, body):
     """Run ``body(args, job)`` in an MLflow run and a staging folder, then print the summary.
+
+    A run of the same task, data set and options that was killed or
+    interrupted is resumed (see :class:`FitCheckpoints`): its fit continues
+    from its last completed epoch, in the same MLflow run if that run was
+    never ended (the process was killed) and is still in the store and
+    experiment, else in a new run tagged ``seqkit.resumes_run_id``. Either
+    way the run is tagged ``seqkit.resumed_from_epoch``.
 
     Parameters
     ----------
@@ -283,13 +454,25 @@ def execute(task, args, body):
     """
     start = time.perf_counter()
     final = Path(args.output_dir).resolve() / task / args.dataset
-    with tracking.tracked_run(
-        args.experiment, f"{args.dataset}-{args.cell}",
-        tags={"task": task, "dataset": args.dataset}, tracking_uri=args.tracking_uri,
-    ) as run:
-        tracking.log_dataset(args.dataset)
-        with staged_directory(final) as stage:
-            report = body(args, Job(task, args.dataset, stage))
+    tags = {"task": task, "dataset": args.dataset}
+    with FitCheckpoints.opened(final, vars(args)) as checkpoints:
+        if checkpoints.resumes:
+            tags[RESUMED_TAG] = checkpoints.resumed_from_epoch
+        with tracking.tracked_run(
+            args.experiment, f"{args.dataset}-{args.cell}", tags=tags,
+            tracking_uri=args.tracking_uri, resumes=checkpoints.resumes,
+        ) as run:
+            checkpoints.record(run)
+            tracking.log_dataset(args.dataset)
+            with staged_directory(final) as stage:
+                job = Job(task, args.dataset, stage, checkpoints.fit_dir)
+                if checkpoints.resumes:
+                    where = (f"continuing MLflow run {run.run_id}"
+                             if run.run_id == checkpoints.resumes else
+                             f"in a new MLflow run linked to run {checkpoints.resumes}")
+                    job.progress(f"resuming an interrupted run after epoch "
+                                 f"{checkpoints.resumed_from_epoch}, {where}")
+                report = body(args, job)
     report.run, report.export_dir = run, final / "model"
     report.seconds = time.perf_counter() - start
     print_report(report)

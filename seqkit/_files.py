@@ -23,14 +23,14 @@ def staged_directory(final):
     final = Path(final)
     created = [folder for folder in final.parents if not folder.exists()]
     final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.partial-"))
+    stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=_staging_prefixes(final)[0]))
     umask = os.umask(0)
     os.umask(umask)
     stage.chmod(0o777 & ~umask)  # mkdtemp's folder is private; what is staged here is not
     succeeded = False
     try:
         yield stage
-        aside = final.with_name(f".{final.name}.old-{os.getpid()}")
+        aside = final.with_name(f"{_staging_prefixes(final)[1]}{os.getpid()}")
         if final.exists():
             os.replace(final, aside)
         os.replace(stage, final)
@@ -42,3 +42,34 @@ def staged_directory(final):
             for folder in created:  # deepest first
                 with contextlib.suppress(OSError):
                     folder.rmdir()
+
+
+def _staging_prefixes(final):
+    """Name prefixes of :func:`staged_directory`'s staging folder and of the one set aside."""
+    return f".{final.name}.partial-", f".{final.name}.old-"
+
+
+def remove_staging_leftovers(final):
+    """Delete what :func:`staged_directory` left next to ``final`` in a process that was killed.
+
+    Call it only where no other process can be staging ``final`` (say, under a
+    lock): a staging folder in use looks the same as a forsaken one.
+
+    Parameters
+    ----------
+    final : path-like
+        As given to :func:`staged_directory`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The folders deleted.
+    """
+    final = Path(final)
+    if not final.parent.is_dir():
+        return []
+    leftovers = [path for path in final.parent.iterdir()
+                 if path.name.startswith(_staging_prefixes(final)) and path.is_dir()]
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+    return leftovers

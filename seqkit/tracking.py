@@ -32,6 +32,7 @@ from seqkit.exceptions import SeqkitError
 
 __all__ = [
     "DEFAULT_DATABASE",
+    "RESUMES_TAG",
     "TrackedRun",
     "TrackingError",
     "check_tracking_store",
@@ -173,12 +174,38 @@ def ui_command(tracking_uri):
     return f"mlflow ui --backend-store-uri {tracking_uri}"
 
 
+RESUMES_TAG = "seqkit.resumes_run_id"
+"""Tag of a run that carries on the work of an earlier run it could not continue."""
+
+
+def _continuable(client, run_id, experiment_id):
+    """Whether the run ``run_id`` can be continued: in the store, not deleted, in the
+    experiment ``experiment_id``, and never ended (its process was killed)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        info = client.get_run(run_id).info
+    except MlflowException:  # not in this store
+        return False
+    return (info.lifecycle_stage == "active" and info.experiment_id == experiment_id
+            and info.status == "RUNNING")
+
+
 @contextlib.contextmanager
-def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_uri=None):
+def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_uri=None,
+                resumes=None):
     """Start an MLflow run; finish it, or mark it ``FAILED`` with the error and re-raise.
 
     Inside ``mlflow run`` (``MLFLOW_RUN_ID`` set), the run created by MLflow
     is resumed and ``experiment`` is ignored.
+
+    With ``resumes``, the id of the run of an interrupted job that this one
+    takes up, that run is continued (same id; its status goes back to
+    ``RUNNING``) if the store holds it, undeleted, in this experiment, and it
+    was never ended, as when its process was killed. Otherwise (it failed or
+    was interrupted and is marked so, was deleted, lives in another store or
+    experiment, or ``mlflow run`` gave a run) a new run starts with the tag
+    :data:`RESUMES_TAG` naming it.
 
     Parameters
     ----------
@@ -190,6 +217,8 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
     tags : dict or None, default=None
     tracking_uri : str or None, default=None
         As in :func:`resolve_tracking_uri`.
+    resumes : str or None, default=None
+        A run id, see above.
 
     Yields
     ------
@@ -204,9 +233,14 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
 
     uri = check_tracking_store(tracking_uri)
     mlflow.set_tracking_uri(uri)
-    if not os.environ.get("MLFLOW_RUN_ID"):
-        mlflow.set_experiment(experiment)
-    active = mlflow.start_run(run_name=run_name, tags=tags)
+    run_id = os.environ.get("MLFLOW_RUN_ID")
+    if not run_id:
+        experiment_id = mlflow.set_experiment(experiment).experiment_id
+        if resumes and _continuable(mlflow.tracking.MlflowClient(), resumes, experiment_id):
+            run_id = resumes
+    if resumes and run_id != resumes:
+        tags = {**(tags or {}), RESUMES_TAG: resumes}
+    active = mlflow.start_run(run_id=run_id, run_name=run_name, tags=tags)
     try:
         if params:
             log_params(params)

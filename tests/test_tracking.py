@@ -136,3 +136,36 @@ def test_sqlite_store_that_cannot_be_created_is_a_clear_error(tmp_path):
     uri = f"sqlite:///{tmp_path / 'a_file' / 'mlflow.db'}"
     with pytest.raises(tracking.TrackingError, match="the tracking_uri argument"):
         tracking.check_tracking_store(uri)
+
+
+def _end(status):
+    return lambda client, run_id: client.set_terminated(run_id, status)
+
+
+@pytest.mark.parametrize("earlier, experiment, continued", [
+    (None, "exp", True),  # never ended: its process was killed
+    (_end("FAILED"), "exp", False),  # ended with its error, which stays on record
+    (lambda client, run_id: client.delete_run(run_id), "exp", False),
+    (None, "other", False),
+])
+def test_a_resuming_run_continues_an_open_run_or_links_to_the_one_it_resumes(
+        earlier, experiment, continued, store):
+    client = _client(store)
+    open_run = client.create_run(client.create_experiment("exp")).info.run_id
+    if earlier:
+        earlier(client, open_run)
+    with tracking.tracked_run(experiment, tags={"step": "2"}, tracking_uri=store,
+                              resumes=open_run) as run:
+        tracking.log_metrics({"loss": 1.0})
+    recorded = client.get_run(run.run_id)
+    assert recorded.info.status == "FINISHED"
+    assert recorded.data.tags["step"] == "2"
+    assert (run.run_id == open_run) is continued
+    assert recorded.data.tags.get(tracking.RESUMES_TAG) == (None if continued else open_run)
+    assert client.get_experiment(recorded.info.experiment_id).name == experiment
+
+
+def test_a_run_of_another_store_is_linked_to(store):
+    with tracking.tracked_run("exp", tracking_uri=store, resumes="0" * 32) as run:
+        pass
+    assert _client(store).get_run(run.run_id).data.tags[tracking.RESUMES_TAG] == "0" * 32

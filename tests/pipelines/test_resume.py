@@ -1,0 +1,141 @@
+"""A pipeline killed or interrupted mid-fit resumes, in the same MLflow run or one linked to it.
+
+Real processes (``python -m pipelines.forecasting``), a real SQLite store in
+tmp_path, real signals: SIGKILL leaves the run RUNNING, Ctrl-C (SIGINT) marks it
+FAILED; the same command then resumes the fit from its last checkpoint.
+"""
+
+import fcntl
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from pipelines import forecasting
+from pipelines._common import RESUMED_TAG
+from seqkit import training
+from seqkit.tracking import RESUMES_TAG
+from tests.test_distribute import finished, python_env, started
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+EPOCHS = 4
+ARGV = ["--dataset", "sunspots", "--epochs", str(EPOCHS), "--units", "4"]
+COMMAND = ["-m", "pipelines.forecasting", *ARGV]
+
+
+def _folders(workdir):
+    task = workdir / "outputs" / "forecasting"
+    return task / "sunspots", task / "sunspots.checkpoints"
+
+
+def _stop_after_first_checkpoint(workdir, signal_number):
+    """Run the pipeline; once its fit has checkpointed an epoch, send it ``signal_number``.
+
+    Returns the exit code, the output and the checkpoint's state at that moment.
+    """
+    state_file = _folders(workdir)[1] / "fit" / "state.json"
+    with started((COMMAND, python_env())) as (process,):
+        deadline = time.monotonic() + 600
+        while not state_file.exists():
+            assert process.poll() is None, finished(process)[1]
+            assert time.monotonic() < deadline, "no checkpoint within 10 minutes"
+            time.sleep(0.05)
+        process.send_signal(signal_number)
+        code, output = finished(process)
+    return code, output, training.checkpoint_state(state_file.parent)
+
+
+def _client(workdir):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+
+
+def _epochs_logged(client, run_id):
+    return [(m.step, m.value) for m in client.get_metric_history(run_id, "loss")]
+
+
+def _check_complete(workdir, client, run_id, state):
+    """The run is FINISHED with every epoch's loss, the first ones those of the checkpoint;
+    the output is in place and nothing else is left beside it."""
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags[RESUMED_TAG] == str(state["epochs"])
+    logged = _epochs_logged(client, run_id)
+    assert [step for step, _ in logged] == list(range(EPOCHS))
+    assert [value for _, value in logged[:state["epochs"]]] == pytest.approx(
+        state["history"]["loss"])
+    output, _ = _folders(workdir)
+    assert (output / "model" / "saved_model.pb").is_file()
+    assert json.loads((output / "results.json").read_text())["dataset"] == "sunspots"
+    assert [p.name for p in output.parent.iterdir()] == ["sunspots"]
+
+
+@pytest.mark.slow
+def test_a_killed_run_reads_running_and_the_same_command_finishes_it(workdir):
+    code, output, state = _stop_after_first_checkpoint(workdir, signal.SIGKILL)
+    assert code == -signal.SIGKILL, output
+    assert 1 <= state["epochs"] < EPOCHS and not state["finished"]
+    client = _client(workdir)
+    (killed,) = client.search_runs([client.get_experiment_by_name("seqkit-forecasting")
+                                    .experiment_id])
+    assert killed.info.status == "RUNNING"
+    assert _epochs_logged(client, killed.info.run_id) == []
+    task = _folders(workdir)[0].parent
+    assert any(p.name.startswith(".sunspots.partial-") for p in task.iterdir())  # its stage
+
+    with started((COMMAND, python_env())) as (process,):
+        code, output = finished(process)
+    assert code == 0, output
+    assert "resuming an interrupted run after epoch" in output
+    (resumed,) = client.search_runs([killed.info.experiment_id])
+    assert resumed.info.run_id == killed.info.run_id  # the same run, continued
+    assert RESUMES_TAG not in resumed.data.tags
+    _check_complete(workdir, client, resumed.info.run_id, state)
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_stays_failed_and_the_run_that_resumes_it_links_to_it(
+        workdir, capsys):
+    code, output, state = _stop_after_first_checkpoint(workdir, signal.SIGINT)
+    assert code == 130, output
+    assert "the same command resumes it" in output
+    client = _client(workdir)
+    (interrupted,) = client.search_runs([client.get_experiment_by_name("seqkit-forecasting")
+                                         .experiment_id])
+    assert interrupted.info.status == "FAILED"
+    assert interrupted.data.tags["error"].startswith("KeyboardInterrupt")
+
+    # Other options would overwrite the unfinished fit: refused before any run starts.
+    assert forecasting.main([*ARGV, "--units", "5"]) == 1
+    error = capsys.readouterr().err
+    assert f"{_folders(workdir)[1]} holds the unfinished fit of a run with other options " \
+           "(--units 4 then, 5 now)" in error
+    assert training.checkpoint_state(_folders(workdir)[1] / "fit") == state
+    assert len(client.search_runs([interrupted.info.experiment_id])) == 1
+
+    assert forecasting.main(ARGV) == 0
+    runs = {run.info.run_id: run for run in client.search_runs([interrupted.info.experiment_id])}
+    assert client.get_run(interrupted.info.run_id).info.status == "FAILED"  # its record kept
+    (resumed,) = [run for run_id, run in runs.items() if run_id != interrupted.info.run_id]
+    assert resumed.data.tags[RESUMES_TAG] == interrupted.info.run_id
+    _check_complete(workdir, client, resumed.info.run_id, state)
+
+
+def test_a_second_run_into_the_same_output_folder_is_refused(workdir, recorded_runs, capsys):
+    _, checkpoints = _folders(workdir)
+    checkpoints.mkdir(parents=True)
+    lock = os.open(checkpoints, os.O_RDONLY)  # held, as a run under way holds it
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert forecasting.main(ARGV) == 1
+    finally:
+        os.close(lock)
+    error = capsys.readouterr().err
+    assert f"error: Another run of this pipeline is writing to {checkpoints.parent}" in error
+    assert "give another --output-dir" in error
+    assert recorded_runs() == []
+    assert [p.name for p in checkpoints.parent.iterdir()] == ["sunspots.checkpoints"]
