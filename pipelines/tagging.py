@@ -23,7 +23,8 @@ from seqkit.preprocessing import SequenceScaler
 SETTINGS = {
     # Chosen on 50 sentences held out of the 450 training ones (seed 0, entity F1 there:
     # softmax 0.50, CRF output 0.55, CRF + sub-word features 0.69; the CRF baseline 0.73).
-    # Fit on all 450 and scored on the test split: see the README (softmax alone: 0.51).
+    # Fit on all 450, test split entity F1 0.614 / 0.582 / 0.660 for seeds 0 / 1 / 2 (CRF
+    # baseline 0.587; softmax output alone 0.508); fit 99-120 s on 2 shared cores.
     "japanese_ner": {"units": 64, "bidirectional": True, "embedding_dim": 64, "epochs": 40,
                      "batch_size": 16, "learning_rate": 3e-3, "early_stopping": False,
                      "validation_fraction": 0.0, "crf": True, "subword_features": True},
