@@ -36,7 +36,7 @@ def model_from_bytes(data):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / _MODEL_FILE
         path.write_bytes(data)
-        return keras.saving.load_model(path, compile=False)
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
 def check_known_labels(labels, classes, owner, name="y"):
@@ -321,9 +321,15 @@ class BaseSequenceEstimator(BaseEstimator):
         -------
         estimator
         """
-        with zipfile.ZipFile(path) as archive:
-            estimator = pickle.loads(archive.read(_ESTIMATOR_FILE))
-            model = model_from_bytes(archive.read(_MODEL_FILE))
+        try:
+            with zipfile.ZipFile(path) as archive:
+                estimator = pickle.loads(archive.read(_ESTIMATOR_FILE))
+                model_bytes = archive.read(_MODEL_FILE)
+        except (zipfile.BadZipFile, KeyError) as err:
+            raise InvalidInputError(
+                f"{path} is not an estimator archive written by save(): {err}."
+            ) from None
+        model = model_from_bytes(model_bytes)
         if not isinstance(estimator, cls):
             raise InputTypeError(
                 f"{path} holds a {type(estimator).__name__}, not a {cls.__name__}."
