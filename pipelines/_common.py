@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import pickle
 import shutil
@@ -28,7 +29,7 @@ from sklearn.pipeline import Pipeline
 from pipelines import _plots
 from seqkit import datasets, tracking, training
 from seqkit._files import remove_staging_leftovers, staged_directory
-from seqkit.exceptions import InvalidParameterError, SeqkitError
+from seqkit.exceptions import InvalidParameterError, SeqkitError, TrainingDivergedError
 
 try:
     import fcntl
@@ -190,6 +191,12 @@ class Job:
         The estimator fits with the job's ``checkpoint_dir`` (a checkpoint
         there is resumed) and gets its own ``checkpoint_dir`` back afterwards,
         which is what is logged and pickled.
+
+        Raises
+        ------
+        TrainingDivergedError
+            After logging the history, when the loss became NaN or inf: the
+            run fails and nothing is exported.
         """
         estimator = final_estimator(model)
         params = estimator.get_params()
@@ -210,6 +217,14 @@ class Job:
         self.progress(f"fitted in {time.perf_counter() - start:.1f}s ({epochs} epochs)")
         tracking.log_history(estimator.history_)
         self.figure(_plots.learning_curves(estimator.history_), "learning_curves")
+        diverged = [epoch for epoch, loss in enumerate(estimator.history_.get("loss", []), 1)
+                    if not math.isfinite(loss)]
+        if diverged:
+            raise TrainingDivergedError(
+                f"The fit of {type(estimator).__name__} diverged: its loss became NaN or inf "
+                f"in epoch {diverged[0]}. Nothing is exported. Check the data for extreme "
+                "values, or use a lower learning rate or stronger scaling."
+            )
         return model
 
     def baseline(self, name, fit, *data):

@@ -28,3 +28,7 @@ class DataIntegrityError(SeqkitError, ValueError):
 
 class BackendError(SeqkitError, ImportError):
     """Keras is configured with a backend other than TensorFlow."""
+
+
+class TrainingDivergedError(SeqkitError, ArithmeticError):
+    """The training loss became NaN or inf, so the fitted weights cannot be trusted."""

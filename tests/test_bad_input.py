@@ -33,6 +33,7 @@ from sklearn.exceptions import NotFittedError
 
 from pipelines import __main__ as main_job
 from pipelines import classification, forecasting, tagging
+from pipelines._common import entry_points
 from seqkit import datasets, export
 from seqkit.cli import main as seqkit_main
 from seqkit.estimators import SequenceClassifier, SequenceForecaster, SequenceTagger
@@ -515,6 +516,27 @@ def test_bad_pipeline_command_lines(main, argv, setup, status, pattern, workdir,
     assert {run.info.status for run in recorded_runs()} <= {"FAILED"}
 
 
+def _diverging_fit(args, job):
+    """A pipeline body whose fit overflows: targets near 1e20, unscaled."""
+    series = np.full(40, 1e20) + np.arange(40.0)
+    job.fit(SequenceForecaster(lookback=4, horizon=1, scaling=None, units=4, epochs=3,
+                               early_stopping=False, random_state=0), series)
+    pytest.fail("a diverged fit must raise")
+
+
+def test_a_fit_that_diverges_fails_the_run_and_exports_nothing(workdir, recorded_runs,
+                                                               capsys):
+    _, main = entry_points("forecasting", forecasting.build_parser, _diverging_fit)
+    assert main(["--dataset", "sunspots"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"error: The fit of SequenceForecaster diverged: its loss became NaN or "
+                     r"inf in epoch 1\. Nothing is exported", err), err
+    assert "Traceback" not in err
+    (run,) = recorded_runs()
+    assert run.info.status == "FAILED" and "loss" in run.data.metrics
+    assert not (workdir / "outputs" / "forecasting" / "sunspots").exists()
+
+
 def test_a_pipeline_run_as_a_program_reports_bad_input_without_a_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.classification", "--dataset", "no_such_data"],
@@ -722,7 +744,7 @@ def test_bad_requests_get_4xx_and_the_server_stays_up(server, request_, status, 
 def catalogue_size():
     """Number of bad inputs in this catalogue."""
     return (len(FIT_CASES) + len(PARAMETER_CASES) + len(PREDICT_CASES) + len(UNFITTED_CALLS)
-            + len(FILE_CASES) + len(SIGNATURE_CASES) + len(PIPELINE_CASES) + 1
+            + len(FILE_CASES) + len(SIGNATURE_CASES) + len(PIPELINE_CASES) + 2
             + len(SEQKIT_CASES) + len(SEQKIT_USAGE_CASES) + 1 + len(MLFLOW_RUN_CASES)
             + len(SERVING_CASES))
 

@@ -1,13 +1,13 @@
 """Fast tests of the pipelines' shared parts (nothing trains here); bad input is in
 ``tests/test_bad_input.py``."""
 
-
 import pytest
 
 from pipelines import _common
 from pipelines.tagging import as_entities
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 
 def test_format_table_aligns_columns():
     table = _common.format_table(["model", "mase"], [["seqkit", 0.5], ["seasonal_naive", 1.25]])
