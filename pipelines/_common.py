@@ -248,7 +248,8 @@ class Job:
         self._artifact("tables", f"{name}.csv", frame.to_csv)
 
     def gradient_norms(self, estimator, x, y):
-        """Plot ``||dLoss/dh_t||`` over the time steps of the estimator's network.
+        """Plot ``||dLoss/dh_t||`` over the time steps of the estimator's network (both
+        directions of a bidirectional one).
 
         Parameters
         ----------
@@ -258,10 +259,6 @@ class Job:
         """
         from seqkit import training
 
-        if estimator.bidirectional:
-            self.progress("gradient norms over time: skipped (they need a forward-only network, "
-                          "and this one is bidirectional)")
-            return
         norms = training.gradient_norms_over_time(estimator.model_, x, y)
         figure = Figure(figsize=(6, 3.5), layout="constrained")
         training.plot_gradient_norms(norms, ax=figure.subplots())
