@@ -819,10 +819,18 @@ def _exported(model):
 
 @contextlib.contextmanager
 def _quiet_type_hint_advice():
-    """Silence MLflow's advice to type-hint ``predict``: the signature is written by hand."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)
+    """Silence MLflow's advice to type-hint ``predict``: the signature is written by hand.
+
+    MLflow puts a filter of its own in front while it logs, so an ignore filter
+    does not hold; the warnings are recorded and all but that advice re-issued.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         yield
+    for warning in caught:
+        if "Add type hints" not in str(warning.message):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
 
 
 def _pyfunc_arguments(saved_model, max_request_values, owner, table=False):
