@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 
 from pipelines import _plots
 from seqkit import datasets, tracking, training
-from seqkit._files import remove_staging_leftovers, staged_directory
+from seqkit._files import remove_staging_leftovers, staged_directory, staged_file
 from seqkit.exceptions import InvalidParameterError, SeqkitError, TrainingDivergedError
 
 try:
@@ -427,9 +427,8 @@ class FitCheckpoints:
         """Write down ``run`` (a :class:`seqkit.tracking.TrackedRun`) as the run to resume."""
         record = {"run_id": run.run_id, "experiment_id": run.experiment_id,
                   "tracking_uri": run.tracking_uri, "options": self.options}
-        partial = self._record.with_name(f"partial-{self._record.name}")
-        partial.write_text(json.dumps(record, indent=2) + "\n")
-        os.replace(partial, self._record)
+        with staged_file(self._record) as partial:
+            partial.write_text(json.dumps(record, indent=2) + "\n")
 
     def _tidy(self, succeeded, created):
         if not succeeded and training.checkpoint_state(self.fit_dir) is not None:

@@ -1,10 +1,43 @@
-"""Writing a folder so that readers never see it half-written."""
+"""Writing files and folders so that readers never see them half-written."""
 
 import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+PARTIAL_PREFIX = "partial-"
+"""Name prefix of a file :func:`staged_file` is writing (left behind by a killed process)."""
+
+
+@contextlib.contextmanager
+def staged_file(final):
+    """Yield a path beside ``final`` to write; if the block succeeds it replaces ``final``.
+
+    The replacement is atomic (a reader sees the old file or the new one) and
+    durable: the data, then on POSIX the rename, are on disk before it returns.
+    On failure the partial file is deleted and ``final`` left as it was.
+
+    Parameters
+    ----------
+    final : path-like
+        Where the file ends up; its folder must exist.
+    """
+    final = Path(final)
+    partial = final.with_name(f"{PARTIAL_PREFIX}{final.name}")
+    try:
+        yield partial
+        with open(partial, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(partial, final)
+    finally:
+        partial.unlink(missing_ok=True)
+    if os.name == "posix":
+        folder = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 @contextlib.contextmanager

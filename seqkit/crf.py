@@ -254,6 +254,11 @@ def add_crf(model, name="crf"):
     return keras.Model(inputs, crf(model.outputs[0]), name=model.name)
 
 
+def find_crf(model):
+    """The :class:`LinearChainCRF` layer of ``model``, or None if it has none."""
+    return next((layer for layer in model.layers if isinstance(layer, LinearChainCRF)), None)
+
+
 @keras.saving.register_keras_serializable(package="seqkit")
 class CRFLoss(keras.losses.Loss):
     """Negative log-likelihood of a :class:`LinearChainCRF`, spread over the steps.

@@ -315,10 +315,9 @@ class _TaggerGraph(_LabelGraph):
 
     def __init__(self, estimator, scaler, network):
         super().__init__(estimator, scaler, network)
-        from seqkit.crf import LinearChainCRF
+        from seqkit.crf import find_crf
 
-        self.crf = next((layer for layer in network.layers if isinstance(layer, LinearChainCRF)),
-                        None)
+        self.crf = find_crf(network)
 
     @property
     def streaming(self):
@@ -988,18 +987,15 @@ def export_onnx(model, path, *, signature="serving_default", opset=17):
             f"Got {signature!r} instead."
         )
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, _files.staged_file(path) as partial:
         _write(graph, Path(folder) / "export")
         result = subprocess.run(
             [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(Path(folder) / "export"),
              "--signature_def", signature, "--opset", str(opset), "--output", str(partial)],
             capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
-    if result.returncode or not partial.is_file():
-        partial.unlink(missing_ok=True)
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        raise ExportError(f"tf2onnx could not convert the {signature!r} signature: "
-                          f"{lines[-1] if lines else 'no message'}")
-    os.replace(partial, path)
+        if result.returncode or not partial.is_file():
+            lines = [line for line in result.stderr.splitlines() if line.strip()]
+            raise ExportError(f"tf2onnx could not convert the {signature!r} signature: "
+                              f"{lines[-1] if lines else 'no message'}")
     return path

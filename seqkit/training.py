@@ -18,7 +18,6 @@ of :mod:`seqkit.networks`.
 import hashlib
 import json
 import math
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from seqkit._files import PARTIAL_PREFIX, staged_file
 from seqkit._validation import check_bool, check_choice, check_float, check_int
 from seqkit.distribute import is_chief
 from seqkit.exceptions import InvalidInputError, InvalidParameterError
@@ -306,26 +306,6 @@ class TruncatedBPTT:
 
 
 _STATE_FILE = "state.json"
-_PARTIAL = "partial-"
-
-
-def _replace_durably(partial, path):
-    """Move the complete file ``partial`` to ``path`` atomically, surviving a power cut.
-
-    ``os.replace`` is atomic, so a reader sees the old file or the new one, never a
-    mixture; the ``fsync`` calls put the data, then (on POSIX) the rename, on disk.
-    """
-    with open(partial, "rb") as written:
-        os.fsync(written.fileno())
-    os.replace(partial, path)
-    if os.name == "posix":
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-
-
 def _check_same_checkpoint(strategy, epochs, directory):
     """Raise unless every replica found a checkpoint of ``epochs`` epochs (None: none)."""
     if strategy.num_replicas_in_sync == 1:
@@ -430,7 +410,7 @@ class _Progress(keras.callbacks.Callback):
 
     A checkpoint is ``epoch-NNNN.weights.h5`` (weights and optimizer state) plus
     ``state.json`` (epochs done, history, whether training finished). Each file is
-    written as ``partial-<name>`` and then renamed (:func:`_replace_durably`), the
+    written as ``partial-<name>`` and then renamed (:func:`seqkit._files.staged_file`), the
     JSON last, so ``state.json`` always names a complete weights file. Files that a
     killed run left behind (a ``partial-`` file, a superseded weights file) are
     deleted when training resumes.
@@ -495,21 +475,19 @@ class _Progress(keras.callbacks.Callback):
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         weights = f"epoch-{self.epochs_done:04d}.weights.h5"
-        partial = self.directory / f"{_PARTIAL}{weights}"
-        self.model.save_weights(partial)
-        _replace_durably(partial, self.directory / weights)
+        with staged_file(self.directory / weights) as partial:
+            self.model.save_weights(partial)
         state = {"epochs": self.epochs_done, "history": self.history, "weights": weights,
                  "finished": self.finished, "fingerprint": self.fingerprint,
                  "config": self.config}
-        partial = self.directory / f"{_PARTIAL}{_STATE_FILE}"
-        partial.write_text(json.dumps(state))
-        _replace_durably(partial, self.directory / _STATE_FILE)
+        with staged_file(self.directory / _STATE_FILE) as partial:
+            partial.write_text(json.dumps(state))
         self._tidy(weights)
 
     def _tidy(self, weights):
         """Delete every checkpoint file but ``state.json`` and the weights file it names."""
         for path in self.directory.iterdir():
-            if path.name.startswith(_PARTIAL) or (
+            if path.name.startswith(PARTIAL_PREFIX) or (
                     path.name.endswith(".weights.h5") and path.name != weights):
                 path.unlink()
 

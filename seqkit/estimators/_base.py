@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from seqkit import networks, training
+from seqkit._files import staged_file
 from seqkit._validation import check_bool, check_choice, check_float, check_int
 from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 from seqkit.export import export_saved_model
@@ -300,12 +301,9 @@ class BaseSequenceEstimator(BaseEstimator):
         check_is_fitted(self)
         bare = object.__new__(type(self))
         bare.__dict__.update({k: v for k, v in self.__dict__.items() if k != "model_"})
-        path = Path(path)
-        partial = path.with_name(f".{path.name}.partial")
-        with zipfile.ZipFile(partial, "w") as archive:
+        with staged_file(path) as partial, zipfile.ZipFile(partial, "w") as archive:
             archive.writestr(_MODEL_FILE, model_to_bytes(self.model_))
             archive.writestr(_ESTIMATOR_FILE, pickle.dumps(bare))
-        os.replace(partial, path)  # never a half-written file at ``path``
 
     @classmethod
     def load(cls, path):

@@ -12,7 +12,7 @@ from seqkit._validation import (
     check_sequences,
     check_token_sequences,
 )
-from seqkit.crf import CRFLoss, LinearChainCRF, add_crf
+from seqkit.crf import CRFLoss, add_crf, find_crf
 from seqkit.estimators._base import BaseSequenceEstimator, check_known_labels, estimator_init
 from seqkit.exceptions import InputTypeError, InvalidInputError
 from seqkit.metrics import token_accuracy
@@ -280,8 +280,7 @@ tbptt_steps, random_state, verbose
     def _crf_layer(self):
         """The fitted network's CRF layer, or ``None`` (a network fit with ``crf=False``)."""
         check_is_fitted(self)
-        return next((layer for layer in self.model_.layers if isinstance(layer, LinearChainCRF)),
-                    None)
+        return find_crf(self.model_)
 
     def _outputs(self, X):
         """The network's output for ``X`` and the length of each sequence."""
