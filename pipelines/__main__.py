@@ -14,7 +14,8 @@ import time
 import traceback
 
 from pipelines import classification, forecasting, tagging
-from pipelines._common import add_run_options, format_table, positive_int
+from pipelines._args import add_run_options, positive_int
+from pipelines._report import format_table
 from seqkit import tracking
 from seqkit.exceptions import SeqkitError
 

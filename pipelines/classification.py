@@ -12,7 +12,9 @@ from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.pipeline import make_pipeline
 
 from pipelines import _plots
-from pipelines._common import Report, base_parser, entry_points, estimator_params
+from pipelines._args import base_parser, estimator_params
+from pipelines._job import entry_points
+from pipelines._report import Report
 from seqkit import datasets
 from seqkit._validation import check_sequences
 from seqkit.baselines import NearestNeighborDTWClassifier

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from pipelines import _plots
-from pipelines._common import Report, base_parser, entry_points, estimator_params, positive_int
+from pipelines._args import base_parser, estimator_params, positive_int
+from pipelines._job import entry_points
+from pipelines._report import Report
 from seqkit import datasets, tracking
 from seqkit.baselines import AutoETSForecaster, SeasonalNaiveForecaster
 from seqkit.estimators import SequenceForecaster

@@ -12,7 +12,9 @@ import pandas as pd
 from seqeval.metrics import classification_report
 from sklearn.pipeline import make_pipeline
 
-from pipelines._common import Report, base_parser, entry_points, estimator_params
+from pipelines._args import base_parser, estimator_params
+from pipelines._job import entry_points
+from pipelines._report import Report
 from seqkit import datasets
 from seqkit.baselines import CRFTagger, MostFrequentTagTagger
 from seqkit.estimators import SequenceTagger

@@ -10,11 +10,12 @@ import json
 import os
 import signal
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from pipelines import forecasting
-from pipelines._common import RESUMED_TAG
+from pipelines._resume import RESUMED_TAG, FitCheckpoints
 from seqkit import training
 from seqkit.tracking import RESUMES_TAG
 from tests.test_distribute import finished, python_env, started
@@ -139,3 +140,22 @@ def test_a_second_run_into_the_same_output_folder_is_refused(workdir, recorded_r
     assert "give another --output-dir" in error
     assert recorded_runs() == []
     assert [p.name for p in checkpoints.parent.iterdir()] == ["sunspots.checkpoints"]
+
+
+def test_a_recorded_run_is_resumed_tagged_and_named_in_the_progress_line(tmp_path):
+    final, options = tmp_path / "forecasting" / "sunspots", {"units": 4, "verbose": 0}
+    interrupted = SimpleNamespace(run_id="abc", experiment_id="1", tracking_uri="sqlite://")
+    FitCheckpoints(final, options).folder.mkdir(parents=True)
+    FitCheckpoints(final, options).record(interrupted)
+
+    with FitCheckpoints.opened(final, {**options, "verbose": 2}) as checkpoints:
+        assert checkpoints.resumes == "abc" and checkpoints.resumed_from_epoch == 0
+        assert checkpoints.tags() == {RESUMED_TAG: 0}
+        assert checkpoints.resuming(interrupted) == (
+            "resuming an interrupted run after epoch 0, continuing MLflow run abc")
+        assert checkpoints.resuming(SimpleNamespace(run_id="new")) == (
+            "resuming an interrupted run after epoch 0, in a new MLflow run linked to run abc")
+    assert not checkpoints.folder.exists()  # a success leaves nothing to resume
+
+    with FitCheckpoints.opened(final, options) as fresh:
+        assert fresh.resumes is None and fresh.tags() == {} and fresh.resuming(interrupted) is None

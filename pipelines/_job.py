@@ -1,0 +1,278 @@
+"""The running pipeline: its tracked run, its fit, figures and artifacts, its entry points.
+
+A pipeline module defines a parser (from :func:`pipelines._args.base_parser`)
+and a body ``body(args, job) -> Report`` (a :class:`pipelines._report.Report`)
+that loads, fits, evaluates and logs through the :class:`Job` it is given;
+:func:`execute` runs the body inside an MLflow run and a staging folder,
+resuming a killed or interrupted run (see :mod:`pipelines._resume`), and
+:func:`cli` turns errors into a message and an exit code. :func:`entry_points`
+makes a pipeline module's ``run`` and ``main``.
+"""
+
+import json
+import math
+import pickle
+import sys
+import time
+from pathlib import Path
+
+from matplotlib.figure import Figure
+from sklearn.pipeline import Pipeline
+
+from pipelines import _plots
+from pipelines._report import print_report
+from pipelines._resume import FitCheckpoints
+from seqkit import tracking, training
+from seqkit._files import staged_directory
+from seqkit.exceptions import SeqkitError, TrainingDivergedError
+
+
+class Job:
+    """The running pipeline's side of the tracked run and the staging folder.
+
+    Parameters
+    ----------
+    task, dataset : str
+    stage : pathlib.Path
+        The folder that becomes ``OUTPUT_DIR/<task>/<dataset>`` on success.
+    checkpoint_dir : pathlib.Path or None
+        Where :meth:`fit` checkpoints the estimator (its ``checkpoint_dir``
+        while it fits), so that a killed run resumes.
+    """
+
+    def __init__(self, task, dataset, stage, checkpoint_dir=None):
+        self.task, self.dataset, self.stage = task, dataset, Path(stage)
+        self.checkpoint_dir = checkpoint_dir
+        self._start = time.perf_counter()
+
+    def progress(self, message):
+        """Print a progress line with the time since the pipeline started."""
+        elapsed = time.perf_counter() - self._start
+        print(f"[{self.task}/{self.dataset} {elapsed:6.1f}s] {message}", flush=True)
+
+    def fit(self, model, *data):
+        """Log the parameters, fit ``model`` on ``data``, log its per-epoch history.
+
+        Parameters
+        ----------
+        model : seqkit estimator, or scikit-learn Pipeline ending in one
+            The estimator's ``get_params()`` are logged as they are, and the
+            steps before it as the parameter ``preprocessing``.
+        *data
+            The arguments of ``fit``.
+
+        Notes
+        -----
+        The estimator fits with the job's ``checkpoint_dir`` (a checkpoint
+        there is resumed) and gets its own ``checkpoint_dir`` back afterwards,
+        which is what is logged and pickled.
+
+        Raises
+        ------
+        TrainingDivergedError
+            After logging the history, when the loss became NaN or inf: the
+            run fails and nothing is exported.
+        """
+        estimator = final_estimator(model)
+        params = estimator.get_params()
+        tracking.log_params(params)
+        if isinstance(model, Pipeline):
+            tracking.log_params({"preprocessing": " -> ".join(map(repr, model[:-1]))})
+        self.progress(
+            f"fitting {type(estimator).__name__} ({params['cell']}, {params['units']} units, "
+            f"at most {params['epochs']} epochs)"
+        )
+        start = time.perf_counter()
+        estimator.set_params(checkpoint_dir=self.checkpoint_dir or params["checkpoint_dir"])
+        try:
+            model.fit(*data)
+        finally:
+            estimator.set_params(checkpoint_dir=params["checkpoint_dir"])
+        epochs = len(next(iter(estimator.history_.values())))
+        self.progress(f"fitted in {time.perf_counter() - start:.1f}s ({epochs} epochs)")
+        tracking.log_history(estimator.history_)
+        self.figure(_plots.learning_curves(estimator.history_), "learning_curves")
+        diverged = [epoch for epoch, loss in enumerate(estimator.history_.get("loss", []), 1)
+                    if not math.isfinite(loss)]
+        if diverged:
+            raise TrainingDivergedError(
+                f"The fit of {type(estimator).__name__} diverged: its loss became NaN or inf "
+                f"in epoch {diverged[0]}. Nothing is exported. Check the data for extreme "
+                "values, or use a lower learning rate or stronger scaling."
+            )
+        return model
+
+    def baseline(self, name, fit, *data):
+        """Fit a baseline with ``fit(*data)``, printing progress; return what ``fit`` returns."""
+        self.progress(f"baseline: {name}")
+        return fit(*data)
+
+    def _artifact(self, folder, name, write):
+        """``write(path)`` a file into ``folder`` (``None``: the top) of the output; log it now."""
+        path = self.stage / (folder or "") / name
+        path.parent.mkdir(exist_ok=True)
+        write(path)
+        tracking.log_artifact(path, folder)
+
+    def figure(self, figure, name):
+        """Save a matplotlib figure as ``plots/<name>.png`` in the output and the run."""
+        self._artifact("plots", f"{name}.png", lambda path: figure.savefig(path, dpi=100))
+
+    def table(self, frame, name):
+        """Save a DataFrame as ``tables/<name>.csv`` in the output and the run."""
+        self._artifact("tables", f"{name}.csv", frame.to_csv)
+
+    def gradient_norms(self, estimator, x, y):
+        """Plot ``||dLoss/dh_t||`` over the time steps of the estimator's network (both
+        directions of a bidirectional one).
+
+        Parameters
+        ----------
+        estimator : fitted seqkit estimator
+        x, y : arrays
+            A batch of the network's inputs and targets.
+        """
+        norms = training.gradient_norms_over_time(estimator.model_, x, y)
+        figure = Figure(figsize=(6, 3.5), layout="constrained")
+        training.plot_gradient_norms(norms, ax=figure.subplots())
+        self.figure(figure, "gradient_norms")
+
+    def finish(self, model, report):
+        """Log the metrics, export the model, pickle it, write ``results.json``.
+
+        Parameters
+        ----------
+        model : seqkit estimator, or scikit-learn Pipeline ending in one
+            Fitted. Exported with :func:`seqkit.export.export_saved_model`
+            to ``model/`` (a SavedModel that serves raw inputs without
+            seqkit) and logged as the run's MLflow model
+            (:func:`seqkit.export.log_model`); the scikit-learn object is
+            pickled to ``estimator.pkl``.
+        report : Report
+
+        Returns
+        -------
+        Report
+        """
+        from seqkit import export
+
+        tracking.log_metrics({
+            _metric_key(name, report.model, metric): value
+            for name, row in report.metrics.items() for metric, value in row.items()
+        })
+        self.progress("exporting the model")
+        saved_model = export.export_saved_model(model, self.stage / "model")
+        tracking.log_artifact(saved_model)
+        export.log_model(saved_model, name="model")
+        self._artifact(None, "estimator.pkl", lambda path: path.write_bytes(pickle.dumps(model)))
+        results = {
+            "task": report.task, "dataset": report.dataset, "metrics": report.metrics,
+            "model": repr(model),
+        }
+        self._artifact(None, "results.json",
+                       lambda path: path.write_text(json.dumps(results, indent=2) + "\n"))
+        return report
+
+
+def final_estimator(model):
+    """The seqkit estimator of ``model`` (itself, or a Pipeline's last step)."""
+    return model[-1] if isinstance(model, Pipeline) else model
+
+
+def _metric_key(model, estimator_row, metric):
+    """MLflow metric name: ``test_<metric>`` for the estimator, ``<model>_test_<metric>`` else."""
+    return f"test_{metric}" if model == estimator_row else f"{model}_test_{metric}"
+
+
+def execute(task, args, body):
+    """Run ``body(args, job)`` in an MLflow run and a staging folder, then print the summary.
+
+    A run of the same task, data set and options that was killed or
+    interrupted is resumed (see :class:`pipelines._resume.FitCheckpoints`):
+    its fit continues from its last completed epoch, in the same MLflow run if
+    that run was never ended (the process was killed) and is still in the
+    store and experiment, else in a new run tagged ``seqkit.resumes_run_id``.
+    Either way the run is tagged ``seqkit.resumed_from_epoch``.
+
+    Parameters
+    ----------
+    task : str
+    args : argparse.Namespace
+        From :func:`pipelines._args.base_parser` (and the pipeline's own options).
+    body : callable
+        ``body(args, job) -> Report``.
+
+    Returns
+    -------
+    Report
+    """
+    start = time.perf_counter()
+    final = Path(args.output_dir).resolve() / task / args.dataset
+    with FitCheckpoints.opened(final, vars(args)) as checkpoints:
+        with tracking.tracked_run(
+            args.experiment, f"{args.dataset}-{args.cell}",
+            tags={"task": task, "dataset": args.dataset, **checkpoints.tags()},
+            tracking_uri=args.tracking_uri, resumes=checkpoints.resumes,
+        ) as run:
+            checkpoints.record(run)
+            tracking.log_dataset(args.dataset)
+            with staged_directory(final) as stage:
+                job = Job(task, args.dataset, stage, checkpoints.fit_dir)
+                if resuming := checkpoints.resuming(run):
+                    job.progress(resuming)
+                report = body(args, job)
+    report.run, report.export_dir = run, final / "model"
+    report.seconds = time.perf_counter() - start
+    print_report(report)
+    return report
+
+
+def cli(run, argv=None):
+    """Call ``run(argv)``; turn seqkit errors into a message on stderr and exit code 1.
+
+    ``argparse`` exits with 2 on bad options; Ctrl-C exits with 130.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
+    try:
+        run(argv)
+    except SeqkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def entry_points(task, build_parser, body):
+    """A pipeline module's ``run`` and ``main`` functions.
+
+    Parameters
+    ----------
+    task : str
+    build_parser : callable
+        Returns the pipeline's ``argparse.ArgumentParser``.
+    body : callable
+        ``body(args, job) -> Report``, see :func:`execute`.
+
+    Returns
+    -------
+    run : callable
+        ``run(argv=None) -> Report``: parse ``argv``, run, print the summary.
+    main : callable
+        ``main(argv=None) -> int``: ``run`` behind :func:`cli`, for the command line.
+    """
+
+    def run(argv=None):
+        return execute(task, build_parser().parse_args(argv), body)
+
+    def main(argv=None):
+        return cli(run, argv)
+
+    run.__doc__ = f"Run the {task} pipeline with the options ``argv``; return its Report."
+    main.__doc__ = f"Command-line entry point of the {task} pipeline; return the exit code."
+    return run, main
