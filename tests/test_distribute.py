@@ -238,8 +238,8 @@ def test_an_estimator_fits_under_distributed(mirrored):
 def test_several_replicas_need_a_seed_and_a_sample_each():
     two = SimpleNamespace(num_replicas_in_sync=2)
     with pytest.raises(InvalidParameterError, match="'seed' parameter of fit must be an int"):
-        training._check_replicas(two, None, 8, {"training": 16}, "fit")
+        training.loop._check_replicas(two, None, 8, {"training": 16}, "fit")
     with pytest.raises(InvalidParameterError, match="Got batch_size=8 for 17 training samples: "
                                                     "a batch of 1"):
-        training._check_replicas(two, 0, 8, {"training": 17}, "fit")
-    training._check_replicas(two, 0, 8, {"training": 18, "validation": 2}, "fit")
+        training.loop._check_replicas(two, 0, 8, {"training": 17}, "fit")
+    training.loop._check_replicas(two, 0, 8, {"training": 18, "validation": 2}, "fit")

@@ -1,0 +1,30 @@
+"""Training recurrent networks: full and truncated BPTT, safe defaults, gradient diagnostics.
+
+* :func:`compile_model` compiles with gradient-norm clipping on by default.
+* :func:`fit` trains with full backpropagation through time or, with
+  ``tbptt_steps=k``, truncated BPTT (:class:`TruncatedBPTT`); it always stops
+  on a NaN loss, can stop early on a validation split, can checkpoint every
+  epoch and resume a killed run as if it had never stopped, and trains on
+  several workers under a ``tf.distribute`` strategy (:mod:`seqkit.distribute`).
+* :func:`gradient_norms_over_time` returns ``||dLoss/dh_t||`` for every step
+  ``t`` of the first recurrent layer, and :func:`plot_gradient_norms` draws it:
+  vanishing or exploding gradients, seen with one's own eyes.
+
+Truncated BPTT reads the final states of every recurrent layer, so every
+recurrent layer of the model must have ``return_state=True``, as in the models
+of :mod:`seqkit.networks`.
+"""
+
+from seqkit.training.checkpoints import checkpoint_state
+from seqkit.training.diagnostics import gradient_norms_over_time, plot_gradient_norms
+from seqkit.training.loop import compile_model, fit
+from seqkit.training.tbptt import TruncatedBPTT
+
+__all__ = [
+    "TruncatedBPTT",
+    "checkpoint_state",
+    "compile_model",
+    "fit",
+    "gradient_norms_over_time",
+    "plot_gradient_norms",
+]

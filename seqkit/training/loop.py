@@ -1,0 +1,354 @@
+"""Compiling and training: :func:`compile_model` (gradient-norm clipping on by default)
+and :func:`fit`, with its checks of data and arguments and its epoch loop, which drives
+Keras callbacks."""
+
+import math
+import warnings
+
+import keras
+import numpy as np
+
+from seqkit._validation import check_bool, check_choice, check_float, check_int
+from seqkit.distribute import is_chief
+from seqkit.exceptions import InvalidInputError, InvalidParameterError
+from seqkit.training._graph import _as_list
+from seqkit.training.checkpoints import _fingerprint, _Progress
+from seqkit.training.replicas import _loss_tracker, _ReplicaSteps, _results
+from seqkit.training.tbptt import TruncatedBPTT
+
+_OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+}
+
+
+def compile_model(model, *, loss, learning_rate=1e-3, clipnorm=1.0, metrics=None,
+                  optimizer="adam"):
+    """Compile ``model`` with gradient-norm clipping against exploding gradients.
+
+    Parameters
+    ----------
+    model : keras.Model
+    loss : str, keras.losses.Loss or callable
+    learning_rate : float, default 1e-3
+    clipnorm : float or None, default 1.0
+        The gradient of all weights together is rescaled so that its global
+        norm is at most ``clipnorm`` (Pascanu et al., 2013): one step of SGD
+        then moves the weights by at most ``learning_rate * clipnorm``. None
+        turns clipping off.
+    metrics : list or None
+        As in ``keras.Model.compile``.
+    optimizer : {"adam", "sgd", "rmsprop"}, default "adam"
+
+    Returns
+    -------
+    keras.Model
+        ``model``, compiled.
+    """
+    owner = "compile_model"
+    optimizer = check_choice(optimizer, "optimizer", owner, tuple(_OPTIMIZERS))
+    learning_rate = check_float(learning_rate, "learning_rate", owner, low=0.0,
+                                low_inclusive=False)
+    clipnorm = check_float(clipnorm, "clipnorm", owner, low=0.0, low_inclusive=False,
+                           allow_none=True)
+    model.compile(
+        optimizer=_OPTIMIZERS[optimizer](learning_rate=learning_rate, global_clipnorm=clipnorm),
+        loss=loss,
+        metrics=metrics,
+    )
+    return model
+
+
+def _check_data(x, y, sample_weight, owner):
+    arrays = [np.asarray(a) for a in _as_list(x)]
+    y = np.asarray(y)
+    for name, value in [*(("x", a) for a in arrays), ("y", y)]:
+        if value.ndim == 0 or value.shape[0] != y.shape[0]:
+            raise InvalidInputError(
+                f"The 'x' and 'y' arguments of {owner} must have the same number of samples. "
+                f"Got {name} of shape {value.shape} and y of shape {y.shape}."
+            )
+    if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
+        raise InvalidInputError(
+            f"The 'y' argument of {owner} must not contain NaN: a NaN target makes the loss "
+            "NaN even where it is masked out. Pad the targets of padded steps with a finite "
+            "value."
+        )
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype="float32")
+        if sample_weight.shape[:1] != y.shape[:1]:
+            raise InvalidInputError(
+                f"The 'sample_weight' argument of {owner} must have one row per sample "
+                f"({y.shape[0]}). Got shape {sample_weight.shape}."
+            )
+    return arrays, y, sample_weight
+
+
+def _split(arrays, y, sample_weight, fraction, owner):
+    """Hold out the last ``fraction`` of the samples, as Keras' ``validation_split`` does.
+
+    Returns the training and the validation ``(arrays, y, sample_weight)``.
+    """
+    n = y.shape[0]
+    cut = n - math.ceil(fraction * n)
+    if cut < 1:
+        raise InvalidParameterError(
+            f"The 'validation_fraction' parameter of {owner} must leave at least one training "
+            f"sample. Got {fraction} of {n} samples."
+        )
+    return tuple(
+        ([a[part] for a in arrays], y[part], None if sample_weight is None else sample_weight[part])
+        for part in (slice(None, cut), slice(cut, None))
+    )
+
+
+def _validation_arrays(validation_data):
+    """``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` as ``(arrays, y, weights)``."""
+    x_val, y_val, *weights = validation_data
+    return [np.asarray(a) for a in _as_list(x_val)], np.asarray(y_val), (weights or [None])[0]
+
+
+def _last_batch(n, batch_size):
+    """The size of the last (smallest) batch when ``n`` samples are cut into ``batch_size``."""
+    return n - (math.ceil(n / batch_size) - 1) * batch_size
+
+
+def _check_replicas(strategy, seed, batch_size, sizes, owner):
+    """Refuse what training on several replicas cannot do.
+
+    Every worker must draw the same batches (a seed), and a replica given no
+    sample of a batch would make its loss NaN. ``sizes`` maps ``"training"``
+    (and ``"validation"``) to a number of samples.
+    """
+    replicas = strategy.num_replicas_in_sync
+    if seed is None:
+        raise InvalidParameterError(
+            f"The 'seed' parameter of {owner} must be an int when training on {replicas} "
+            "replicas: every worker must draw the same batches. Got None."
+        )
+    for name, n in sizes.items():
+        if _last_batch(n, batch_size) < replicas:
+            raise InvalidParameterError(
+                f"The 'batch_size' parameter of {owner} must give each of the {replicas} "
+                f"replicas at least one sample of every batch. Got batch_size={batch_size} for "
+                f"{n} {name} samples: a batch of {_last_batch(n, batch_size)}."
+            )
+
+
+def fit(
+    model,
+    x,
+    y,
+    *,
+    epochs=10,
+    batch_size=32,
+    validation_fraction=0.0,
+    validation_data=None,
+    early_stopping=False,
+    patience=5,
+    tbptt_steps=None,
+    checkpoint_dir=None,
+    checkpoint_config=None,
+    callbacks=(),
+    verbose=0,
+    seed=None,
+    sample_weight=None,
+):
+    """Train a compiled model with full or truncated backpropagation through time.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Compiled (see :func:`compile_model`).
+    x : array or list of arrays
+        The model's input(s).
+    y : array
+        Targets; per-step targets of padded steps must be finite (they are masked out).
+    epochs : int, default 10
+        Total number of epochs, counting those of a resumed checkpoint.
+    batch_size : int, default 32
+    validation_fraction : float in [0, 1), default 0
+        Hold out the last fraction of the samples (as Keras' ``validation_split``;
+        with windows of a time series, the most recent ones).
+    validation_data : tuple or None
+        ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``, instead of a fraction.
+    early_stopping : bool, default False
+        Stop when ``val_loss`` has not improved for ``patience`` epochs and restore
+        the best weights. Needs validation data.
+    patience : int, default 5
+    tbptt_steps : int or None, default None
+        None: full BPTT over whole sequences. ``k``: truncated BPTT over chunks of
+        ``k`` steps (see :class:`TruncatedBPTT`), ``1 <= k <=`` the sequence length.
+    checkpoint_dir : str, path or None
+        Save weights, optimizer state and history after every epoch. If the
+        directory holds a checkpoint, load it and continue from the epoch after it
+        (a run that stopped early is not trained further). A resumed run sees
+        the batches an uninterrupted one would (see ``seed``); the early-stopping
+        patience counts again from the resumed epoch. A fit killed at any moment
+        leaves a loadable checkpoint: files are written under temporary names,
+        then renamed. A checkpoint is resumed only by the training that made it:
+        the same network (weight shapes), optimizer settings, data, batch size,
+        seed, validation and truncation; anything else raises an
+        ``InvalidParameterError`` naming what differs (``epochs`` may change).
+    checkpoint_config : dict or None
+        More of what a checkpoint must have been made with to be resumed, as
+        JSON-serialisable values (e.g. an estimator's parameters); stored with
+        the checkpoint and compared like the rest.
+    callbacks : sequence of keras.callbacks.Callback
+        More callbacks.
+    verbose : int, default 0
+    seed : int or None
+        Seeds Keras (``keras.utils.set_random_seed``) and the batch order: the
+        batches of epoch ``e`` are a permutation drawn from ``seed + e``. Needed
+        when training on several replicas.
+    sample_weight : array or None
+        ``(batch,)``, or ``(batch, time)`` for per-step outputs.
+
+    Returns
+    -------
+    dict
+        ``{metric: [value per epoch]}``, e.g. ``loss``, ``val_loss``.
+
+    Notes
+    -----
+    A NaN loss always stops training (``keras.callbacks.TerminateOnNaN``), with a
+    ``RuntimeWarning``; the last checkpoint, if any, holds the last good weights.
+
+    A model built and compiled under a ``tf.distribute`` strategy (see
+    :mod:`seqkit.distribute`) trains on all its replicas: ``batch_size`` is the
+    global batch, split over the replicas of every worker, so the result equals
+    one-process training up to rounding (gradient clipping aside: Keras clips
+    each replica's share; see ``docs/cluster.md``). Every worker must call
+    ``fit`` with the same data and arguments. Only the chief writes checkpoints;
+    every worker reads them, so ``checkpoint_dir`` must be storage all workers see.
+    """
+    owner = "fit"
+    if not model.compiled or model.optimizer is None:
+        raise InvalidParameterError(
+            f"The 'model' parameter of {owner} must be compiled (see "
+            f"seqkit.training.compile_model). Got an uncompiled model {model.name!r}."
+        )
+    epochs = check_int(epochs, "epochs", owner, minimum=1)
+    batch_size = check_int(batch_size, "batch_size", owner, minimum=1)
+    validation_fraction = check_float(validation_fraction, "validation_fraction", owner,
+                                      low=0.0, high=1.0, high_inclusive=False)
+    early_stopping = check_bool(early_stopping, "early_stopping", owner)
+    patience = check_int(patience, "patience", owner, minimum=0)
+    verbose = check_int(verbose, "verbose", owner, minimum=0, maximum=2)
+    seed = check_int(seed, "seed", owner, minimum=0, allow_none=True)
+    arrays, y, sample_weight = _check_data(x, y, sample_weight, owner)
+    if validation_fraction and validation_data is not None:
+        raise InvalidParameterError(
+            f"The 'validation_fraction' parameter of {owner} must be 0 when validation_data "
+            f"is given. Got {validation_fraction}."
+        )
+    validation = None if validation_data is None else _validation_arrays(validation_data)
+    if validation_fraction:
+        (arrays, y, sample_weight), validation = _split(
+            arrays, y, sample_weight, validation_fraction, owner
+        )
+    if early_stopping and validation is None:
+        raise InvalidParameterError(
+            f"The 'early_stopping' parameter of {owner} needs validation data: set "
+            "validation_fraction > 0 or validation_data. Got early_stopping=True without."
+        )
+    strategy = model.distribute_strategy
+    if strategy.num_replicas_in_sync > 1:
+        sizes = {"training": y.shape[0]}
+        if validation is not None:
+            sizes["validation"] = validation[1].shape[0]
+        _check_replicas(strategy, seed, batch_size, sizes, owner)
+    steps = _ReplicaSteps(model)
+    train_batch = steps.train
+    if tbptt_steps is not None:
+        trainer = TruncatedBPTT(model, check_int(tbptt_steps, "tbptt_steps", owner, minimum=1))
+        n_steps = arrays[trainer.timed.index(True)].shape[1]
+        check_int(tbptt_steps, "tbptt_steps", owner, minimum=1, maximum=n_steps)
+        train_batch = _truncated_batches(trainer)
+
+    with strategy.scope():
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        fingerprint = _fingerprint(model, (arrays, y, sample_weight), validation, {
+            "batch_size": batch_size, "seed": seed, "tbptt_steps": tbptt_steps,
+            "validation_fraction": validation_fraction,
+        })
+        progress = _Progress(checkpoint_dir, writer=is_chief(strategy), fingerprint=fingerprint,
+                             config=checkpoint_config)
+        progress.restore(model)
+        if progress.finished or progress.epochs_done >= epochs:
+            return progress.history
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        chain = [keras.callbacks.TerminateOnNaN()]
+        if early_stopping:
+            chain.append(keras.callbacks.EarlyStopping(patience=patience,
+                                                       restore_best_weights=True))
+        chain.extend([*callbacks, progress])
+        _run_epochs(
+            model, train_batch, steps.evaluate, (arrays, y, sample_weight), validation,
+            epochs=epochs, initial_epoch=progress.epochs_done, batch_size=batch_size,
+            callbacks=chain, verbose=verbose, seed=seed,
+        )
+    losses = progress.history.get("loss", [])
+    if losses and not math.isfinite(losses[-1]):
+        warnings.warn(
+            f"Training stopped in epoch {len(losses)}: the loss became NaN. The weights may "
+            "hold NaN; lower the learning rate or check the data for extreme values.",
+            RuntimeWarning, stacklevel=2,
+        )
+    return progress.history
+
+
+def _truncated_batches(trainer):
+    """A ``train_batch`` for :func:`_run_epochs` that trains with :class:`TruncatedBPTT`."""
+    tracker = _loss_tracker(trainer.model)
+
+    def train(inputs, y, sample_weight):
+        tracker.update_state(trainer.train_batch(inputs, y, sample_weight),
+                             sample_weight=y.shape[0])
+        return _results(trainer.model)
+
+    return train
+
+
+def _run_epochs(model, train_batch, evaluate, data, validation, *, epochs, initial_epoch,
+                batch_size, callbacks, verbose, seed):
+    """The epoch loop of :func:`fit`, driving Keras callbacks.
+
+    ``train_batch(inputs, y, sample_weight)`` trains on one batch and returns the
+    epoch's logs so far; ``evaluate(inputs, y, sample_weight, batch_size)`` the
+    logs of the validation data. The batch order of epoch ``e`` is drawn from
+    ``seed + e`` alone, so a run resumed at epoch ``e`` sees the batches an
+    uninterrupted run sees, and every worker sees the same ones.
+    """
+    arrays, y, sample_weight = data
+    n = y.shape[0]
+    n_batches = math.ceil(n / batch_size)
+    chain = keras.callbacks.CallbackList(
+        callbacks, model=model, add_progbar=verbose > 0, verbose=verbose, epochs=epochs,
+        steps=n_batches,
+    )
+    model.stop_training = False
+    chain.on_train_begin()
+    logs = {}
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        chain.on_epoch_begin(epoch)
+        order = np.random.default_rng(None if seed is None else seed + epoch).permutation(n)
+        for b in range(n_batches):
+            chain.on_train_batch_begin(b)
+            rows = order[b * batch_size:(b + 1) * batch_size]
+            weights = None if sample_weight is None else sample_weight[rows]
+            logs = train_batch([a[rows] for a in arrays], y[rows], weights)
+            chain.on_train_batch_end(b, logs)
+            if model.stop_training:
+                break
+        if validation is not None:
+            scores = evaluate(*validation, batch_size)
+            logs = {**logs, **{f"val_{name}": value for name, value in scores.items()}}
+        chain.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    chain.on_train_end(logs)

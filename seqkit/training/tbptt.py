@@ -1,0 +1,200 @@
+"""Truncated backpropagation through time (:class:`TruncatedBPTT`).
+
+A batch of long sequences is cut into chunks; the final states of every
+recurrent layer after one chunk start the next. The model's stateful twin
+(states in, states out) is made here, in ``TruncatedBPTT._twin``, by replaying
+the model's layer graph (:func:`seqkit.training._graph._replay`).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from seqkit._validation import check_int
+from seqkit.exceptions import InvalidParameterError
+from seqkit.networks import cell_state_sizes
+from seqkit.training._graph import _fresh_inputs, _recurrent_layers, _replay
+
+
+class TruncatedBPTT:
+    """Truncated backpropagation through time over chunks of ``steps`` steps.
+
+    A batch of long sequences is cut into chunks of ``steps`` steps (the last
+    one may be shorter). Chunk ``j + 1`` starts from the final states of every
+    recurrent layer after chunk ``j``; chunk 1 starts from the model's own
+    initial states (zeros, or those it computes from static inputs), so the
+    state is reset between batches of sequences. The carried states enter a
+    chunk as constants: the loss of a chunk is backpropagated through that
+    chunk only, and memory grows with ``steps``, not with the sequence length.
+
+    With per-step outputs (many-to-many) every chunk has its own loss; with one
+    output per sequence (many-to-one) only the last chunk does, the earlier
+    ones just carry the state forward.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled model with one output whose recurrent layers run forward and
+        have ``return_state=True`` (any model of :mod:`seqkit.networks` but the
+        bidirectional and encoder-decoder ones), built outside any
+        ``tf.distribute`` strategy: truncated BPTT runs on one replica.
+    steps : int
+        Chunk length ``k``, ``>= 1``.
+
+    Attributes
+    ----------
+    first, carried : keras.Model
+        The model with the final states as extra outputs; ``carried`` also takes
+        the initial states as extra inputs. Same layers, same weights.
+    train_chunk : callable
+        ``train_chunk(inputs, y, sample_weight, states) -> (loss, states)``, one
+        compiled optimisation step on a chunk (``states`` None for a first chunk).
+    advance : callable
+        ``advance(inputs, states) -> states``, a compiled forward pass only.
+
+    Notes
+    -----
+    Inputs with a time axis (float ``(batch, time, features)``, or int token
+    ids ``(batch, time)``) are cut into chunks; other inputs (static features)
+    are given whole to every chunk.
+    """
+
+    def __init__(self, model, steps):
+        owner = "TruncatedBPTT"
+        self.model = model
+        self.steps = check_int(steps, "steps", owner, minimum=1)
+        if any(isinstance(w.value, tf.distribute.DistributedValues) for w in model.weights):
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must be built outside any tf.distribute "
+                "strategy: truncated BPTT runs on one replica. Got a model built under "
+                f"{type(model.distribute_strategy).__name__}."
+            )
+        layers = _recurrent_layers(model, owner, "truncated BPTT")
+        for layer in layers:
+            if not layer.return_state:
+                raise InvalidParameterError(
+                    f"The 'model' parameter of {owner} must have recurrent layers with "
+                    f"return_state=True for truncated BPTT (the seqkit.networks builders make "
+                    f"them so). Got layer {layer.name!r} with return_state=False."
+                )
+        if len(model.outputs) != 1:
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must have one output for truncated BPTT. "
+                f"Got {len(model.outputs)} outputs."
+            )
+        self.timed = [len(t.shape) == 3 or (len(t.shape) == 2 and "int" in t.dtype)
+                      for t in model.inputs]
+        if sum(self.timed) != 1:
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must have exactly one input with a time "
+                f"axis for truncated BPTT. Got input shapes "
+                f"{[tuple(t.shape) for t in model.inputs]}."
+            )
+        self.per_step = len(model.outputs[0].shape) == 3
+        self.first = self._twin(carried=False)
+        self.carried = self._twin(carried=True)
+        self.train_chunk = tf.function(self._train_chunk, reduce_retracing=True)
+        self.advance = tf.function(self._advance, reduce_retracing=True)
+
+    def _twin(self, carried):
+        """The model with its final states as extra outputs and, if ``carried``, its initial
+        states as extra inputs; same layers, same weights."""
+        inputs, state_inputs, state_outputs = _fresh_inputs(self.model), [], []
+
+        def call(layer, *args, **kwargs):
+            if isinstance(layer, keras.layers.RNN):
+                if carried:
+                    sizes = cell_state_sizes(layer.cell)
+                    kwargs["initial_state"] = [keras.Input((size,)) for size in sizes]
+                    state_inputs.extend(kwargs["initial_state"])
+                outputs = layer(*args, **kwargs)
+                state_outputs.extend(outputs[1:])
+                return outputs
+            return layer(*args, **kwargs)
+
+        outputs = _replay(self.model, inputs, call)
+        return keras.Model([*inputs, *state_inputs], [outputs, *state_outputs])
+
+    def forward(self, inputs, states=None, training=False):
+        """Run one chunk.
+
+        Parameters
+        ----------
+        inputs : list of tensors
+            The model's inputs, cut to the chunk.
+        states : list of tensors or None
+            The states carried from the previous chunk; None for a first chunk.
+        training : bool
+
+        Returns
+        -------
+        tuple
+            ``(outputs, states)``: the chunk's outputs and the final states of
+            every recurrent layer, gradients stopped (the chunk border).
+        """
+        inputs = [ops.convert_to_tensor(a) for a in inputs]
+        if states is None:
+            y_pred, *states = self.first(inputs, training=training)
+        else:
+            y_pred, *states = self.carried([*inputs, *states], training=training)
+        return y_pred, [ops.stop_gradient(s) for s in states]
+
+    def _train_chunk(self, inputs, y, sample_weight, states):
+        model = self.model
+        with tf.GradientTape() as tape:
+            y_pred, states = self.forward(inputs, states, training=True)
+            loss = model.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                      training=True)
+        # Weights used only before the chunk (e.g. those mapping static features to the
+        # initial state, in a later chunk) get no gradient: that is the truncation.
+        pairs = [(g, v) for g, v in zip(tape.gradient(loss, model.trainable_variables),
+                                        model.trainable_variables) if g is not None]
+        model.optimizer.apply(*zip(*pairs))
+        model.compute_metrics(None, y, y_pred, sample_weight)
+        return loss, states
+
+    def _advance(self, inputs, states):
+        return self.forward(inputs, states, training=True)[1]
+
+    def chunks(self, n_steps):
+        """The ``(start, stop)`` step ranges of the chunks of a sequence of ``n_steps`` steps."""
+        return [(start, min(start + self.steps, n_steps))
+                for start in range(0, n_steps, self.steps)]
+
+    def _cut(self, arrays, start, stop):
+        return [a[:, start:stop] if timed else a for a, timed in zip(arrays, self.timed)]
+
+    def train_batch(self, inputs, y, sample_weight=None):
+        """One optimisation step per chunk over a batch of whole sequences.
+
+        Parameters
+        ----------
+        inputs : list of arrays
+            The model's inputs for the batch.
+        y : array
+            ``(batch, time, ...)`` per-step targets, or ``(batch, ...)`` per sequence.
+        sample_weight : array or None
+            ``(batch,)``, or ``(batch, time)`` for per-step outputs.
+
+        Returns
+        -------
+        float
+            The mean loss of the chunks that have one.
+        """
+        n_steps = inputs[self.timed.index(True)].shape[1]
+        ranges = self.chunks(n_steps)
+        states, losses = None, []
+        for j, (start, stop) in enumerate(ranges):
+            chunk = [tf.convert_to_tensor(a) for a in self._cut(inputs, start, stop)]
+            if not self.per_step and j < len(ranges) - 1:
+                states = self.advance(chunk, states)
+                continue
+            y_chunk, w_chunk = y, sample_weight
+            if self.per_step:
+                y_chunk = y[:, start:stop]
+                if sample_weight is not None and np.ndim(sample_weight) == 2:
+                    w_chunk = sample_weight[:, start:stop]
+            loss, states = self.train_chunk(chunk, y_chunk, w_chunk, states)
+            losses.append(float(loss))
+        return float(np.mean(losses))

@@ -1,0 +1,99 @@
+"""compile_model and fit: clipping, the NaN stop, early stopping, validation, bad arguments."""
+
+import numpy as np
+import pytest
+from keras import ops
+
+from seqkit import networks, training
+from seqkit.exceptions import InvalidInputError, InvalidParameterError
+from tests.training.tiny import flat_weights, tiny_data, tiny_model
+
+# ------------------------------------------------------------------ clipping
+
+
+def test_compile_model_clips_the_global_gradient_norm_by_default():
+    model = training.compile_model(tiny_model(), loss="mse")
+    assert model.optimizer.global_clipnorm == 1.0
+
+
+@pytest.mark.parametrize("clipnorm", [1.0, None])
+def test_clipping_bounds_the_update_of_a_huge_loss(clipnorm):
+    x, y = tiny_data()
+    model = training.compile_model(tiny_model(), loss="mse", optimizer="sgd", learning_rate=0.1,
+                                   clipnorm=clipnorm)
+    before = flat_weights(model)
+    training.fit(model, x, 1e4 * y, epochs=1, batch_size=len(x))
+    step = np.linalg.norm(flat_weights(model) - before)
+    if clipnorm:
+        assert step <= 0.1 * clipnorm * (1 + 1e-4)
+    else:
+        assert step > 100 * 0.1
+
+
+# ------------------------------------------------------------ NaN, early stop
+
+
+def _nan_loss(y_true, y_pred):
+    return ops.log(ops.mean(y_pred, axis=-1) * 0.0 - 1.0)
+
+
+@pytest.mark.parametrize("tbptt_steps", [None, 3], ids=["full", "truncated"])
+def test_a_nan_loss_stops_training_and_writes_no_checkpoint(tbptt_steps, tmp_path):
+    x, y = tiny_data()
+    model = training.compile_model(tiny_model(), loss=_nan_loss)
+    with pytest.warns(RuntimeWarning, match="the loss became NaN"):
+        history = training.fit(model, x, y, epochs=5, batch_size=4, tbptt_steps=tbptt_steps,
+                               checkpoint_dir=tmp_path)
+    assert len(history["loss"]) == 1 and np.isnan(history["loss"][0])
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_early_stopping_restores_the_best_weights_and_a_finished_run_stays_finished(tmp_path):
+    """Validation targets opposite to the training ones: val_loss is best after epoch 1."""
+    x, y = tiny_data(per_step=False)
+    y = np.ones_like(y)
+    model = tiny_model(per_step=False, compile_kwargs={"learning_rate": 0.05})
+    history = training.fit(model, x, y, epochs=20, batch_size=8, early_stopping=True,
+                           patience=2, validation_data=(x, -y), checkpoint_dir=tmp_path)
+    assert len(history["val_loss"]) == 3  # the best epoch, then `patience` worse ones
+    assert np.argmin(history["val_loss"]) == 0
+    best = model.evaluate(x, -y, verbose=0)
+    assert best == pytest.approx(history["val_loss"][0], rel=1e-5)
+    weights = flat_weights(model)
+    again = training.fit(model, x, y, epochs=20, batch_size=8, early_stopping=True,
+                         validation_data=(x, -y), checkpoint_dir=tmp_path)
+    assert again == history
+    np.testing.assert_array_equal(flat_weights(model), weights)
+
+
+def test_validation_fraction_holds_out_the_last_samples():
+    x, y = tiny_data()
+    model = tiny_model(compile_kwargs={"metrics": ["mae"]})
+    history = training.fit(model, x, y, epochs=2, validation_fraction=0.25)
+    assert set(history) == {"loss", "mae", "val_loss", "val_mae"}
+    assert history["val_loss"][-1] == pytest.approx(model.evaluate(x[6:], y[6:], verbose=0)[0],
+                                                    rel=1e-5)
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"y": np.zeros((7, 6, 1))}, InvalidInputError, "same number of samples"),
+    ({"y": np.full((8, 6, 1), np.nan)}, InvalidInputError, "must not contain NaN"),
+    ({"early_stopping": True}, InvalidParameterError, "needs validation data"),
+    ({"validation_fraction": 0.5, "validation_data": ([], [])}, InvalidParameterError,
+     "'validation_fraction' parameter of fit must be 0 when validation_data"),
+    ({"validation_fraction": 0.99}, InvalidParameterError, "at least one training sample"),
+])
+def test_bad_fit_arguments_are_named(kwargs, error, match):
+    x, y = tiny_data()
+    arguments = {"y": y, **kwargs}
+    with pytest.raises(error, match=match):
+        training.fit(tiny_model(), x, arguments.pop("y"), **arguments)
+
+
+def test_fit_needs_a_compiled_model():
+    x, y = tiny_data()
+    with pytest.raises(InvalidParameterError, match="must be compiled"):
+        training.fit(networks.build_many_to_many(4, 1, units=3), x, y)
