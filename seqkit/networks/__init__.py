@@ -1,0 +1,57 @@
+"""Builders for the usage patterns of recurrent networks, each returning a ``keras.Model``.
+
+* many-to-one (sequence classification, regression): :func:`build_many_to_one`,
+  output ``(batch, n_outputs)``;
+* synchronised many-to-many (tagging): :func:`build_many_to_many`, output
+  ``(batch, time, n_outputs)``;
+* one-to-many (generation, each output fed back): :func:`build_one_to_many`,
+  output ``(batch, length, n_outputs)``;
+* encoder-decoder (sequence-to-sequence, multi-step forecasting):
+  :func:`build_encoder_decoder` for training with teacher forcing
+  (:func:`teacher_forcing_inputs`), :func:`autoregressive_model` and
+  :func:`predict_autoregressive` for inference with the model's own outputs
+  fed back; output ``(batch, horizon, n_targets)``.
+
+Every builder takes a cell name from :data:`CELL_NAMES`, a number of stacked
+layers (with ``Dropout`` between them) and, where time runs both ways,
+``bidirectional``.
+
+Variable-length input: numeric sequences are padded with NaN (a step whose
+features are all NaN is padding, see :class:`PaddingMask`); token sequences
+are padded with id 0. The Keras mask then makes every recurrent layer skip the
+padded steps, so a padded batch gives the same numbers as each sequence alone,
+and per-step outputs at padded steps count in no loss or metric. Pad the
+*targets* of padded steps with any finite value (NaN times a zero weight is
+still NaN).
+
+Every recurrent layer is built with ``return_state=True`` (the models use only
+its first output): :mod:`seqkit.training` reads the final states to carry them
+from chunk to chunk in truncated backpropagation through time.
+"""
+
+from seqkit.networks.encoder_decoder import (
+    autoregressive_model,
+    build_encoder_decoder,
+    predict_autoregressive,
+    teacher_forcing_inputs,
+)
+from seqkit.networks.feedback import FeedbackRNN, build_one_to_many
+from seqkit.networks.masking import PaddingMask, TokenMask
+from seqkit.networks.recurrent import CELL_NAMES, cell_state_sizes, recurrent_layer
+from seqkit.networks.sequence import build_many_to_many, build_many_to_one
+
+__all__ = [
+    "CELL_NAMES",
+    "FeedbackRNN",
+    "PaddingMask",
+    "TokenMask",
+    "autoregressive_model",
+    "build_encoder_decoder",
+    "build_many_to_many",
+    "build_many_to_one",
+    "build_one_to_many",
+    "cell_state_sizes",
+    "predict_autoregressive",
+    "recurrent_layer",
+    "teacher_forcing_inputs",
+]

@@ -1,0 +1,189 @@
+"""Networks that read a sequence: many-to-one (one output) and many-to-many (one per step)."""
+
+import keras
+
+from seqkit._validation import check_int
+from seqkit.cells._base import get_keras_object
+from seqkit.networks.masking import PaddingMask, TokenMask
+from seqkit.networks.recurrent import _common, _stack, _state_sizes, _states_from
+
+
+def _sequence_network(
+    owner, n_features, n_outputs, return_sequences, *, cell, units, num_layers, bidirectional,
+    dropout, output_activation, n_static, static_units, vocab_size, embedding_dim, seed,
+    cell_kwargs, subword_features=0, subword_vocab_size=None,
+):
+    params = _common(owner, cell, units, num_layers, dropout, seed, cell_kwargs)
+    n_outputs = check_int(n_outputs, "n_outputs", owner, minimum=1)
+    n_static = check_int(n_static, "n_static", owner, minimum=0)
+    static_units = check_int(
+        static_units, "static_units", owner, minimum=1, maximum=params["units"], allow_none=True
+    )
+    activation = get_keras_object("activation", output_activation, "output_activation", owner)
+    if vocab_size is None:
+        n_features = check_int(n_features, "n_features", owner, minimum=1)
+        sequences = keras.Input((None, n_features), name="sequences")
+        h = PaddingMask(name="padding_mask")(sequences)
+    else:
+        vocab_size = check_int(vocab_size, "vocab_size", owner, minimum=2)
+        embedding_dim = check_int(embedding_dim, "embedding_dim", owner, minimum=1)
+        subword_features = check_int(subword_features, "subword_features", owner, minimum=0)
+        shape = (None, 1 + subword_features) if subword_features else (None,)
+        sequences = keras.Input(shape, dtype="int32", name="tokens")
+        ids = sequences[..., 0] if subword_features else sequences
+        h = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=not subword_features,
+                                   name="embedding")(ids)
+        if subword_features:
+            size = check_int(subword_vocab_size, "subword_vocab_size", owner, minimum=2)
+            parts = keras.layers.Embedding(size, embedding_dim, name="subword_embedding")(
+                sequences[..., 1:]
+            )
+            parts = keras.layers.Reshape((-1, subword_features * embedding_dim))(parts)
+            h = keras.layers.Concatenate(name="token_features")([h, parts])
+            h = TokenMask(name="padding_mask")([h, sequences])
+    initial_state = None
+    if n_static:
+        static = keras.Input((n_static,), name="static")
+
+        def initial_state(i, layer):
+            return None if i else _states_from(static, _state_sizes(layer), static_units,
+                                               "initial_state")
+
+    h, _ = _stack(
+        h, params, prefix="recurrent", return_sequences=return_sequences,
+        initial_state=initial_state, bidirectional=bool(bidirectional),
+    )
+    outputs = keras.layers.Dense(n_outputs, activation=activation, name="readout")(h)
+    inputs = [sequences, static] if n_static else sequences
+    return keras.Model(inputs, outputs, name=owner.removeprefix("build_"))
+
+
+def build_many_to_one(
+    n_features,
+    n_outputs,
+    *,
+    cell="peephole_lstm",
+    units=64,
+    num_layers=1,
+    bidirectional=False,
+    dropout=0.0,
+    output_activation="softmax",
+    n_static=0,
+    static_units=None,
+    vocab_size=None,
+    embedding_dim=32,
+    seed=None,
+    cell_kwargs=None,
+):
+    """Many-to-one network: a sequence in, one vector out (classification or regression).
+
+    For the Elman cell this is the lecture's network ``h_t = tanh(W x_t + U h_{t-1} + b)``,
+    ``y = softmax(V h_T)``: the read-out is a ``Dense`` layer on the last state.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per step. Ignored (may be None) when ``vocab_size`` is given.
+    n_outputs : int
+        Size of the output (classes, or regression targets).
+    cell : {"elman", "peephole_lstm", "lstm", "gru"}, default "peephole_lstm"
+    units : int, default 64
+        Hidden size of every recurrent layer (of each direction when bidirectional).
+    num_layers : int, default 1
+        Stacked recurrent layers.
+    bidirectional : bool, default False
+        Wrap every recurrent layer in ``keras.layers.Bidirectional`` (outputs concatenated).
+    dropout : float in [0, 1), default 0
+        Dropout between stacked layers.
+    output_activation : str, callable or None, default "softmax"
+        Activation of the read-out; None or "linear" for regression.
+    n_static : int, default 0
+        If > 0, the model takes a second input ``(batch, n_static)`` of static features (e.g.
+        of a whole series) that sets the initial state(s) of the first recurrent layer:
+        ``s_0 = tanh(A z + a)``, one ``Dense`` per state (and direction).
+    static_units : int or None, default None
+        Set only the first ``static_units`` units of each initial state from the static
+        features; the others start at zero. None: all units.
+    vocab_size : int or None, default None
+        If given, the input is int token ids ``(batch, time)``, 0 being padding and
+        ``1 .. vocab_size - 1`` tokens, embedded with ``Embedding(mask_zero=True)``.
+    embedding_dim : int, default 32
+        Size of the token embedding.
+    seed : int or None
+        Seed of the dropout layers (weights are initialised from Keras' global seed, see
+        ``keras.utils.set_random_seed``).
+    cell_kwargs : dict or None
+        Further arguments of every recurrent layer (see :func:`recurrent_layer`).
+
+    Returns
+    -------
+    keras.Model
+        Input ``(batch, time, n_features)`` float, NaN-padded (or int token ids), plus the
+        static input when ``n_static > 0``; output ``(batch, n_outputs)``.
+
+    Examples
+    --------
+    >>> model = build_many_to_one(3, 2, cell="elman", units=8)
+    >>> model(np.zeros((4, 10, 3), "float32")).shape
+    TensorShape([4, 2])
+    """
+    return _sequence_network(
+        "build_many_to_one", n_features, n_outputs, False, cell=cell, units=units,
+        num_layers=num_layers, bidirectional=bidirectional, dropout=dropout,
+        output_activation=output_activation, n_static=n_static, static_units=static_units,
+        vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed, cell_kwargs=cell_kwargs,
+    )
+
+
+def build_many_to_many(
+    n_features,
+    n_outputs,
+    *,
+    cell="peephole_lstm",
+    units=64,
+    num_layers=1,
+    bidirectional=False,
+    dropout=0.0,
+    output_activation="softmax",
+    n_static=0,
+    static_units=None,
+    vocab_size=None,
+    embedding_dim=32,
+    seed=None,
+    cell_kwargs=None,
+    subword_features=0,
+    subword_vocab_size=None,
+):
+    """Synchronised many-to-many network: one output per input step (sequence tagging).
+
+    ``y_t = act(V h_t)`` at every step. The padding mask reaches the output, so a
+    loss compiled on the model sums the per-step losses of the real steps only
+    and divides by their number (Keras' masked mean: the lecture's
+    ``sum_t L_t`` up to a factor per batch); padded steps count in neither.
+
+    Parameters
+    ----------
+    n_features, n_outputs, cell, units, num_layers, bidirectional, dropout,
+    output_activation, n_static, static_units, vocab_size, embedding_dim, seed, cell_kwargs
+        As in :func:`build_many_to_one`.
+    subword_features : int, default 0
+        With ``vocab_size``: if > 0, the input is ``(batch, time, 1 +
+        subword_features)`` int, column 0 the token ids (0 padding) and the
+        others ids of features of each token (e.g. :func:`seqkit.subwords.subword_ids`),
+        each embedded by one shared ``Embedding`` of ``embedding_dim``
+        (layer ``"subword_embedding"``) and concatenated to the token's embedding.
+    subword_vocab_size : int or None
+        Number of sub-word feature ids (needed with ``subword_features``).
+
+    Returns
+    -------
+    keras.Model
+        Output ``(batch, time, n_outputs)``.
+    """
+    return _sequence_network(
+        "build_many_to_many", n_features, n_outputs, True, cell=cell, units=units,
+        num_layers=num_layers, bidirectional=bidirectional, dropout=dropout,
+        output_activation=output_activation, n_static=n_static, static_units=static_units,
+        vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed, cell_kwargs=cell_kwargs,
+        subword_features=subword_features, subword_vocab_size=subword_vocab_size,
+    )
