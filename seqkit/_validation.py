@@ -98,6 +98,32 @@ def check_bool(value, name, owner):
     return bool(value)
 
 
+DEPRECATED = "deprecated"
+"""Default of a parameter's old name after a rename: only a caller still using that name
+sets it (a sentinel, so that ``get_params`` and ``clone`` carry the old name too)."""
+
+
+def renamed_parameter(value, old_value, name, old_name, owner, *, default):
+    """The value of parameter ``name``, formerly ``old_name``, and the warning to give.
+
+    Returns ``(value, None)`` while ``old_value`` is :data:`DEPRECATED`; else
+    ``(old_value, message)``, where ``message`` is for a ``FutureWarning`` the
+    caller gives with ``stacklevel=2``. Both names set (``value`` other than
+    its ``default``) is an :class:`~seqkit.exceptions.InvalidParameterError`.
+    """
+    if isinstance(old_value, str) and old_value == DEPRECATED:
+        return value, None
+    if value != default:
+        raise InvalidParameterError(
+            f"The {old_name!r} parameter of {owner} was renamed {name!r}: set only {name!r}. "
+            f"Got {name}={value!r} and {old_name}={old_value!r}."
+        )
+    return old_value, (
+        f"The {old_name!r} parameter of {owner} was renamed {name!r} and will be removed in a "
+        f"future version. Use {name}={old_value!r} instead."
+    )
+
+
 # ----------------------------------------------------------------------------- data
 
 

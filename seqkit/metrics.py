@@ -5,10 +5,12 @@ All take ``(y_true, y_pred, ...)`` like ``sklearn.metrics``, so they wrap with
 :class:`~seqkit.estimators.SequenceTagger` in ``GridSearchCV``.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.metrics import accuracy_score, mean_absolute_error
 
-from seqkit._validation import check_int, check_same_length
+from seqkit._validation import DEPRECATED, check_int, check_same_length, renamed_parameter
 from seqkit.exceptions import InvalidInputError
 
 
@@ -20,7 +22,9 @@ def _finite_2d(values, name):
     return array
 
 
-def mean_absolute_scaled_error(y_true, y_pred, y_train, *, seasonal_period=1):
+def mean_absolute_scaled_error(
+    y_true, y_pred, y_train, *, season_length=1, seasonal_period=DEPRECATED
+):
     """Mean absolute scaled error (Hyndman and Koehler, 2006).
 
     The mean absolute error of the forecast divided by the in-sample mean
@@ -32,15 +36,25 @@ def mean_absolute_scaled_error(y_true, y_pred, y_train, *, seasonal_period=1):
     ----------
     y_true, y_pred : array-like of shape (horizon,) or (horizon, n_targets)
     y_train : array-like of shape (timesteps,) or (timesteps, n_targets)
-        The series the forecast continues; needs more than ``seasonal_period`` steps.
-    seasonal_period : int, default 1
-        ``m``; 1 compares with the random walk (last value).
+        The series the forecast continues; needs more than ``season_length`` steps.
+    season_length : int, default 1
+        ``m``, the season length (as in :mod:`seqkit.baselines`); 1 compares
+        with the random walk (last value).
+    seasonal_period : int
+        Deprecated: the former name of ``season_length``. Setting it warns
+        (``FutureWarning``); setting both is an error.
 
     Returns
     -------
     float
     """
-    m = check_int(seasonal_period, "seasonal_period", "mean_absolute_scaled_error", minimum=1)
+    owner = "mean_absolute_scaled_error"
+    m, renamed = renamed_parameter(
+        season_length, seasonal_period, "season_length", "seasonal_period", owner, default=1
+    )
+    if renamed:
+        warnings.warn(renamed, FutureWarning, stacklevel=2)
+    m = check_int(m, "seasonal_period" if renamed else "season_length", owner, minimum=1)
     y_true, y_pred = _finite_2d(y_true, "y_true"), _finite_2d(y_pred, "y_pred")
     y_train = _finite_2d(y_train, "y_train")
     if y_true.shape != y_pred.shape or y_true.shape[1] != y_train.shape[1]:
@@ -50,13 +64,13 @@ def mean_absolute_scaled_error(y_true, y_pred, y_train, *, seasonal_period=1):
         )
     if len(y_train) <= m:
         raise InvalidInputError(
-            f"y_train must have more than seasonal_period={m} steps. Got {len(y_train)}."
+            f"y_train must have more than season_length={m} steps. Got {len(y_train)}."
         )
     scale = np.mean(np.abs(y_train[m:] - y_train[:-m]), axis=0)
     if not np.all(scale > 0):
         raise InvalidInputError(
             "MASE is undefined: the seasonal naive forecast of y_train has no error "
-            f"(seasonal_period={m}), so there is nothing to scale by."
+            f"(season_length={m}), so there is nothing to scale by."
         )
     errors = mean_absolute_error(y_true, y_pred, multioutput="raw_values")
     return float(np.mean(errors / scale))

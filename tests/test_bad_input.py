@@ -204,8 +204,13 @@ PARAMETER_CASES = [
     (SequenceForecaster, {"lookback": 0}, InvalidParameterError,
      r"'lookback' parameter of SequenceForecaster .* Got 0"),
     (SequenceForecaster, {"horizon": -2}, InvalidParameterError, r"'horizon' .* Got -2"),
+    (SequenceForecaster, {"season_length": 0}, InvalidParameterError,
+     r"'season_length' .* Got 0"),
     (SequenceForecaster, {"seasonal_period": 0}, InvalidParameterError,
      r"'seasonal_period' .* Got 0"),
+    (SequenceForecaster, {"seasonal_period": 12, "season_length": 4}, InvalidParameterError,
+     r"'seasonal_period' .* was renamed 'season_length': set only 'season_length'\. Got "
+     r"season_length=4 and seasonal_period=12\."),
     (SequenceForecaster, {"calibration_fraction": 1.0}, InvalidParameterError,
      r"'calibration_fraction' .* Got 1\.0"),
     (SequenceForecaster, {"scaling": "minmax"}, InvalidParameterError,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from seqeval.scheme import IOB2
 
-from seqkit.exceptions import InvalidInputError
+from seqkit.exceptions import InvalidInputError, InvalidParameterError
 from seqkit.metrics import (
     entity_f1,
     mean_absolute_scaled_error,
@@ -22,8 +22,24 @@ def test_mase_divides_by_the_in_sample_naive_error():
 def test_mase_with_a_season_compares_with_the_seasonal_naive_forecast():
     y_train = [1.0, 10.0, 2.0, 12.0, 4.0, 13.0]  # m=2 errors 1, 2, 2, 1 -> 1.5
     assert mean_absolute_scaled_error(
-        [5.0], [8.0], y_train, seasonal_period=2
+        [5.0], [8.0], y_train, season_length=2
     ) == pytest.approx(3.0 / 1.5)
+
+
+def test_mase_seasonal_period_is_the_former_name_of_season_length():
+    y_train = [1.0, 10.0, 2.0, 12.0, 4.0, 13.0]
+    with pytest.warns(FutureWarning, match=r"'seasonal_period' parameter of "
+                                           r"mean_absolute_scaled_error was renamed "
+                                           r"'season_length'.* Use season_length=2") as caught:
+        value = mean_absolute_scaled_error([5.0], [8.0], y_train, seasonal_period=2)
+    assert value == pytest.approx(3.0 / 1.5)
+    assert caught[0].filename == __file__  # the warning names the caller's line
+    with pytest.raises(InvalidParameterError, match=r"set only 'season_length'\. Got "
+                                                    r"season_length=3 and seasonal_period=2"):
+        mean_absolute_scaled_error([5.0], [8.0], y_train, season_length=3, seasonal_period=2)
+    with pytest.warns(FutureWarning), pytest.raises(InvalidParameterError,
+                                                    match="'seasonal_period' parameter"):
+        mean_absolute_scaled_error([5.0], [8.0], y_train, seasonal_period=0)
 
 
 def test_mase_averages_targets_each_with_its_own_scale():

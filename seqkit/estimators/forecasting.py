@@ -7,7 +7,13 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from seqkit import networks
-from seqkit._validation import check_choice, check_float, check_int
+from seqkit._validation import (
+    DEPRECATED,
+    check_choice,
+    check_float,
+    check_int,
+    renamed_parameter,
+)
 from seqkit.estimators._base import BaseSequenceEstimator, estimator_init
 from seqkit.estimators._series import check_covariates, check_series
 from seqkit.exceptions import InvalidInputError
@@ -62,8 +68,12 @@ class SequenceForecaster(BaseSequenceEstimator):
     calibration_fraction : float in [0, 1), default 0.2
         Fraction of each series' windows (the latest) held out to calibrate
         ``predict_interval``; 0 trains on all windows and gives no intervals.
-    seasonal_period : int, default 1
-        Season length ``m`` of the MASE that :meth:`score` returns.
+    season_length : int, default 1
+        Season length ``m`` of the MASE that :meth:`score` returns (the name
+        :mod:`seqkit.baselines` and :mod:`seqkit.metrics` use too).
+    seasonal_period : int
+        Deprecated: the former name of ``season_length``. Setting it makes
+        :meth:`fit` warn (``FutureWarning``); setting both is an error.
     cell, units, num_layers, bidirectional, dropout, epochs, batch_size, \
 learning_rate, clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
 tbptt_steps, random_state, verbose
@@ -76,6 +86,8 @@ tbptt_steps, random_state, verbose
         Values per step of each series.
     n_features_in_ : int
         Covariates per step (0 without ``X``).
+    season_length_ : int
+        The season length :meth:`score` uses.
     residuals_ : ndarray of shape (n_calibration, horizon, n_targets)
         Absolute calibration errors in scaled units.
     series_ : list of ndarray of shape (timesteps, n_targets)
@@ -95,14 +107,17 @@ tbptt_steps, random_state, verbose
     """
 
     __init__ = estimator_init(
-        lookback=24, horizon=1, scaling="window", calibration_fraction=0.2, seasonal_period=1
+        lookback=24, horizon=1, scaling="window", calibration_fraction=0.2, season_length=1,
+        seasonal_period=DEPRECATED,
     )
 
     def _check_params(self):
         super()._check_params()
         owner = type(self).__name__
-        for name in ("lookback", "horizon", "seasonal_period"):
+        for name in ("lookback", "horizon", "season_length"):
             check_int(getattr(self, name), name, owner, minimum=1)
+        if not (isinstance(self.seasonal_period, str) and self.seasonal_period == DEPRECATED):
+            check_int(self.seasonal_period, "seasonal_period", owner, minimum=1)
         check_choice(self.scaling, "scaling", owner, SCALINGS)
         check_float(
             self.calibration_fraction, "calibration_fraction", owner,
@@ -189,6 +204,12 @@ tbptt_steps, random_state, verbose
         """
         owner = type(self).__name__
         self._check_params()
+        season_length, renamed = renamed_parameter(
+            self.season_length, self.seasonal_period, "season_length", "seasonal_period", owner,
+            default=1,
+        )
+        if renamed:
+            warnings.warn(renamed, FutureWarning, stacklevel=2)
         series, self.forms_, self.many_ = check_series(y, "y", owner)
         covariates = None
         if X is not None:
@@ -204,6 +225,7 @@ tbptt_steps, random_state, verbose
                     "that one training window needs."
                 )
         self.series_, self.covariates_ = series, covariates
+        self.season_length_ = season_length
         self.n_targets_ = series[0].shape[1]
         self.n_features_in_ = 0 if covariates is None else covariates[0].shape[1]
         self.target_scaler_ = SequenceScaler(
@@ -398,7 +420,7 @@ tbptt_steps, random_state, verbose
         float
             ``-MASE`` (greater is better), the mean over series; MASE scales
             by the in-sample error of the seasonal naive forecast with
-            ``seasonal_period``.
+            ``season_length``.
         """
         check_is_fitted(self)
         actual, _, many = check_series(y, "y", type(self).__name__)
@@ -416,10 +438,18 @@ tbptt_steps, random_state, verbose
         points = self._forecast(steps, None, X)[0]
         return -float(np.mean([
             mean_absolute_scaled_error(
-                values, forecast[: len(values)], train, seasonal_period=self.seasonal_period
+                values, forecast[: len(values)], train, season_length=self.season_length_
             )
             for values, forecast, train in zip(actual, points, self.series_)
         ]))
+
+    def __setstate__(self, state):
+        if "season_length" not in state:  # pickled before seasonal_period became season_length
+            state = {**state, "season_length": state.get("seasonal_period", 1),
+                     "seasonal_period": DEPRECATED}
+            if "series_" in state:
+                state["season_length_"] = state["season_length"]
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

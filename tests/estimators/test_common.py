@@ -31,6 +31,8 @@ def _non_default_params(estimator):
             changed[name] = "gru"
         elif name == "scaling":
             changed[name] = "standard"
+        elif value == "deprecated":  # a renamed parameter's former name
+            changed[name] = 12
     return changed
 
 

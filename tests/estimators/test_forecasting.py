@@ -3,7 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
+from seqkit.estimators import SequenceForecaster
+from seqkit.exceptions import InvalidParameterError
 from seqkit.metrics import mean_absolute_scaled_error
 from tests.estimators.data import fast_forecaster, monthly_series
 
@@ -95,11 +98,50 @@ def test_intervals_need_calibration_windows():
 
 
 def test_score_is_negative_mase_of_the_forecast_of_what_followed():
+    y = monthly_series().to_numpy()
+    train, test = y[:57], y[57:]
+    forecaster = fast_forecaster(season_length=12).fit(train)
+    naive_error = np.mean(np.abs(train[12:] - train[:-12]))  # seasonal naive, in sample
+    expected = np.mean(np.abs(test - forecaster.predict())) / naive_error
+    assert forecaster.score(test) == pytest.approx(-expected, rel=1e-12)
+    assert forecaster.season_length_ == 12
+
+
+def test_seasonal_period_is_the_former_name_of_season_length():
     y = monthly_series()
     train, test = y.iloc[:57], y.iloc[57:]
-    forecaster = fast_forecaster(seasonal_period=12).fit(train)
-    expected = mean_absolute_scaled_error(test, forecaster.predict(), train, seasonal_period=12)
+    forecaster = fast_forecaster(seasonal_period=12)
+    assert forecaster.get_params()["seasonal_period"] == 12
+    assert clone(forecaster).get_params() == forecaster.get_params()
+    with pytest.warns(FutureWarning, match=r"'seasonal_period' parameter of SequenceForecaster "
+                                           r"was renamed 'season_length'.* Use "
+                                           r"season_length=12 instead") as caught:
+        forecaster.fit(train)
+    assert [w.filename for w in caught if w.category is FutureWarning] == [__file__]
+    assert forecaster.season_length_ == 12
+    assert forecaster.get_params()["season_length"] == 1  # fit leaves the parameters alone
+    expected = mean_absolute_scaled_error(test, forecaster.predict(), train, season_length=12)
     assert forecaster.score(test) == pytest.approx(-expected)
+
+
+def test_setting_both_season_length_names_is_refused_before_training():
+    forecaster = fast_forecaster(season_length=4, seasonal_period=12)
+    with pytest.raises(InvalidParameterError, match=r"set only 'season_length'\. Got "
+                                                    r"season_length=4 and seasonal_period=12"):
+        forecaster.fit(monthly_series())
+    assert not hasattr(forecaster, "model_")
+
+
+def test_a_forecaster_pickled_before_the_rename_loads_with_season_length():
+    old = fast_forecaster(season_length=12).__getstate__()
+    del old["season_length"]
+    old["seasonal_period"] = 12  # as forecasters pickled before the rename hold it
+    old["series_"] = [np.zeros((30, 1))]  # and a fitted one (the network left out here)
+    loaded = SequenceForecaster.__new__(SequenceForecaster)
+    loaded.__setstate__(old)
+    assert loaded.get_params()["season_length"] == 12
+    assert loaded.get_params()["seasonal_period"] == "deprecated"
+    assert loaded.season_length_ == 12
 
 
 @pytest.mark.slow
