@@ -34,6 +34,13 @@ def tagging_tokens(repeat=3):
     return X, y
 
 
+def numeric_tagging(lengths=(5, 9, 2, 7), seed=0):
+    """Numeric sequences with 3 features; each step's label says whether feature 0 is positive."""
+    rng = np.random.default_rng(seed)
+    X = [rng.normal(size=(n, 3)) for n in lengths]
+    return X, [(x[:, 0] > 0).astype(int) for x in X]
+
+
 def monthly_series(n=60, seed=0):
     """A noisy seasonal monthly pandas Series."""
     rng = np.random.default_rng(seed)
