@@ -31,4 +31,25 @@ class BackendError(SeqkitError, ImportError):
 
 
 class TrainingDivergedError(SeqkitError, ArithmeticError):
-    """The training loss became NaN or inf, so the fitted weights cannot be trusted."""
+    """Training diverged (its loss or its weights became NaN or inf): the weights cannot be
+    trusted.
+
+    Parameters
+    ----------
+    message : str
+    epoch : int or None
+        The epoch (counted from 1) in which training diverged.
+    history : dict or None
+        ``{metric: [value per epoch]}`` up to and including that epoch, as
+        :func:`seqkit.training.fit` would have returned it.
+
+    Attributes
+    ----------
+    epoch, history
+        As given.
+    """
+
+    def __init__(self, message, *, epoch=None, history=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.history = history

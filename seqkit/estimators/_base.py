@@ -17,7 +17,12 @@ from sklearn.utils.validation import check_is_fitted
 from seqkit import networks, training
 from seqkit._files import staged_file
 from seqkit._validation import check_bool, check_choice, check_float, check_int
-from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
+from seqkit.exceptions import (
+    InputTypeError,
+    InvalidInputError,
+    InvalidParameterError,
+    TrainingDivergedError,
+)
 from seqkit.export import export_saved_model
 
 _MODEL_FILE = "model.keras"
@@ -165,6 +170,11 @@ class BaseSequenceEstimator(BaseEstimator):
 
     Notes
     -----
+    A ``fit`` whose loss or weights become NaN or inf raises
+    :class:`~seqkit.exceptions.TrainingDivergedError` naming the epoch (see
+    :func:`seqkit.training.fit`) and leaves the estimator unfitted; a
+    ``checkpoint_dir`` keeps the last good epoch, not marked finished.
+
     A fitted estimator pickles (the network travels as the bytes of a
     ``.keras`` archive) and :meth:`save` writes it to one file that
     :meth:`load` reads back; both give identical predictions in a new
@@ -268,8 +278,19 @@ class BaseSequenceEstimator(BaseEstimator):
             "checkpoint_config": self._checkpoint_config(),
             **fit_options,
         }
-        self.history_ = training.fit(model, x, y, **options)
+        try:
+            self.history_ = training.fit(model, x, y, **options)
+        except TrainingDivergedError:
+            self._forget_fit()
+            raise
         self.model_ = model
+
+    def _forget_fit(self):
+        """Delete every fitted attribute (a name ending in ``_``), as ``check_is_fitted``
+        finds them: a fit that fails halfway leaves the estimator unfitted, not half-fitted."""
+        for name in [name for name in vars(self) if name.endswith("_")
+                     and not name.startswith("__")]:
+            delattr(self, name)
 
     def _predict_network(self, x):
         return self.model_.predict(x, batch_size=self.batch_size, verbose=0)

@@ -2,8 +2,9 @@
 
 * :func:`compile_model` compiles with gradient-norm clipping on by default.
 * :func:`fit` trains with full backpropagation through time or, with
-  ``tbptt_steps=k``, truncated BPTT (:class:`TruncatedBPTT`); it always stops
-  on a NaN loss, can stop early on a validation split, can checkpoint every
+  ``tbptt_steps=k``, truncated BPTT (:class:`TruncatedBPTT`); it raises
+  :class:`~seqkit.exceptions.TrainingDivergedError` when the loss or the weights
+  become NaN or inf, can stop early on a validation split, can checkpoint every
   epoch and resume a killed run as if it had never stopped, and trains on
   several workers under a ``tf.distribute`` strategy (:mod:`seqkit.distribute`).
 * :func:`gradient_norms_over_time` returns ``||dLoss/dh_t||`` for every step
@@ -13,6 +14,12 @@
 Truncated BPTT reads the final states of every recurrent layer, so every
 recurrent layer of the model must have ``return_state=True``, as in the models
 of :mod:`seqkit.networks`.
+
+The package's modules: ``loop`` (:func:`compile_model`, :func:`fit` and its epoch
+loop), ``tbptt`` (:class:`TruncatedBPTT`), ``checkpoints`` (fingerprints, the
+per-epoch checkpoint, :func:`checkpoint_state`), ``replicas`` (the training and
+evaluation steps on every replica of a strategy) and ``diagnostics`` (the gradient
+norms and their plot).
 """
 
 from seqkit.training.checkpoints import checkpoint_state

@@ -120,6 +120,16 @@ def checkpoint_state(checkpoint_dir):
             "seed": state.get("fingerprint", {}).get("seed"), "history": state["history"]}
 
 
+def _divergence(model, history):
+    """What shows that training diverged, or None: a NaN or inf loss in the last epoch of
+    ``history``, or NaN or inf in the weights of ``model``."""
+    if not math.isfinite(history.get("loss", [0.0])[-1]):
+        return "its loss became NaN or inf"
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        return "its weights came to hold NaN or inf"
+    return None
+
+
 class _Progress(keras.callbacks.Callback):
     """Collect the per-epoch history and, with a directory, checkpoint after every epoch.
 
@@ -134,6 +144,11 @@ class _Progress(keras.callbacks.Callback):
     worker. ``fingerprint`` and ``config`` say what the training is made of
     (:func:`_fingerprint`, and the caller's own description); a checkpoint made of
     anything else is refused.
+
+    An epoch whose loss is NaN or inf, or after which the weights hold NaN or inf,
+    stops training and sets ``diverged`` to ``(epoch, what happened)``; nothing is
+    saved from then on, so the checkpoint keeps the last good epoch and is never
+    marked finished by a fit that diverged.
     """
 
     def __init__(self, directory=None, writer=True, fingerprint=None, config=None):
@@ -144,6 +159,7 @@ class _Progress(keras.callbacks.Callback):
         self.fingerprint, self.config = (json.loads(json.dumps(part or {}, default=repr))
                                          for part in (fingerprint, config))
         self.history, self.epochs_done, self.finished = {}, 0, False
+        self.diverged = None
 
     def restore(self, model):
         """Load the checkpoint in the directory, if any, into ``model`` (optimizer built).
@@ -171,15 +187,22 @@ class _Progress(keras.callbacks.Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
         self.epochs_done = epoch + 1
+        what = _divergence(self.model, self.history)
+        if what is not None:
+            self.diverged = (self.epochs_done, what)
+            self.model.stop_training = True
+            return
         self._save()
 
     def on_train_end(self, logs=None):
+        if self.diverged is not None:
+            return
         # After EarlyStopping (earlier in the list) restored the best weights.
         self.finished = bool(self.model.stop_training)
         self._save()
 
     def _save(self):
-        if self.directory is None or not math.isfinite(self.history.get("loss", [0.0])[-1]):
+        if self.directory is None:
             return
         if not self.writer:
             # Saving can run collective operations (Keras creates reference variables on a

@@ -3,16 +3,19 @@ and :func:`fit`, with its checks of data and arguments and its epoch loop, which
 Keras callbacks."""
 
 import math
-import warnings
 
 import keras
 import numpy as np
 
 from seqkit._validation import check_bool, check_choice, check_float, check_int
 from seqkit.distribute import is_chief
-from seqkit.exceptions import InvalidInputError, InvalidParameterError
+from seqkit.exceptions import (
+    InvalidInputError,
+    InvalidParameterError,
+    TrainingDivergedError,
+)
 from seqkit.training._graph import _as_list
-from seqkit.training.checkpoints import _fingerprint, _Progress
+from seqkit.training.checkpoints import _fingerprint, _Progress, checkpoint_state
 from seqkit.training.replicas import _loss_tracker, _ReplicaSteps, _results
 from seqkit.training.tbptt import TruncatedBPTT
 
@@ -210,11 +213,22 @@ def fit(
     dict
         ``{metric: [value per epoch]}``, e.g. ``loss``, ``val_loss``.
 
+    Raises
+    ------
+    TrainingDivergedError
+        When the loss becomes NaN or inf (training stops at once,
+        ``keras.callbacks.TerminateOnNaN``), or the weights hold NaN or inf after
+        an epoch. The message names the epoch; the error's ``history`` holds the
+        history up to it. A checkpoint keeps the last good epoch and is not
+        marked finished.
+    InvalidParameterError
+        For a model or arguments ``fit`` cannot train with, or a checkpoint made
+        by another training.
+    InvalidInputError
+        For data that does not match (sample counts, NaN targets).
+
     Notes
     -----
-    A NaN loss always stops training (``keras.callbacks.TerminateOnNaN``), with a
-    ``RuntimeWarning``; the last checkpoint, if any, holds the last good weights.
-
     A model built and compiled under a ``tf.distribute`` strategy (see
     :mod:`seqkit.distribute`) trains on all its replicas: ``batch_size`` is the
     global batch, split over the replicas of every worker, so the result equals
@@ -291,14 +305,25 @@ def fit(
             epochs=epochs, initial_epoch=progress.epochs_done, batch_size=batch_size,
             callbacks=chain, verbose=verbose, seed=seed,
         )
-    losses = progress.history.get("loss", [])
-    if losses and not math.isfinite(losses[-1]):
-        warnings.warn(
-            f"Training stopped in epoch {len(losses)}: the loss became NaN. The weights may "
-            "hold NaN; lower the learning rate or check the data for extreme values.",
-            RuntimeWarning, stacklevel=2,
-        )
+    if progress.diverged is not None:
+        raise _diverged(progress, checkpoint_dir)
     return progress.history
+
+
+def _diverged(progress, checkpoint_dir):
+    """The :class:`TrainingDivergedError` of a fit whose ``progress`` saw it diverge."""
+    epoch, what = progress.diverged
+    kept = checkpoint_state(checkpoint_dir) if checkpoint_dir is not None else None
+    if kept is not None:
+        kept = (f" The checkpoint in checkpoint_dir {str(checkpoint_dir)!r} keeps epoch "
+                f"{kept['epochs']}, not marked finished; to fit with other settings, give an "
+                "empty folder or delete this one.")
+    return TrainingDivergedError(
+        f"The fit diverged: {what} in epoch {epoch}, so the weights cannot be trusted. "
+        "Check the data for extreme values, or use a lower learning rate, stronger scaling "
+        f"or a smaller global_clipnorm.{kept or ''}",
+        epoch=epoch, history=progress.history,
+    )
 
 
 def _truncated_batches(trainer):

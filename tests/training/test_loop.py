@@ -1,11 +1,12 @@
 """compile_model and fit: clipping, the NaN stop, early stopping, validation, bad arguments."""
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
 
 from seqkit import networks, training
-from seqkit.exceptions import InvalidInputError, InvalidParameterError
+from seqkit.exceptions import InvalidInputError, InvalidParameterError, TrainingDivergedError
 from tests.training.tiny import flat_weights, tiny_data, tiny_model
 
 # ------------------------------------------------------------------ clipping
@@ -30,7 +31,7 @@ def test_clipping_bounds_the_update_of_a_huge_loss(clipnorm):
         assert step > 100 * 0.1
 
 
-# ------------------------------------------------------------ NaN, early stop
+# ---------------------------------------------------------------------- divergence
 
 
 def _nan_loss(y_true, y_pred):
@@ -38,14 +39,65 @@ def _nan_loss(y_true, y_pred):
 
 
 @pytest.mark.parametrize("tbptt_steps", [None, 3], ids=["full", "truncated"])
-def test_a_nan_loss_stops_training_and_writes_no_checkpoint(tbptt_steps, tmp_path):
+def test_a_nan_loss_raises_and_writes_no_checkpoint(tbptt_steps, tmp_path):
     x, y = tiny_data()
     model = training.compile_model(tiny_model(), loss=_nan_loss)
-    with pytest.warns(RuntimeWarning, match="the loss became NaN"):
-        history = training.fit(model, x, y, epochs=5, batch_size=4, tbptt_steps=tbptt_steps,
-                               checkpoint_dir=tmp_path)
-    assert len(history["loss"]) == 1 and np.isnan(history["loss"][0])
+    with pytest.raises(TrainingDivergedError) as err:
+        training.fit(model, x, y, epochs=5, batch_size=4, tbptt_steps=tbptt_steps,
+                     checkpoint_dir=tmp_path)
+    assert str(err.value).startswith(
+        "The fit diverged: its loss became NaN or inf in epoch 1, so the weights cannot be "
+        "trusted. Check the data for extreme values, or use a lower learning rate"
+    )
+    assert err.value.epoch == 1
+    assert len(err.value.history["loss"]) == 1 and np.isnan(err.value.history["loss"][0])
     assert not (tmp_path / "state.json").exists()
+
+
+class _Poison(keras.callbacks.Callback):
+    """Sets the first weight to NaN at the start of epoch ``epoch`` (from 0)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            weight = self.model.weights[0]
+            weight.assign(np.full(weight.shape, np.nan, "float32"))
+
+
+def test_a_fit_diverging_later_keeps_the_last_good_checkpoint_unfinished(tmp_path):
+    x, y = tiny_data()
+    with pytest.raises(TrainingDivergedError, match="in epoch 3, ") as err:
+        training.fit(tiny_model(), x, y, epochs=5, batch_size=4, checkpoint_dir=tmp_path,
+                     callbacks=[_Poison(2)])
+    assert f"The checkpoint in checkpoint_dir {str(tmp_path)!r} keeps epoch 2, not marked " \
+        "finished" in str(err.value)
+    state = training.checkpoint_state(tmp_path)
+    assert state["epochs"] == 2 and not state["finished"]
+    assert len(state["history"]["loss"]) == 2 and np.isfinite(state["history"]["loss"]).all()
+    assert len(err.value.history["loss"]) == 3 and np.isnan(err.value.history["loss"][-1])
+
+
+def _loss_with_a_nan_gradient(y_true, y_pred):
+    """The MSE plus a term that is 0 but whose gradient is NaN: sqrt'(0) * |.|'(0) = inf * 0."""
+    zero = ops.abs(y_pred - ops.stop_gradient(y_pred))
+    return ops.mean(ops.square(y_true - y_pred), axis=-1) + ops.mean(ops.sqrt(zero), axis=-1)
+
+
+def test_weights_turned_nan_under_a_finite_loss_raise(tmp_path):
+    x, y = tiny_data()
+    model = training.compile_model(tiny_model(), loss=_loss_with_a_nan_gradient)
+    with pytest.raises(TrainingDivergedError) as err:
+        training.fit(model, x, y, epochs=3, batch_size=len(x), checkpoint_dir=tmp_path)
+    assert "its weights came to hold NaN or inf in epoch 1," in str(err.value)
+    assert np.isfinite(err.value.history["loss"]).all()  # the loss never showed it
+    assert not np.isfinite(flat_weights(model)).all()
+    assert training.checkpoint_state(tmp_path) is None
+
+
+# ---------------------------------------------------------------------- early stop
 
 
 def test_early_stopping_restores_the_best_weights_and_a_finished_run_stays_finished(tmp_path):
