@@ -9,8 +9,8 @@ import numpy as np
 from seqkit._validation import check_int, check_shape
 from seqkit.exceptions import InvalidInputError, InvalidParameterError
 from seqkit.networks.feedback import FeedbackRNN
-from seqkit.networks.masking import PaddingMask
-from seqkit.networks.recurrent import _common, _seed, _stack
+from seqkit.networks.masking import PaddingMask, _masked
+from seqkit.networks.recurrent import _common, _run_stack, _seed, _stack_from, _stack_layers
 
 
 def _bridge(finals, bidirectional):
@@ -26,6 +26,13 @@ def _bridge(finals, bidirectional):
             for forward, backward in zip(states[:half], states[half:])
         ])
     return bridged
+
+
+def _encoded_states(padding_mask, stack, encoder_inputs):
+    """The decoder's initial states, per layer: the encoder's final states (bridged)."""
+    h, mask = _masked(padding_mask, encoder_inputs)
+    _, finals = _run_stack(h, stack, mask=mask)
+    return _bridge(finals, isinstance(stack[0][1], keras.layers.Bidirectional))
 
 
 def build_encoder_decoder(
@@ -86,14 +93,14 @@ def build_encoder_decoder(
     encoder_inputs = keras.Input((None, n_features), name="encoder_inputs")
     decoder_inputs = keras.Input((horizon, n_targets + n_future_covariates),
                                  name="decoder_inputs")
-    _, finals = _stack(PaddingMask(name="padding_mask")(encoder_inputs), params,
-                       prefix="encoder", return_sequences=False, bidirectional=bidirectional)
-    states = _bridge(finals, bidirectional)
-    h, _ = _stack(
-        decoder_inputs, {**params, "seed": _seed(params["seed"], params["num_layers"])},
-        prefix="decoder", return_sequences=True, initial_state=lambda i, _: states[i],
-        units=params["units"] * (2 if bidirectional else 1),
+    encoder = _stack_layers(params, prefix="encoder", return_sequences=False,
+                            bidirectional=bidirectional)
+    states = _encoded_states(PaddingMask(name="padding_mask"), encoder, encoder_inputs)
+    decoder = _stack_layers(
+        {**params, "seed": _seed(params["seed"], params["num_layers"])}, prefix="decoder",
+        return_sequences=True, units=params["units"] * (2 if bidirectional else 1),
     )
+    h, _ = _run_stack(decoder_inputs, decoder, initial_states=states)
     outputs = keras.layers.Dense(n_targets, name="readout")(h)
     return keras.Model([encoder_inputs, decoder_inputs], outputs, name="encoder_decoder")
 
@@ -155,15 +162,15 @@ def autoregressive_model(model):
     """
     if model in _AUTOREGRESSIVE:
         return _AUTOREGRESSIVE[model]
-    names = {layer.name for layer in model.layers}
-    if not {"encoder_1", "decoder_1", "readout", "decoder_inputs"} <= names:
+    layers = {layer.name: layer for layer in model.layers}
+    if not {"encoder_1", "decoder_1", "readout", "decoder_inputs", "padding_mask"} <= set(layers):
         raise InvalidParameterError(
             "The 'model' parameter of autoregressive_model must be built by "
             f"build_encoder_decoder. Got a model named {model.name!r} with layers "
-            f"{sorted(names)} instead."
+            f"{sorted(layers)} instead."
         )
-    num_layers = sum(name.startswith("encoder_") and name[8:].isdigit() for name in names)
-    bidirectional = isinstance(model.get_layer("encoder_1"), keras.layers.Bidirectional)
+    # The trained encoder and decoder layers; no dropout at inference.
+    encoder = [(None, layer) for _, layer in _stack_from(layers, "encoder")]
     readout = model.get_layer("readout")
     encoder_shape, (_, horizon, width) = (tuple(t.shape) for t in model.inputs)
     encoder_inputs = keras.Input(encoder_shape[1:], name="encoder_inputs")
@@ -173,15 +180,9 @@ def autoregressive_model(model):
     if width > readout.units:
         step_inputs = keras.Input((horizon, width - readout.units), name="future_covariates")
         inputs.append(step_inputs)
-    h, finals = PaddingMask(name="padding_mask")(encoder_inputs), []
-    for i in range(num_layers):  # the trained encoder layers; no dropout at inference
-        h, *states = model.get_layer(f"encoder_{i + 1}")(h)
-        finals.append(states)
-    states = _bridge(finals, bidirectional)
-    decoder = FeedbackRNN(
-        [model.get_layer(f"decoder_{i + 1}").cell for i in range(num_layers)], readout, horizon,
-        name="decoder",
-    )
+    states = _encoded_states(layers["padding_mask"], encoder, encoder_inputs)
+    decoder = FeedbackRNN([layer.cell for _, layer in _stack_from(layers, "decoder")], readout,
+                          horizon, name="decoder")
     outputs = decoder(first_input=start, initial_state=[s for layer in states for s in layer],
                       step_inputs=step_inputs)
     _AUTOREGRESSIVE[model] = keras.Model(inputs, outputs, name="autoregressive_decoder")

@@ -6,7 +6,13 @@ from keras import ops
 from seqkit._validation import check_choice, check_float, check_int
 from seqkit.cells._base import get_keras_object
 from seqkit.exceptions import InvalidInputError, InvalidParameterError
-from seqkit.networks.recurrent import _cell, _common, _states_from, cell_state_sizes
+from seqkit.networks.recurrent import (
+    _cell,
+    _common,
+    _initial_state_layers,
+    _states_from,
+    cell_state_sizes,
+)
 
 
 class _FeedbackCell(keras.layers.Layer):
@@ -217,5 +223,6 @@ def build_one_to_many(
         outputs = generator(first_input=vector)
     else:
         sizes = [s for c in cells for s in cell_state_sizes(c)]
-        outputs = generator(initial_state=_states_from(vector, sizes, None, "initial_state"))
+        dense_layers = _initial_state_layers(sizes, None, "initial_state")
+        outputs = generator(initial_state=_states_from(vector, sizes, dense_layers))
     return keras.Model(vector, outputs, name="one_to_many")

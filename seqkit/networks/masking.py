@@ -52,3 +52,8 @@ class PaddingMask(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+def _masked(layer, inputs):
+    """``layer(inputs)`` and the mask it gives the layers after it, both symbolic."""
+    return layer(inputs), layer.compute_mask(inputs)

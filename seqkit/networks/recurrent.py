@@ -106,32 +106,42 @@ def _state_sizes(layer):
     return cell_state_sizes(layer.cell)
 
 
-def _states_from(features, sizes, units_from, name):
-    """Initial states computed from ``features``: ``tanh(A s + a)`` in the first ``units_from``
-    units of each state, zeros in the rest."""
+def _initial_state_layers(sizes, units_from, name):
+    """One ``Dense(tanh)`` per state, ``{name}_1 ..``: ``units_from`` units wide (all when None)."""
+    return [
+        keras.layers.Dense(size if units_from is None else units_from, activation="tanh",
+                           name=f"{name}_{k + 1}")
+        for k, size in enumerate(sizes)
+    ]
+
+
+def _states_from(features, sizes, dense_layers):
+    """Initial states computed from ``features``: ``tanh(A s + a)`` in the first units of each
+    state (as many as its ``Dense`` has), zeros in the rest."""
     states = []
-    for k, size in enumerate(sizes):
-        width = size if units_from is None else units_from
-        state = keras.layers.Dense(width, activation="tanh", name=f"{name}_{k + 1}")(features)
-        if width < size:
-            state = ops.pad(state, [[0, 0], [0, size - width]])
+    for size, dense in zip(sizes, dense_layers):
+        state = dense(features)
+        if dense.units < size:
+            state = ops.pad(state, [[0, 0], [0, size - dense.units]])
         states.append(state)
     return states
 
 
-def _stack(h, params, *, prefix, return_sequences, initial_state=None, bidirectional=False,
-           units=None):
-    """Stacked recurrent layers ``{prefix}_1 .. {prefix}_L`` with ``Dropout`` between them.
+def _stack_layers(params, *, prefix, return_sequences, bidirectional=False, units=None):
+    """The layers of a stack: ``(dropout, recurrent)`` pairs, ``{prefix}_1 .. {prefix}_L``.
 
-    ``initial_state(i, layer)``, if given, returns the initial states of layer ``i`` (or
-    None). Returns the output of the last layer and, per layer, the list of its final states.
+    Every recurrent layer has ``return_state=True``; ``Dropout`` layers
+    ``{prefix}_dropout_i`` stand between layers ``i`` and ``i + 1`` (None where
+    there is none). :func:`_stack_from` finds the same pairs again in a built
+    model, by these names.
     """
-    finals = []
+    stack = []
     for i in range(params["num_layers"]):
+        dropout = None
         if i and params["dropout"]:
-            h = keras.layers.Dropout(
+            dropout = keras.layers.Dropout(
                 params["dropout"], seed=_seed(params["seed"], i), name=f"{prefix}_dropout_{i}"
-            )(h)
+            )
         name = f"{prefix}_{i + 1}"
         layer = recurrent_layer(
             params["cell"], units or params["units"], return_state=True,
@@ -140,8 +150,47 @@ def _stack(h, params, *, prefix, return_sequences, initial_state=None, bidirecti
         )
         if bidirectional:
             layer = keras.layers.Bidirectional(layer, name=name)
-        state = initial_state and initial_state(i, layer)
-        h, *states = layer(h, initial_state=state) if state else layer(h)
+        stack.append((dropout, layer))
+    return stack
+
+
+def _stack_from(layers, prefix):
+    """The ``(dropout, recurrent)`` pairs of the stack ``prefix`` among ``layers`` (a dict of a
+    built model's layers by name), as :func:`_stack_layers` named them; [] if none."""
+    stack = []
+    while f"{prefix}_{len(stack) + 1}" in layers:
+        i = len(stack)
+        stack.append((layers.get(f"{prefix}_dropout_{i}") if i else None,
+                      layers[f"{prefix}_{i + 1}"]))
+    return stack
+
+
+def _run_stack(h, stack, *, mask=None, initial_states=None):
+    """Run ``h`` through a stack: the states in and out of every seqkit network.
+
+    Parameters
+    ----------
+    h : KerasTensor of shape (batch, time, features)
+    stack : list of (keras.layers.Dropout or None, keras.layers.Layer)
+        From :func:`_stack_layers` or :func:`_stack_from`.
+    mask : KerasTensor of shape (batch, time), bool, or None
+        Real steps. Given to every layer explicitly: Keras leaves a layer's
+        ``mask`` unset when the layer is also given ``initial_state``.
+    initial_states : list or None
+        Per layer, its initial states (a list, in the order the layer returns
+        them) or None for its own (zeros).
+
+    Returns
+    -------
+    tuple
+        The last layer's output and, per layer, the list of its final states.
+    """
+    finals = []
+    for i, (dropout, layer) in enumerate(stack):
+        if dropout is not None:
+            h = dropout(h)
+        state = initial_states[i] if initial_states else None
+        h, *states = layer(h, initial_state=state, mask=mask)
         finals.append(states)
     return h, finals
 

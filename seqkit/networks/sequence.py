@@ -1,11 +1,66 @@
-"""Networks that read a sequence: many-to-one (one output) and many-to-many (one per step)."""
+"""Networks that read a sequence: many-to-one (one output) and many-to-many (one per step).
+
+The layers of such a network are made once (:func:`_sequence_network`) and
+wired by :func:`_sequence_graph`, which :func:`seqkit.networks.stateful_twin`
+calls again on the same layers, found by name, to give the network states in
+and out.
+"""
 
 import keras
 
 from seqkit._validation import check_int
 from seqkit.cells._base import get_keras_object
-from seqkit.networks.masking import PaddingMask, TokenMask
-from seqkit.networks.recurrent import _common, _stack, _state_sizes, _states_from
+from seqkit.networks.masking import PaddingMask, TokenMask, _masked
+from seqkit.networks.recurrent import (
+    _common,
+    _initial_state_layers,
+    _run_stack,
+    _stack_layers,
+    _state_sizes,
+    _states_from,
+)
+
+
+def _sequence_graph(layers, stack, inputs, initial_states=None):
+    """Wire a sequence network's layers on ``inputs``.
+
+    Parameters
+    ----------
+    layers : dict
+        The network's layers by name: ``"padding_mask"`` or ``"embedding"``
+        (and ``"subword_embedding"``, ``"token_features"``, ``"padding_mask"``
+        with sub-word features), ``"initial_state_k"`` with static features,
+        ``"readout"``.
+    stack : list
+        The recurrent stack, ``(dropout, layer)`` pairs.
+    inputs : list of KerasTensor
+        ``[sequences]`` or ``[tokens]``, then ``static`` when the network has
+        static features.
+    initial_states : list or None
+        Per layer, its initial states; None: the network's own (computed from
+        ``static`` for the first layer, zeros elsewhere).
+
+    Returns
+    -------
+    tuple
+        The read-out's output and, per recurrent layer, its final states.
+    """
+    sequences = inputs[0]
+    if "embedding" not in layers:
+        h, mask = _masked(layers["padding_mask"], sequences)
+    elif "subword_embedding" in layers:
+        parts = layers["subword_embedding"](sequences[..., 1:])
+        parts = keras.layers.Reshape((-1, parts.shape[-2] * parts.shape[-1]))(parts)
+        h = layers["token_features"]([layers["embedding"](sequences[..., 0]), parts])
+        h, mask = _masked(layers["padding_mask"], [h, sequences])
+    else:
+        h, mask = _masked(layers["embedding"], sequences)
+    if initial_states is None and len(inputs) > 1:
+        sizes = _state_sizes(stack[0][1])
+        dense_layers = [layers[f"initial_state_{k + 1}"] for k in range(len(sizes))]
+        initial_states = [_states_from(inputs[1], sizes, dense_layers)] + [None] * len(stack[1:])
+    h, finals = _run_stack(h, stack, mask=mask, initial_states=initial_states)
+    return layers["readout"](h), finals
 
 
 def _sequence_network(
@@ -22,40 +77,35 @@ def _sequence_network(
     activation = get_keras_object("activation", output_activation, "output_activation", owner)
     if vocab_size is None:
         n_features = check_int(n_features, "n_features", owner, minimum=1)
-        sequences = keras.Input((None, n_features), name="sequences")
-        h = PaddingMask(name="padding_mask")(sequences)
+        inputs = [keras.Input((None, n_features), name="sequences")]
+        layers = {"padding_mask": PaddingMask(name="padding_mask")}
     else:
         vocab_size = check_int(vocab_size, "vocab_size", owner, minimum=2)
         embedding_dim = check_int(embedding_dim, "embedding_dim", owner, minimum=1)
         subword_features = check_int(subword_features, "subword_features", owner, minimum=0)
         shape = (None, 1 + subword_features) if subword_features else (None,)
-        sequences = keras.Input(shape, dtype="int32", name="tokens")
-        ids = sequences[..., 0] if subword_features else sequences
-        h = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=not subword_features,
-                                   name="embedding")(ids)
+        inputs = [keras.Input(shape, dtype="int32", name="tokens")]
+        layers = {"embedding": keras.layers.Embedding(
+            vocab_size, embedding_dim, mask_zero=not subword_features, name="embedding"
+        )}
         if subword_features:
             size = check_int(subword_vocab_size, "subword_vocab_size", owner, minimum=2)
-            parts = keras.layers.Embedding(size, embedding_dim, name="subword_embedding")(
-                sequences[..., 1:]
+            layers["subword_embedding"] = keras.layers.Embedding(
+                size, embedding_dim, name="subword_embedding"
             )
-            parts = keras.layers.Reshape((-1, subword_features * embedding_dim))(parts)
-            h = keras.layers.Concatenate(name="token_features")([h, parts])
-            h = TokenMask(name="padding_mask")([h, sequences])
-    initial_state = None
+            layers["token_features"] = keras.layers.Concatenate(name="token_features")
+            layers["padding_mask"] = TokenMask(name="padding_mask")
+    stack = _stack_layers(params, prefix="recurrent", return_sequences=return_sequences,
+                          bidirectional=bool(bidirectional))
     if n_static:
-        static = keras.Input((n_static,), name="static")
-
-        def initial_state(i, layer):
-            return None if i else _states_from(static, _state_sizes(layer), static_units,
-                                               "initial_state")
-
-    h, _ = _stack(
-        h, params, prefix="recurrent", return_sequences=return_sequences,
-        initial_state=initial_state, bidirectional=bool(bidirectional),
-    )
-    outputs = keras.layers.Dense(n_outputs, activation=activation, name="readout")(h)
-    inputs = [sequences, static] if n_static else sequences
-    return keras.Model(inputs, outputs, name=owner.removeprefix("build_"))
+        inputs.append(keras.Input((n_static,), name="static"))
+        dense_layers = _initial_state_layers(_state_sizes(stack[0][1]), static_units,
+                                             "initial_state")
+        layers.update((dense.name, dense) for dense in dense_layers)
+    layers["readout"] = keras.layers.Dense(n_outputs, activation=activation, name="readout")
+    outputs, _ = _sequence_graph(layers, stack, inputs)
+    return keras.Model(inputs if n_static else inputs[0], outputs,
+                       name=owner.removeprefix("build_"))
 
 
 def build_many_to_one(

@@ -66,6 +66,16 @@ def test_padded_batch_equals_each_sequence_alone(build, cell, bidirectional):
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+def test_initial_states_from_static_features_keep_the_padding_mask():
+    """Keras gives a layer called with ``initial_state`` no mask of its own: the first layer,
+    started from the static features, must still skip the padded steps."""
+    padded, alone = _padded([4, 2])
+    static = np.array([[0.5, -1.0], [1.0, 0.3]], "float32")
+    model = networks.build_many_to_one(4, 3, cell="gru", units=4, n_static=2)
+    np.testing.assert_allclose(model([padded, static])[1],
+                               model([alone[1][None], static[1:]])[0], atol=1e-5)
+
+
 def test_padded_steps_do_not_count_in_the_loss():
     padded, _ = _padded([4, 2])
     model = networks.build_many_to_many(4, 1, cell="gru", units=4, output_activation=None)
