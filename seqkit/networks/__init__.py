@@ -24,9 +24,19 @@ and per-step outputs at padded steps count in no loss or metric. Pad the
 *targets* of padded steps with any finite value (NaN times a zero weight is
 still NaN).
 
-Every recurrent layer is built with ``return_state=True`` (the models use only
-its first output): :mod:`seqkit.training` reads the final states to carry them
-from chunk to chunk in truncated backpropagation through time.
+States in and out: :func:`stateful_twin` turns a many-to-one or many-to-many
+network into its twin with the same layers, which takes initial states and
+returns the final states of every recurrent layer (named as
+:func:`recurrent_states` lists them). Truncated backpropagation through time
+(:mod:`seqkit.training`) carries states from chunk to chunk with it, a
+streaming export from step to step.
+
+Modules: :mod:`~seqkit.networks.masking` (padding masks),
+:mod:`~seqkit.networks.recurrent` (layers by cell name, state sizes, stacks),
+:mod:`~seqkit.networks.sequence` (many-to-one, many-to-many),
+:mod:`~seqkit.networks.feedback` (one-to-many, :class:`FeedbackRNN`),
+:mod:`~seqkit.networks.encoder_decoder` (sequence-to-sequence, teacher forcing,
+autoregressive inference), :mod:`~seqkit.networks.stateful` (the stateful twin).
 """
 
 from seqkit.networks.encoder_decoder import (
@@ -39,6 +49,7 @@ from seqkit.networks.feedback import FeedbackRNN, build_one_to_many
 from seqkit.networks.masking import PaddingMask, TokenMask
 from seqkit.networks.recurrent import CELL_NAMES, cell_state_sizes, recurrent_layer
 from seqkit.networks.sequence import build_many_to_many, build_many_to_one
+from seqkit.networks.stateful import recurrent_states, stateful_twin
 
 __all__ = [
     "CELL_NAMES",
@@ -53,5 +64,7 @@ __all__ = [
     "cell_state_sizes",
     "predict_autoregressive",
     "recurrent_layer",
+    "recurrent_states",
+    "stateful_twin",
     "teacher_forcing_inputs",
 ]

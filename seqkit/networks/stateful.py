@@ -1,0 +1,163 @@
+"""The stateful twin of a sequence network: the same layers, with states in and out.
+
+Truncated backpropagation through time carries the states from chunk to
+chunk, a streaming export carries them from step to step: both run the
+network's twin, built here once. The twin is wired by the same code as the
+network (:func:`seqkit.networks.sequence._sequence_graph`), on the network's
+own layers found by the names its builder gave them, so it needs no private
+Keras method and works on a network loaded from a ``.keras`` file.
+"""
+
+import keras
+
+from seqkit.exceptions import InputTypeError, InvalidParameterError
+from seqkit.networks.recurrent import _stack_from, cell_state_sizes
+from seqkit.networks.sequence import _sequence_graph
+
+_STATE_KINDS = ("h", "c")
+
+
+def _sequence_layers(model, owner):
+    """The layers of a network of :func:`build_many_to_one` or :func:`build_many_to_many`, by
+    name, and its recurrent stack; raise unless it is one that runs forward only."""
+    if not isinstance(model, keras.Model):
+        raise InputTypeError(
+            f"The 'model' parameter of {owner} must be a keras.Model. Got "
+            f"{type(model).__name__} instead."
+        )
+    layers = {layer.name: layer for layer in model.layers}
+    stack = _stack_from(layers, "recurrent")
+    if not stack or "readout" not in layers or not {"padding_mask", "embedding"} & set(layers):
+        raise InvalidParameterError(
+            f"The 'model' parameter of {owner} must be a network built by build_many_to_one or "
+            f"build_many_to_many. Got a model named {model.name!r} with layers "
+            f"{sorted(layers)} instead."
+        )
+    for _, layer in stack:
+        if isinstance(layer, keras.layers.Bidirectional):
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must read its sequences forward only "
+                "(bidirectional=False): a bidirectional network's output at a step depends on "
+                f"the steps after it, so no states carry it on. Got the Bidirectional layer "
+                f"{layer.name!r}."
+            )
+    return layers, stack
+
+
+def recurrent_states(model):
+    """The recurrent states of a sequence network, named as its stateful twin names them.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A network of :func:`build_many_to_one` or :func:`build_many_to_many`
+        (trained or not, loaded from a ``.keras`` file or not), forward only.
+
+    Returns
+    -------
+    dict
+        ``{name: size}`` in the order :func:`stateful_twin` takes and returns
+        the states: per recurrent layer ``i = 1 .. L``, ``h_i`` and, for LSTM
+        cells (``"peephole_lstm"``, ``"lstm"``), ``c_i``. Each state is
+        ``(batch, size)``.
+
+    Raises
+    ------
+    InputTypeError
+        If ``model`` is not a ``keras.Model``.
+    InvalidParameterError
+        If ``model`` is not such a network, or is bidirectional.
+
+    Examples
+    --------
+    >>> recurrent_states(build_many_to_one(3, 2, cell="lstm", units=4, num_layers=2))
+    {'h_1': 4, 'c_1': 4, 'h_2': 4, 'c_2': 4}
+    """
+    _, stack = _sequence_layers(model, "recurrent_states")
+    return _named_states(stack)
+
+
+def _named_states(stack):
+    return {
+        f"{kind}_{i}": size
+        for i, (_, layer) in enumerate(stack, 1)
+        for kind, size in zip(_STATE_KINDS, cell_state_sizes(layer.cell))
+    }
+
+
+def stateful_twin(model, *, states_in=True):
+    """The stateful twin of a sequence network: its states in, its final states out.
+
+    The twin holds the network's own layers (so its weights: training one
+    trains the other) and computes what the network computes, but its
+    recurrent layers start from given states instead of their own, and it
+    returns every recurrent layer's final states next to the output. Feeding
+    a sequence in pieces, each starting from the states the last one ended
+    with, gives what the whole sequence gives (truncated BPTT's chunks, a
+    streaming model's steps); a padding step (all NaN, or token id 0) leaves
+    the states as they were.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A network of :func:`build_many_to_one` or :func:`build_many_to_many`
+        run forward (``bidirectional=False``): numeric or token input, with or
+        without static features (e.g. the forecaster's future covariates),
+        trained or not, loaded from a ``.keras`` file or not.
+    states_in : bool, default True
+        False: no state inputs; the layers start from the network's own
+        initial states (zeros, or those it computes from its static input),
+        as for the first piece of a sequence. Only the final states are added.
+
+    Returns
+    -------
+    keras.Model
+        Inputs, as a list: the network's inputs, under their names
+        (``sequences`` ``(batch, time, n_features)`` float NaN-padded, or
+        ``tokens`` ``(batch, time)`` / ``(batch, time, 1 + subword_features)``
+        int; then ``static`` ``(batch, n_static)`` when the network has
+        static features), then with ``states_in`` one input per state named
+        as :func:`recurrent_states` lists them, ``h_1``, ``c_1`` (LSTM cells),
+        ``h_2``, ..., each ``(batch, size)``. Outputs, as a list: the
+        network's output (``(batch, n_outputs)`` or ``(batch, time,
+        n_outputs)``), then the final states in the same order. With
+        ``states_in`` the static input is taken but unused: the states given
+        replace the initial states it sets.
+
+    Raises
+    ------
+    InputTypeError
+        If ``model`` is not a ``keras.Model``.
+    InvalidParameterError
+        If ``model`` is not a network of those builders (an encoder-decoder,
+        a one-to-many network, any other model), or is bidirectional.
+
+    Examples
+    --------
+    One step at a time, states carried (a sequence of length 1 per step):
+
+    >>> model = build_many_to_one(3, 2, cell="gru", units=4)
+    >>> twin = stateful_twin(model)
+    >>> [t.name for t in twin.inputs]
+    ['sequences', 'h_1']
+    >>> x, h = keras.ops.ones((5, 10, 3)), keras.ops.zeros((5, 4))
+    >>> for t in range(10):
+    ...     y, h = twin([x[:, t:t + 1], h])
+    >>> np.allclose(y, model(x), atol=1e-5)
+    True
+    """
+    layers, stack = _sequence_layers(model, "stateful_twin")
+    inputs = [keras.Input(batch_shape=t.shape, dtype=t.dtype, name=t.name)
+              for t in model.inputs]
+    state_inputs, initial_states = [], None
+    if states_in:
+        state_inputs = [keras.Input((size,), name=name)
+                        for name, size in _named_states(stack).items()]
+        counts = [len(cell_state_sizes(layer.cell)) for _, layer in stack]
+        starts = [sum(counts[:i]) for i in range(len(counts))]
+        initial_states = [state_inputs[start:start + count]
+                          for start, count in zip(starts, counts)]
+    output, finals = _sequence_graph(layers, stack, inputs, initial_states)
+    return keras.Model([*inputs, *state_inputs],
+                       [output, *(state for states in finals for state in states)],
+                       name=f"{model.name}_stateful")
