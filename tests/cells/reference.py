@@ -1,6 +1,13 @@
-"""NumPy references of the cell equations, written from the docstrings, step by step."""
+"""NumPy references of the cell equations, written from the docstrings, step by step; random
+weights to test them with."""
 
 import numpy as np
+
+
+def random_weights(layer, seed=1):
+    """Random non-zero weights (peepholes included), large enough to exercise every term."""
+    rng = np.random.default_rng(seed)
+    return [rng.normal(scale=0.6, size=w.shape).astype(w.dtype) for w in layer.get_weights()]
 
 
 def sigmoid(z):

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from seqkit.cells import ElmanRNN, PeepholeLSTM
-from tests.cells.reference import elman_step, peephole_lstm_step, run_reference
+from tests.cells.reference import elman_step, peephole_lstm_step, random_weights, run_reference
 
 CONFIGS = {
     "elman": (ElmanRNN, {}),
@@ -25,12 +25,6 @@ def make_layer(name, fast_path, dtype="float32", **extra):
         UNITS, fast_path=fast_path, dtype=dtype, return_sequences=True, return_state=True,
         **kwargs, **extra,
     )
-
-
-def random_weights(layer, seed=1):
-    """Random non-zero weights (peepholes included), large enough to exercise every term."""
-    rng = np.random.default_rng(seed)
-    return [rng.normal(scale=0.6, size=w.shape).astype(w.dtype) for w in layer.get_weights()]
 
 
 def reference_step(name, weights):

@@ -11,7 +11,7 @@ import pytest
 
 from seqkit.cells import ElmanRNN, ElmanRNNCell, PeepholeLSTM, PeepholeLSTMCell
 from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
-from tests.cells.test_equations import random_weights
+from tests.cells.reference import random_weights
 
 PAIRS = [(ElmanRNNCell, ElmanRNN), (PeepholeLSTMCell, PeepholeLSTM)]
 PAIR_IDS = ["elman", "peephole_lstm"]
@@ -114,26 +114,52 @@ def test_return_state_and_initial_state(cell_class, layer_class):
     assert len(states) == (1 if layer_class is ElmanRNN else 2)
     np.testing.assert_allclose(output[:, -1], states[0], atol=1e-6)
     continued = layer(x, initial_state=states)[0]
-    assert not np.allclose(continued, output)
+    # Starting from the final states continues the sequence: x then x again, in one call.
+    whole = layer(np.concatenate([x, x], axis=1))[0]
+    np.testing.assert_allclose(continued, whole[:, x.shape[1]:], atol=1e-5)
 
 
-@pytest.mark.parametrize("cell_class, layer_class", PAIRS, ids=PAIR_IDS)
-def test_every_init_argument_is_in_config_and_round_trips(cell_class, layer_class):
-    kwargs = {"units": 3, "activation": "relu", "dropout": 0.25, "seed": 7,
-              "kernel_regularizer": "l2"}
-    if cell_class is PeepholeLSTMCell:
-        kwargs.update(peepholes="full", cell_clip=2.0, unit_forget_bias=False)
-    for klass in (cell_class, layer_class):
-        obj = klass(**kwargs)
-        config = obj.get_config()
-        for parameter in inspect.signature(klass.__init__).parameters:
-            if parameter not in ("self", "kwargs"):
-                assert parameter in config, f"{klass.__name__}.get_config() lacks {parameter!r}"
-        for base in (cell_class.__mro__[1],):
-            for parameter in inspect.signature(base.__init__).parameters:
-                if parameter not in ("self", "kwargs"):
-                    assert parameter in config, f"{klass.__name__}.get_config() lacks {parameter!r}"
-        assert klass.from_config(config).get_config() == config
+NON_DEFAULT = {
+    "units": 3, "activation": "relu", "use_bias": False, "kernel_initializer": "he_normal",
+    "recurrent_initializer": "glorot_normal", "bias_initializer": "ones",
+    "kernel_regularizer": "l2", "recurrent_regularizer": "l1",
+    "bias_regularizer": keras.regularizers.L1L2(0.1, 0.2),
+    "kernel_constraint": "non_neg", "recurrent_constraint": "unit_norm",
+    "bias_constraint": "max_norm", "dropout": 0.25, "recurrent_dropout": 0.125, "seed": 7,
+    "recurrent_activation": "hard_sigmoid", "peepholes": "full", "peephole_initializer": "ones",
+    "peephole_regularizer": "l2", "peephole_constraint": "non_neg", "unit_forget_bias": False,
+    "cell_clip": 2.0, "return_sequences": True, "return_state": True, "go_backwards": True,
+    "stateful": True, "unroll": True, "zero_output_for_mask": True, "fast_path": False,
+}
+"""A value other than the default for every argument of the cells and layers."""
+
+
+def _own_arguments(klass):
+    """The ``__init__`` arguments of ``klass`` and of its seqkit bases (and, for a layer, of
+    its cell, which it proxies), read from their own signatures."""
+    classes = [c for c in klass.__mro__ if c.__module__.startswith("seqkit.")]
+    if getattr(klass, "cell_class", None) is not None:
+        classes += [c for c in klass.cell_class.__mro__ if c.__module__.startswith("seqkit.")]
+    return {name for c in classes for name in inspect.signature(c.__init__).parameters
+            if name not in ("self", "kwargs")}
+
+
+@pytest.mark.parametrize("klass", [c for pair in PAIRS for c in pair], ids=lambda c: c.__name__)
+def test_every_init_argument_round_trips_through_the_config_with_a_non_default_value(klass):
+    names = _own_arguments(klass)
+    assert names - set(NON_DEFAULT) == set(), "give the new arguments a non-default value here"
+    config = klass(**{name: NON_DEFAULT[name] for name in names}).get_config()
+    default_config = klass(units=5).get_config()
+    rebuilt = klass.from_config(config).get_config()
+    for name in sorted(names):
+        assert name in config, f"{klass.__name__}.get_config() lacks {name!r}"
+        assert config[name] != default_config[name], f"{name!r} is not in the config as given"
+        assert rebuilt[name] == config[name], f"{name!r} is lost by from_config"
+        value = NON_DEFAULT[name]
+        if isinstance(value, (bool, int, float)) or name in ("activation", "peepholes",
+                                                              "recurrent_activation"):
+            assert config[name] == value, name
+    assert rebuilt == config
 
 
 @pytest.mark.parametrize("cell_class, layer_class", PAIRS, ids=PAIR_IDS)
