@@ -1,20 +1,18 @@
 """Truncated backpropagation through time (:class:`TruncatedBPTT`).
 
 A batch of long sequences is cut into chunks; the final states of every
-recurrent layer after one chunk start the next. The model's stateful twin
-(states in, states out) is made here, in ``TruncatedBPTT._twin``, by replaying
-the model's layer graph (:func:`seqkit.training._graph._replay`).
+recurrent layer after one chunk start the next. The chunks run through the
+model's stateful twin (states in, states out), :func:`seqkit.networks.stateful_twin`.
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from seqkit._validation import check_int
 from seqkit.exceptions import InvalidParameterError
-from seqkit.networks import cell_state_sizes
-from seqkit.training._graph import _fresh_inputs, _recurrent_layers, _replay
+from seqkit.networks import stateful_twin
+from seqkit.training._graph import _recurrent_layers
 
 
 class TruncatedBPTT:
@@ -36,8 +34,10 @@ class TruncatedBPTT:
     ----------
     model : keras.Model
         A compiled model with one output whose recurrent layers run forward and
-        have ``return_state=True`` (any model of :mod:`seqkit.networks` but the
-        bidirectional and encoder-decoder ones), built outside any
+        have ``return_state=True``: a network of
+        :func:`seqkit.networks.build_many_to_one` or
+        :func:`seqkit.networks.build_many_to_many` run forward (see
+        :func:`seqkit.networks.stateful_twin`), built outside any
         ``tf.distribute`` strategy: truncated BPTT runs on one replica.
     steps : int
         Chunk length ``k``, ``>= 1``.
@@ -45,8 +45,10 @@ class TruncatedBPTT:
     Attributes
     ----------
     first, carried : keras.Model
-        The model with the final states as extra outputs; ``carried`` also takes
-        the initial states as extra inputs. Same layers, same weights.
+        The model's stateful twins (:func:`seqkit.networks.stateful_twin`):
+        ``first`` starts from the model's own initial states, ``carried`` takes
+        them as extra inputs; both return the final states too. Same layers,
+        same weights.
     train_chunk : callable
         ``train_chunk(inputs, y, sample_weight, states) -> (loss, states)``, one
         compiled optimisation step on a chunk (``states`` None for a first chunk).
@@ -92,29 +94,10 @@ class TruncatedBPTT:
                 f"{[tuple(t.shape) for t in model.inputs]}."
             )
         self.per_step = len(model.outputs[0].shape) == 3
-        self.first = self._twin(carried=False)
-        self.carried = self._twin(carried=True)
+        self.first = stateful_twin(model, states_in=False)
+        self.carried = stateful_twin(model)
         self.train_chunk = tf.function(self._train_chunk, reduce_retracing=True)
         self.advance = tf.function(self._advance, reduce_retracing=True)
-
-    def _twin(self, carried):
-        """The model with its final states as extra outputs and, if ``carried``, its initial
-        states as extra inputs; same layers, same weights."""
-        inputs, state_inputs, state_outputs = _fresh_inputs(self.model), [], []
-
-        def call(layer, *args, **kwargs):
-            if isinstance(layer, keras.layers.RNN):
-                if carried:
-                    sizes = cell_state_sizes(layer.cell)
-                    kwargs["initial_state"] = [keras.Input((size,)) for size in sizes]
-                    state_inputs.extend(kwargs["initial_state"])
-                outputs = layer(*args, **kwargs)
-                state_outputs.extend(outputs[1:])
-                return outputs
-            return layer(*args, **kwargs)
-
-        outputs = _replay(self.model, inputs, call)
-        return keras.Model([*inputs, *state_inputs], [outputs, *state_outputs])
 
     def forward(self, inputs, states=None, training=False):
         """Run one chunk.
