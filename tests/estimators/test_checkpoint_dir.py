@@ -23,9 +23,10 @@ NO_STOP = {"early_stopping": False}
 @pytest.mark.parametrize("kind", KINDS)
 def test_checkpoint_dir_is_a_parameter_that_clones_and_pickles(kind, tmp_path):
     estimator = FACTORIES[kind](checkpoint_dir=tmp_path / "fit")
-    assert estimator.get_params()["checkpoint_dir"] == tmp_path / "fit"
-    assert clone(estimator).get_params() == estimator.get_params()
-    assert pickle.loads(pickle.dumps(estimator)).checkpoint_dir == tmp_path / "fit"
+    expected = {**FACTORIES[kind]().get_params(), "checkpoint_dir": tmp_path / "fit"}
+    assert estimator.get_params() == expected
+    assert clone(estimator).get_params() == expected
+    assert pickle.loads(pickle.dumps(estimator)).get_params() == expected
     assert FACTORIES[kind]().checkpoint_dir is None
 
 

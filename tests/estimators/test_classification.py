@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
@@ -51,6 +52,11 @@ def test_3d_and_2d_inputs_and_sequences_longer_than_in_fit():
     clf = fast_classifier().fit(X2, y)
     assert clf.n_features_in_ == 1
     assert clf.predict(rng.normal(size=(3, 9))).shape == (3,)
+    # A 2-D array is univariate sequences: the 3-D array with one feature.
+    np.testing.assert_array_equal(clf.predict_proba(X2), clf.predict_proba(X2[:, :, None]))
+    np.testing.assert_array_equal(
+        clf.predict_proba(X2), fast_classifier().fit(X2[:, :, None], y).predict_proba(X2)
+    )
 
 
 @pytest.mark.slow
@@ -69,15 +75,32 @@ def test_grid_search_and_cross_val_score(ragged):
     if not ragged:
         X = np.stack([x[:3] for x in X])
     search = GridSearchCV(fast_classifier(epochs=1), {"units": [2, 3]}, cv=2).fit(X, y)
-    assert search.best_params_["units"] in (2, 3)
-    assert search.predict(X).shape == (16,)
-    scores = cross_val_score(fast_classifier(epochs=1), X, y, cv=KFold(2))
-    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    means = search.cv_results_["mean_test_score"]
+    assert search.best_params_ == {"units": [2, 3][int(np.argmax(means))]}
+    # The best parameters are refit on all the data.
+    refit = fast_classifier(epochs=1, **search.best_params_).fit(X, y)
+    np.testing.assert_array_equal(search.predict_proba(X), refit.predict_proba(X))
+
+    folds = list(KFold(2).split(X))
+    scores = cross_val_score(fast_classifier(epochs=1), X, y, cv=folds)
+    expected = []
+    for train, test in folds:
+        model = fast_classifier(epochs=1).fit(_take(X, train), y[train])
+        expected.append(accuracy_score(y[test], model.predict(_take(X, test))))
+    np.testing.assert_allclose(scores, expected)
+
+
+def _take(X, rows):
+    return [X[i] for i in rows] if isinstance(X, list) else X[rows]
 
 
 def test_pipeline_with_a_sequence_scaler_on_ragged_input():
     X, y = ragged_classification()
     X = [100.0 + 50.0 * x for x in X]
     pipeline = make_pipeline(SequenceScaler(), fast_classifier()).fit(X, y)
-    assert pipeline.predict(X).shape == (24,)
-    assert 0.0 <= pipeline.score(X, y) <= 1.0
+    # By hand: standardise every step with the mean and deviation of all steps, then fit.
+    steps = np.concatenate(X)
+    scaled = [(x - steps.mean(axis=0)) / steps.std(axis=0) for x in X]
+    alone = fast_classifier().fit(scaled, y)
+    np.testing.assert_allclose(pipeline.predict_proba(X), alone.predict_proba(scaled), atol=1e-6)
+    assert pipeline.score(X, y) == accuracy_score(y, alone.predict(scaled))

@@ -19,6 +19,8 @@ def test_numpy_series_gives_a_numpy_forecast_of_the_horizon():
     assert forecaster.predict(horizon=2).shape == (2,)
     np.testing.assert_allclose(forecaster.predict(horizon=2), forecaster.predict()[:2])
     assert forecaster.predict(y=y[:30]).shape == (3,)
+    # The training series given again is continued as predict() continues it.
+    np.testing.assert_allclose(forecaster.predict(y=y), forecaster.predict(), rtol=1e-6)
 
 
 def test_pandas_series_gives_a_series_with_the_future_index():
@@ -64,8 +66,11 @@ def test_many_series_train_one_model_and_each_is_continued():
     assert isinstance(forecasts, list) and len(forecasts) == 2
     assert forecasts[0].index[0] == pd.Timestamp("2006-01-01")
     assert forecasts[1].index[0] == pd.Timestamp("2004-05-01")
+    # One global model: each series is continued as it would be alone.
+    pd.testing.assert_series_equal(forecaster.predict(y=short), forecasts[1], rtol=1e-6)
     lower, upper = forecaster.predict_interval()
-    assert all((lo.to_numpy() <= hi.to_numpy()).all() for lo, hi in zip(lower, upper))
+    for lo, hi, point in zip(lower, upper, forecasts):
+        pd.testing.assert_series_equal((lo + hi) / 2, point, rtol=1e-6)
 
 
 def test_covariates_known_in_the_future():
@@ -73,7 +78,13 @@ def test_covariates_known_in_the_future():
     month = np.arange(60) % 12
     forecaster = fast_forecaster().fit(y, X=month)
     assert forecaster.n_features_in_ == 1
-    assert forecaster.predict(X=np.arange(60, 63) % 12).shape == (3,)
+    future = np.arange(60, 63) % 12
+    forecast = forecaster.predict(X=future)
+    assert forecast.shape == (3,)
+    # The same forecast from the history and covariates given explicitly.
+    np.testing.assert_allclose(
+        forecaster.predict(y=y, X=np.concatenate([month, future])), forecast, rtol=1e-6
+    )
     history = forecaster.predict(y=y[:30], X=np.arange(33) % 12)
     assert history.shape == (3,)
 
@@ -89,6 +100,13 @@ def test_intervals_contain_the_forecast_and_widen_with_coverage():
     pd.testing.assert_index_equal(lower90.index, point.index)
     assert (lower90 <= lower80).all() and (lower80 <= point).all()
     assert (point <= upper80).all() and (upper80 <= upper90).all()
+    # Split conformal by hand: the ceil((n + 1) * coverage)-th smallest calibration error of
+    # each step, in units of the last window (scaling="window": its standard deviation).
+    errors = np.sort(forecaster.residuals_[:, :, 0], axis=0)
+    n, scale = len(errors), y.to_numpy()[-6:].std()
+    for coverage, upper in ((0.8, upper80), (0.9, upper90)):
+        half = errors[int(np.ceil((n + 1) * coverage)) - 1] * scale
+        np.testing.assert_allclose(upper.to_numpy() - point.to_numpy(), half, rtol=1e-5)
 
 
 def test_intervals_need_calibration_windows():

@@ -1,18 +1,21 @@
 """SequenceTagger: token and numeric sequences, label lists, scores."""
 
+import itertools
 import pickle
 
 import numpy as np
 import pytest
+from seqeval.metrics import f1_score as seqeval_f1
 from sklearn.base import clone
 from sklearn.metrics import make_scorer
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import KFold, cross_val_score
 
 from seqkit import datasets, export
+from seqkit.crf import find_crf
 from seqkit.estimators import SequenceTagger
 from seqkit.metrics import entity_f1, token_accuracy
 from seqkit.preprocessing import OOV_ID
-from tests.estimators.data import fast_tagger, tagging_tokens
+from tests.estimators.data import fast_tagger, numeric_tagging, tagging_tokens
 
 
 def test_token_sequences_get_label_lists_of_their_own_lengths():
@@ -35,14 +38,14 @@ def test_unknown_tokens_share_the_out_of_vocabulary_id():
 
 
 def test_numeric_sequences_with_integer_labels():
-    rng = np.random.default_rng(0)
-    X = [rng.normal(size=(n, 3)) for n in (5, 9, 2, 7)]
-    y = [(x[:, 0] > 0).astype(int) for x in X]
+    X, y = numeric_tagging()
     tagger = fast_tagger().fit(X, y)
     assert tagger.n_features_in_ == 3 and tagger.vocabulary_ is None
+    assert tagger.classes_.tolist() == [0, 1]
     predicted = tagger.predict(X)
     assert [len(p) for p in predicted] == [5, 9, 2, 7]
-    assert set(np.concatenate(predicted).tolist()) <= {0, 1}
+    expected = [[[0, 1][i] for i in p.argmax(axis=1)] for p in tagger.predict_proba(X)]
+    assert predicted == expected
 
 
 @pytest.mark.slow
@@ -57,8 +60,14 @@ def test_learns_entity_tags_and_scores_them_with_entity_f1():
 @pytest.mark.slow
 def test_entity_f1_as_a_cross_validation_scorer():
     X, y = tagging_tokens(repeat=2)
-    scores = cross_val_score(fast_tagger(epochs=1), X, y, cv=2, scoring=make_scorer(entity_f1))
-    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    folds = list(KFold(2).split(X))
+    scores = cross_val_score(fast_tagger(epochs=1), X, y, cv=folds,
+                             scoring=make_scorer(entity_f1))
+    expected = []
+    for train, test in folds:
+        tagger = fast_tagger(epochs=1).fit([X[i] for i in train], [y[i] for i in train])
+        expected.append(seqeval_f1([y[i] for i in test], tagger.predict([X[i] for i in test])))
+    np.testing.assert_allclose(scores, expected)
 
 
 @pytest.mark.parametrize("params", [{"crf": True}, {"subword_features": True},
@@ -66,17 +75,41 @@ def test_entity_f1_as_a_cross_validation_scorer():
 def test_crf_and_subword_features_give_label_lists_and_probabilities(params):
     X, y = tagging_tokens()
     tagger = fast_tagger(**params).fit(X, y)
-    assert tagger.get_params()["crf"] == params.get("crf", False)
+    crf = params.get("crf", False)
+    assert (find_crf(tagger.model_) is not None) == crf
     assert tagger.subword_features_ == params.get("subword_features", False)
     predicted = tagger.predict(X)
     assert [len(p) for p in predicted] == [len(x) for x in X]
-    assert set(np.concatenate(predicted)) <= set(tagger.classes_)
     probabilities = tagger.predict_proba(X[:2])
     assert [p.shape for p in probabilities] == [(3, 4), (4, 4)]
-    np.testing.assert_allclose([p.sum(axis=1) for p in probabilities[1:]], 1.0, rtol=1e-5)
     x, lengths = tagger.network_input(X[:2])
     assert x.shape == ((2, 4, 6) if tagger.subword_features_ else (2, 4))
     assert lengths.tolist() == [3, 4]
+    scores = tagger.model_.predict(x, verbose=0)
+    if not crf:  # softmax: the probabilities are the network's output, the labels their argmax
+        for p, s, n in zip(probabilities, scores, lengths):
+            np.testing.assert_allclose(p, s[:n], rtol=1e-6)
+        assert predicted[:2] == [tagger.classes_[p.argmax(axis=1)].tolist() for p in probabilities]
+        return
+    # CRF: the best path and the marginals, enumerated over every label path.
+    layer = tagger.model_.get_layer("crf")
+    transitions, start = layer.transitions.numpy(), layer.start.numpy()
+    for p, s, n, labels in zip(probabilities, scores, lengths, predicted):
+        paths, path_scores = _all_paths(s[:n], transitions, start)
+        assert labels == tagger.classes_[list(paths[int(np.argmax(path_scores))])].tolist()
+        weights = np.exp(path_scores - np.logaddexp.reduce(path_scores))
+        marginals = np.zeros((n, len(tagger.classes_)))
+        for path, weight in zip(paths, weights):
+            marginals[np.arange(n), path] += weight
+        np.testing.assert_allclose(p, marginals, atol=1e-5)
+
+
+def _all_paths(emissions, transitions, start):
+    """Every label path of one sequence and its linear-chain CRF score."""
+    paths = list(itertools.product(range(len(start)), repeat=len(emissions)))
+    scores = [start[path[0]] + sum(emissions[t, label] for t, label in enumerate(path))
+              + sum(transitions[a, b] for a, b in zip(path, path[1:])) for path in paths]
+    return paths, np.array(scores, dtype=np.float64)
 
 
 def test_crf_tagger_pickles_and_clones():
@@ -84,13 +117,14 @@ def test_crf_tagger_pickles_and_clones():
     tagger = fast_tagger(crf=True, subword_features=True).fit(X, y)
     again = pickle.loads(pickle.dumps(tagger))
     assert again.predict(X) == tagger.predict(X)
-    assert clone(tagger).get_params() == tagger.get_params()
+    np.testing.assert_array_equal(np.concatenate(again.predict_proba(X)),
+                                  np.concatenate(tagger.predict_proba(X)))
+    expected = {**fast_tagger().get_params(), "crf": True, "subword_features": True}
+    assert clone(tagger).get_params() == expected == again.get_params()
 
 
 def test_crf_on_numeric_sequences_of_different_lengths():
-    rng = np.random.default_rng(0)
-    X = [rng.normal(size=(n, 3)) for n in (5, 9, 2, 7)]
-    y = [(x[:, 0] > 0).astype(int) for x in X]
+    X, y = numeric_tagging()
     tagger = fast_tagger(crf=True, subword_features=True).fit(X, y)
     assert not tagger.subword_features_
     assert [len(p) for p in tagger.predict(X)] == [5, 9, 2, 7]
