@@ -10,7 +10,6 @@ makes a pipeline module's ``run`` and ``main``.
 """
 
 import json
-import math
 import pickle
 import sys
 import time
@@ -70,8 +69,9 @@ class Job:
         Raises
         ------
         TrainingDivergedError
-            After logging the history, when the loss became NaN or inf: the
-            run fails and nothing is exported.
+            From :func:`seqkit.training.fit`, when the loss or the weights
+            became NaN or inf, after logging the history up to then: the run
+            fails and nothing is exported.
         """
         estimator = final_estimator(model)
         params = estimator.get_params()
@@ -86,21 +86,21 @@ class Job:
         estimator.set_params(checkpoint_dir=self.checkpoint_dir or params["checkpoint_dir"])
         try:
             model.fit(*data)
+        except TrainingDivergedError as exc:
+            if exc.history:
+                self._log_history(exc.history)
+            raise
         finally:
             estimator.set_params(checkpoint_dir=params["checkpoint_dir"])
         epochs = len(next(iter(estimator.history_.values())))
         self.progress(f"fitted in {time.perf_counter() - start:.1f}s ({epochs} epochs)")
-        tracking.log_history(estimator.history_)
-        self.figure(_plots.learning_curves(estimator.history_), "learning_curves")
-        diverged = [epoch for epoch, loss in enumerate(estimator.history_.get("loss", []), 1)
-                    if not math.isfinite(loss)]
-        if diverged:
-            raise TrainingDivergedError(
-                f"The fit of {type(estimator).__name__} diverged: its loss became NaN or inf "
-                f"in epoch {diverged[0]}. Nothing is exported. Check the data for extreme "
-                "values, or use a lower learning rate or stronger scaling."
-            )
+        self._log_history(estimator.history_)
         return model
+
+    def _log_history(self, history):
+        """Log a fit's per-epoch ``history`` as metrics and as the learning curves."""
+        tracking.log_history(history)
+        self.figure(_plots.learning_curves(history), "learning_curves")
 
     def baseline(self, name, fit, *data):
         """Fit a baseline with ``fit(*data)``, printing progress; return what ``fit`` returns."""
