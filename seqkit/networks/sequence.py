@@ -21,7 +21,7 @@ from seqkit.networks.recurrent import (
 )
 
 
-def _sequence_graph(layers, stack, inputs, initial_states=None):
+def _sequence_graph(layers, stack, inputs, initial_states=None, top=None):
     """Wire a sequence network's layers on ``inputs``.
 
     Parameters
@@ -39,6 +39,9 @@ def _sequence_graph(layers, stack, inputs, initial_states=None):
     initial_states : list or None
         Per layer, its initial states; None: the network's own (computed from
         ``static`` for the first layer, zeros elsewhere).
+    top : callable or None
+        ``top(h, finals, mask, initial_states)``, if given, replaces the last
+        recurrent layer's output ``h`` before the read-out.
 
     Returns
     -------
@@ -60,6 +63,8 @@ def _sequence_graph(layers, stack, inputs, initial_states=None):
         dense_layers = [layers[f"initial_state_{k + 1}"] for k in range(len(sizes))]
         initial_states = [_states_from(inputs[1], sizes, dense_layers)] + [None] * len(stack[1:])
     h, finals = _run_stack(h, stack, mask=mask, initial_states=initial_states)
+    if top is not None:
+        h = top(h, finals, mask, initial_states)
     return layers["readout"](h), finals
 
 

@@ -9,12 +9,54 @@ Keras method and works on a network loaded from a ``.keras`` file.
 """
 
 import keras
+from keras import ops
 
 from seqkit.exceptions import InputTypeError, InvalidParameterError
 from seqkit.networks.recurrent import _stack_from, cell_state_sizes
 from seqkit.networks.sequence import _sequence_graph
 
 _STATE_KINDS = ("h", "c")
+
+
+@keras.saving.register_keras_serializable(package="seqkit")
+class CarriedOutput(keras.layers.Layer):
+    """Per-step outputs of a piece of a sequence as the whole sequence has them.
+
+    Keras' masking repeats a recurrent layer's last output over padded steps,
+    starting from zeros: in a piece that starts with padding, the steps before
+    its first real step get zeros, where the whole sequence has the output of
+    its last real step before the piece, the ``h`` state carried in. This layer
+    puts that ``h`` there and keeps the mask.
+
+    Call arguments:
+        outputs: ``(batch, time, units)``, the top recurrent layer's outputs.
+        carried: ``(batch, units)``, the ``h`` state the piece started from.
+        mask: ``(batch, time)`` bool, the real steps (give it explicitly).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, outputs, carried, mask=None):
+        if mask is None:
+            return outputs
+        seen = ops.cumsum(ops.cast(mask, "int32"), axis=1) > 0
+        return ops.where(seen[..., None], outputs, ops.expand_dims(carried, 1))
+
+    def compute_output_shape(self, outputs_shape, carried_shape=None):
+        return outputs_shape
+
+
+def _carried_top(h, finals, mask, initial_states):
+    """The top recurrent layer's output, for a piece, as the whole sequence has it: for one
+    output per sequence the final ``h`` (the output of the last real step, or the ``h``
+    given when the piece is all padding); per step, :class:`CarriedOutput`."""
+    if len(h.shape) == 2:
+        return finals[-1][0]
+    if not initial_states or initial_states[-1] is None:
+        return h
+    return CarriedOutput(name="carried_output")(h, initial_states[-1][0], mask=mask)
 
 
 def _sequence_layers(model, owner):
@@ -94,8 +136,9 @@ def stateful_twin(model, *, states_in=True):
     returns every recurrent layer's final states next to the output. Feeding
     a sequence in pieces, each starting from the states the last one ended
     with, gives what the whole sequence gives (truncated BPTT's chunks, a
-    streaming model's steps); a padding step (all NaN, or token id 0) leaves
-    the states as they were.
+    streaming model's steps), at every step, padded ones included; a padding
+    step (all NaN, or token id 0) leaves the states as they were, and the
+    output is then the one after the last real step.
 
     Parameters
     ----------
@@ -157,7 +200,7 @@ def stateful_twin(model, *, states_in=True):
         starts = [sum(counts[:i]) for i in range(len(counts))]
         initial_states = [state_inputs[start:start + count]
                           for start, count in zip(starts, counts)]
-    output, finals = _sequence_graph(layers, stack, inputs, initial_states)
+    output, finals = _sequence_graph(layers, stack, inputs, initial_states, top=_carried_top)
     return keras.Model([*inputs, *state_inputs],
                        [output, *(state for states in finals for state in states)],
                        name=f"{model.name}_stateful")

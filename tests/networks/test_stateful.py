@@ -38,7 +38,7 @@ def _step_through(twin, x, states, extra=()):
 @pytest.mark.parametrize("cell", networks.CELL_NAMES)
 def test_steps_with_carried_states_equal_the_whole_sequence(cell, num_layers):
     """Many-to-many: the output of every step and the final states; a padding step in the middle
-    leaves every state as it was, to the bit."""
+    leaves every state as it was, to the bit, and repeats the last output as the network does."""
     model = networks.build_many_to_many(FEATURES, 2, cell=cell, units=UNITS,
                                         num_layers=num_layers, output_activation=None)
     twin, first = networks.stateful_twin(model), networks.stateful_twin(model, states_in=False)
@@ -50,12 +50,30 @@ def test_steps_with_carried_states_equal_the_whole_sequence(cell, num_layers):
     outputs, history = _step_through(twin, padded, zeros)
     for before, after in zip(history[1], history[2]):
         np.testing.assert_array_equal(after, before)
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), model(padded), atol=1e-5)
+    np.testing.assert_allclose(outputs[2], outputs[1], atol=1e-6)
     del outputs[2], history[2]
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), model(x), atol=1e-5)
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), whole, atol=1e-5)
     assert len(final) == len(history[-1]) == num_layers * (2 if "lstm" in cell else 1)
     for got, expected in zip(history[-1], final):
         np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", networks.CELL_NAMES)
+def test_pieces_of_padded_sequences_end_in_each_sequence_output(cell):
+    """Many-to-one in pieces of 3 steps (truncated BPTT's chunks): a sequence that ends before
+    the last piece, all padding for it, still gets its own output there."""
+    model = networks.build_many_to_one(FEATURES, 2, cell=cell, units=UNITS, num_layers=2,
+                                       output_activation=None)
+    first, twin = networks.stateful_twin(model, states_in=False), networks.stateful_twin(model)
+    x = _sequences(batch=3, steps=8)
+    x[1, 5:], x[2, 2:] = np.nan, np.nan
+    output, *states = first(ops.convert_to_tensor(x[:, :3]))
+    for start in (3, 6):
+        output, *states = twin([ops.convert_to_tensor(x[:, start:start + 3]), *states])
+    np.testing.assert_allclose(output, model(x), atol=1e-5)
+    np.testing.assert_allclose(output[2], model(x[2:, :2])[0], atol=1e-5)
 
 
 @pytest.mark.parametrize("cell, step", [
