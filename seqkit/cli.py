@@ -31,8 +31,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from seqkit.exceptions import SeqkitError
-from seqkit.serving_app import DEFAULT_MAX_REQUEST_BYTES, MAX_REQUEST_BYTES_ENV
+from seqkit.exceptions import CommandError, SeqkitError
+from seqkit.serving.app import DEFAULT_MAX_REQUEST_BYTES, MAX_REQUEST_BYTES_ENV
 
 ESTIMATOR_ARTIFACT = "estimator.pkl"
 """The artifact of a run that ``seqkit export runs:/<id>`` reads."""
@@ -42,10 +42,6 @@ _URI = re.compile(r"[a-z][a-z0-9+.-]*:/")
 _ZIP_MAGIC = b"PK\x03\x04"
 MLMODEL = "MLmodel"
 _STOP_TIMEOUT = 10  # seconds the server has to stop before it is killed
-
-
-class CommandError(SeqkitError):
-    """What the user asked for cannot be done; the message says why."""
 
 
 # ----------------------------------------------------------------------- export
@@ -165,7 +161,7 @@ def _mlflow_model(model, stack, tracking_uri):
 def server_command(model, *, host="127.0.0.1", port=5000, workers=1,
                    max_request_bytes=DEFAULT_MAX_REQUEST_BYTES):
     """The command that serves a local MLflow model folder: MLflow's scoring server under
-    uvicorn, behind :class:`seqkit.serving_app.RequestBodyLimit`.
+    uvicorn, behind :class:`seqkit.serving.app.RequestBodyLimit`.
 
     Parameters
     ----------
@@ -188,7 +184,7 @@ def server_command(model, *, host="127.0.0.1", port=5000, workers=1,
     _, env = get_cmd(str(Path(model).resolve()), port, host, None, workers)
     env[MAX_REQUEST_BYTES_ENV] = str(max_request_bytes)
     argv = [sys.executable, "-m", "uvicorn", "--factory", "--host", host, "--port", str(port),
-            "--workers", str(workers), "seqkit.serving_app:create_app"]
+            "--workers", str(workers), "seqkit.serving.app:create_app"]
     return argv, env
 
 

@@ -53,3 +53,15 @@ class TrainingDivergedError(SeqkitError, ArithmeticError):
         super().__init__(message)
         self.epoch = epoch
         self.history = history
+
+
+class ExportError(SeqkitError, ValueError):
+    """An export is missing, corrupt, from an incompatible version, or lacks a signature."""
+
+
+class TrackingError(SeqkitError, RuntimeError):
+    """The MLflow tracking store cannot be reached or used."""
+
+
+class CommandError(SeqkitError):
+    """What the user asked a ``seqkit`` command for cannot be done; the message says why."""

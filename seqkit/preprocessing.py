@@ -1,10 +1,17 @@
-"""scikit-learn transformers and helpers for sequence data.
+"""scikit-learn transformers and the preprocessing steps shared with exported graphs.
 
-Everything here accepts what the estimators accept (see
+The transformers accept what the estimators accept (see
 :func:`seqkit._validation.check_sequences`): a 3-D array ``(batch, timesteps,
 features)``, a 2-D array of univariate sequences, or a list of sequences of
-different lengths. Transformers return their output in the form they were
-given, so they compose with the estimators inside a ``Pipeline``.
+different lengths. They return their output in the form they were given, so
+they compose with the estimators inside a ``Pipeline``.
+
+Each step that both an estimator's ``predict`` and its exported SavedModel
+need is written once here, in ``keras.ops`` or TensorFlow, and called by
+both: :func:`real_steps` (which steps are padding), :func:`standardize`,
+:func:`window_affine` (the forecaster's window scaling) and
+:func:`token_table` / :func:`lookup_ids` (the vocabulary). The sub-word
+features live in :mod:`seqkit.subwords` for the same reason.
 """
 
 from collections import Counter
@@ -25,6 +32,116 @@ PAD_ID = 0
 
 OOV_ID = 1
 """Token id of every token not in a :class:`Vocabulary`."""
+
+PAD_TOKEN = ""
+"""The token that pads token sequences in exported models; never a token itself."""
+
+FLAT_WINDOW = 1e-12
+"""A window whose spread is at most this times ``1 + |last value|`` is flat and keeps scale 1."""
+
+
+def real_steps(values):
+    """Which steps of NaN-padded numeric sequences are real: those not all NaN.
+
+    Parameters
+    ----------
+    values : array or tensor of shape (batch, time, features)
+
+    Returns
+    -------
+    tensor of bool, shape (batch, time)
+    """
+    from keras import ops
+
+    return ops.logical_not(ops.all(ops.isnan(values), axis=-1))
+
+
+def standardize(values, mean, scale):
+    """``(values - mean) / scale``, feature by feature (NaN padding stays NaN).
+
+    Plain arithmetic, so it runs on NumPy arrays (``predict``) and on tensors
+    (the exported graph) alike and gives the same numbers.
+
+    Parameters
+    ----------
+    values : array or tensor of shape (..., features)
+    mean, scale : array of shape (features,)
+    """
+    return (values - mean) / scale
+
+
+def window_affine(windows):
+    """The location and scale of each forecasting window: its last value and its spread.
+
+    Parameters
+    ----------
+    windows : array or tensor of shape (n, lookback, targets), float64
+
+    Returns
+    -------
+    loc, scale : tensors of shape (n, 1, targets)
+        ``loc`` is the window's last value; ``scale`` its standard deviation
+        over time, or 1 where the window is flat (see :data:`FLAT_WINDOW`).
+    """
+    from keras import ops
+
+    windows = ops.convert_to_tensor(windows)
+    loc = windows[:, -1:]
+    spread = ops.std(windows, axis=1, keepdims=True)
+    flat = spread <= FLAT_WINDOW * (1 + ops.abs(loc))
+    return loc, ops.where(flat, ops.ones_like(spread), spread)
+
+
+def token_table(vocabulary):
+    """A TensorFlow lookup table from tokens to ids: :data:`PAD_TOKEN` to :data:`PAD_ID`,
+    known tokens to theirs, any other token to :data:`OOV_ID`.
+
+    Parameters
+    ----------
+    vocabulary : dict of str to int
+        ``Vocabulary.vocabulary_``.
+
+    Returns
+    -------
+    tf.lookup.StaticHashTable
+    """
+    import tensorflow as tf
+
+    ids = {PAD_TOKEN: PAD_ID, **{token: i for token, i in vocabulary.items() if token}}
+    # int64 ids and no string comparison, which ONNX converters map.
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(list(ids), tf.string), tf.constant(list(ids.values()), tf.int64)
+        ),
+        default_value=OOV_ID,
+    )
+
+
+def lookup_ids(table, tokens):
+    """The int32 ids ``(batch, time)`` of string tokens ``(batch, time)`` in ``table``.
+
+    Parameters
+    ----------
+    table : tf.lookup.StaticHashTable
+        From :func:`token_table`.
+    tokens : tensor or array of str, shape (batch, time)
+        Padded with :data:`PAD_TOKEN`.
+    """
+    import tensorflow as tf
+
+    tokens = tf.convert_to_tensor(tokens, tf.string)
+    # The reshape (a no-op) tells ONNX converters the rank the lookup keeps.
+    return tf.reshape(tf.cast(table.lookup(tokens), tf.int32), tf.shape(tokens))
+
+
+def pad_tokens(sequences):
+    """Token sequences as one ``(batch, max length)`` object array, padded with
+    :data:`PAD_TOKEN`."""
+    padded = np.full((len(sequences), max(map(len, sequences), default=0)), PAD_TOKEN,
+                     dtype=object)
+    for row, tokens in zip(padded, sequences):
+        row[: len(tokens)] = list(tokens)
+    return padded
 
 
 class SequenceScaler(TransformerMixin, BaseEstimator):
@@ -85,8 +202,8 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Return ``(X - mean_) / scale_`` in the form ``X`` was given."""
-        return self._map(X, lambda values: (values - self.mean_) / self.scale_)
+        """Return ``(X - mean_) / scale_`` in the form ``X`` was given (:func:`standardize`)."""
+        return self._map(X, lambda values: standardize(values, self.mean_, self.scale_))
 
     def inverse_transform(self, X):
         """Return ``X * scale_ + mean_`` in the form ``X`` was given."""

@@ -21,6 +21,11 @@ tokens.
 N_FEATURES = 5
 """Number of features per token."""
 
+BUCKETS = 2048
+"""Hash buckets (ids) per feature that :class:`~seqkit.estimators.SequenceTagger` uses:
+enough that few common feature strings share an id, few enough that the sub-word
+embedding stays small (``N_FEATURES * BUCKETS + 1`` rows)."""
+
 _SHAPE_CLASSES = (
     ("[A-Za-zＡ-Ｚａ-ｚ]+", "a"),  # first: the other classes' letters are Latin
     ("[0-9０-９]+", "0"),

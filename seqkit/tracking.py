@@ -28,7 +28,7 @@ import traceback
 import typing
 from pathlib import Path
 
-from seqkit.exceptions import SeqkitError
+from seqkit.exceptions import TrackingError
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -55,10 +55,6 @@ _PROBE_TIMEOUT = 10
 _MAX_TAG_LENGTH = 5000
 # Loggers that describe the SQLite schema migrations on first use, at INFO level.
 _CHATTY_LOGGERS = ("alembic", "mlflow.store.db.utils")
-
-
-class TrackingError(SeqkitError, RuntimeError):
-    """The MLflow tracking store cannot be reached or used."""
 
 
 class TrackedRun(typing.NamedTuple):

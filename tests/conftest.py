@@ -42,3 +42,33 @@ def recorded_runs(workdir):
         return client.search_runs([e.experiment_id for e in client.search_experiments()])
 
     return runs
+
+
+@pytest.fixture
+def tracking(tmp_path, monkeypatch):
+    """MLflow pointed at a store in ``tmp_path`` (the previous URI restored after).
+
+    The working directory moves there too: a SQLite store's default artifact
+    root is ``./mlruns``.
+    """
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)
+    previous = mlflow.get_tracking_uri()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    # MLflow remembers the last experiment set in this process, which an earlier test's
+    # store may have held; name one in this store.
+    mlflow.set_experiment("seqkit-tests")
+    yield uri
+    mlflow.set_tracking_uri(previous)
+
+
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory):
+    """``exports(name)``: the folder of the export of :func:`tests.helpers.exports.fitted`
+    ``name``, written once per test session."""
+    from tests.helpers.exports import exported
+
+    folder = tmp_path_factory.mktemp("exports")
+    return lambda name: exported(name, str(folder))

@@ -10,8 +10,8 @@ import pytest
 
 from seqkit import export
 from seqkit.cli import main
-from tests.test_export import assert_outputs_equal, expected, fitted, requests
-from tests.test_serving import free_port, http, invocations, running, tracking  # noqa: F401
+from tests.helpers.exports import assert_outputs_equal, expected, fitted, requests
+from tests.helpers.servers import free_port, invocations, running
 
 SEQKIT = str(Path(sys.executable).with_name("seqkit"))
 

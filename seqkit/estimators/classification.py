@@ -9,6 +9,7 @@ from seqkit import networks
 from seqkit._validation import check_same_length, check_sequences
 from seqkit.estimators._base import BaseSequenceEstimator, check_known_labels
 from seqkit.exceptions import InvalidInputError
+from seqkit.export.spec import ServingSpec
 
 
 def check_labels(y, owner):
@@ -29,7 +30,7 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     Parameters
     ----------
     cell, units, num_layers, bidirectional, dropout, epochs, batch_size, \
-learning_rate, clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
+learning_rate, global_clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
 tbptt_steps, random_state, verbose
         The parameters all seqkit estimators share, described in
         :class:`~seqkit.estimators._base.BaseSequenceEstimator`.
@@ -114,6 +115,17 @@ tbptt_steps, random_state, verbose
         check_is_fitted(self)
         sequences = check_sequences(X, owner=type(self).__name__, n_features=self.n_features_in_)
         return self._predict_network(sequences.values).astype(np.float64)
+
+    def serving_spec(self):
+        """What an export of this classifier serves (see :mod:`seqkit.export`).
+
+        Returns
+        -------
+        seqkit.export.ServingSpec
+        """
+        check_is_fitted(self)
+        return ServingSpec(kind="classifier", network=self.model_,
+                           n_features=self.n_features_in_, classes=tuple(self.classes_))
 
     def predict(self, X):
         """The most probable label of each sequence, shape ``(batch,)``; ``X`` as in :meth:`fit`."""

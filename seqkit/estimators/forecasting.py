@@ -17,8 +17,9 @@ from seqkit._validation import (
 from seqkit.estimators._base import BaseSequenceEstimator, estimator_init
 from seqkit.estimators._series import check_covariates, check_series
 from seqkit.exceptions import InvalidInputError
+from seqkit.export.spec import ForecastSpec, ServingSpec
 from seqkit.metrics import mean_absolute_scaled_error
-from seqkit.preprocessing import SequenceScaler, sliding_windows
+from seqkit.preprocessing import SequenceScaler, sliding_windows, standardize, window_affine
 
 SCALINGS = ("window", "standard", None)
 _TOLERANCE = 1e-9  # so that e.g. (9 + 1) * 0.9 counts as 9 despite rounding
@@ -75,7 +76,7 @@ class SequenceForecaster(BaseSequenceEstimator):
         Deprecated: the former name of ``season_length``. Setting it makes
         :meth:`fit` warn (``FutureWarning``); setting both is an error.
     cell, units, num_layers, bidirectional, dropout, epochs, batch_size, \
-learning_rate, clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
+learning_rate, global_clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
 tbptt_steps, random_state, verbose
         As in :class:`~seqkit.estimators._base.BaseSequenceEstimator`. The
         validation windows are the latest of each series' training windows.
@@ -127,10 +128,10 @@ tbptt_steps, random_state, verbose
     # ------------------------------------------------------------------ windows
 
     def _affine(self, inputs):
-        """``(loc, scale)`` of each window, shape ``(windows, 1, targets)``, from its inputs."""
+        """``(loc, scale)`` of each window, shape ``(windows, 1, targets)``, from its inputs
+        (:func:`seqkit.preprocessing.window_affine`, as the exported graph computes them)."""
         if self.scaling == "window":
-            scale = inputs.std(axis=1, keepdims=True)
-            return inputs[:, -1:], np.where(scale > 1e-12 * (1 + np.abs(inputs[:, -1:])), scale, 1)
+            return tuple(np.asarray(part) for part in window_affine(inputs.astype(np.float64)))
         return self.target_scaler_.mean_[None, None], self.target_scaler_.scale_[None, None]
 
     def _network_inputs(self, inputs, covariates):
@@ -141,10 +142,11 @@ tbptt_steps, random_state, verbose
         windows' ``(loc, scale)``.
         """
         loc, scale = self._affine(inputs)
-        sequence = (inputs - loc) / scale
+        sequence = standardize(inputs, loc, scale)
         if covariates is None:
             return sequence.astype(np.float32), (loc, scale)
-        covariates = (covariates - self.covariate_scaler_.mean_) / self.covariate_scaler_.scale_
+        covariates = standardize(covariates, self.covariate_scaler_.mean_,
+                                 self.covariate_scaler_.scale_)
         sequence = np.concatenate([sequence, covariates[:, : self.lookback]], axis=2)
         future = covariates[:, self.lookback :].reshape(len(covariates), -1)
         return [sequence.astype(np.float32), future.astype(np.float32)], (loc, scale)
@@ -155,7 +157,7 @@ tbptt_steps, random_state, verbose
         windows = sliding_windows(series, width)
         blocks = None if covariates is None else sliding_windows(covariates, width)
         x, (loc, scale) = self._network_inputs(windows[:, : self.lookback], blocks)
-        targets = (windows[:, self.lookback :] - loc) / scale
+        targets = standardize(windows[:, self.lookback :], loc, scale)
         return x, targets.reshape(len(windows), -1).astype(np.float32)
 
     def training_windows(self, series_index=0):
@@ -339,6 +341,26 @@ tbptt_steps, random_state, verbose
             future = [np.concatenate([c, f]) for c, f in zip(self.covariates_, future)]
         width = self.lookback + self.horizon
         return np.stack([block[-width:] for block in future])
+
+    def serving_spec(self):
+        """What an export of this forecaster serves (see :mod:`seqkit.export`).
+
+        Returns
+        -------
+        seqkit.export.ServingSpec
+        """
+        check_is_fitted(self)
+        covariates = self.covariate_scaler_
+        return ServingSpec(
+            kind="forecaster", network=self.model_, n_features=self.n_targets_,
+            forecast=ForecastSpec(
+                lookback=self.lookback, horizon=self.horizon, n_targets=self.n_targets_,
+                n_covariates=self.n_features_in_, window_scaling=self.scaling == "window",
+                target_scaling=(self.target_scaler_.mean_, self.target_scaler_.scale_),
+                covariate_scaling=None if covariates is None else (covariates.mean_,
+                                                                   covariates.scale_),
+            ),
+        )
 
     def predict(self, horizon=None, y=None, X=None):
         """Forecast the next ``horizon`` values.

@@ -15,8 +15,9 @@ from seqkit._validation import (
 from seqkit.crf import CRFLoss, add_crf, find_crf
 from seqkit.estimators._base import BaseSequenceEstimator, check_known_labels, estimator_init
 from seqkit.exceptions import InputTypeError, InvalidInputError
+from seqkit.export.spec import ServingSpec
 from seqkit.metrics import token_accuracy
-from seqkit.preprocessing import Vocabulary, pad_ids
+from seqkit.preprocessing import PAD_TOKEN, Vocabulary, lookup_ids, pad_tokens, token_table
 
 
 def _holds_tokens(X):
@@ -80,7 +81,7 @@ class SequenceTagger(BaseSequenceEstimator):
     Parameters
     ----------
     cell, units, num_layers, bidirectional, dropout, epochs, batch_size, \
-learning_rate, clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
+learning_rate, global_clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
 tbptt_steps, random_state, verbose
         As in :class:`~seqkit.estimators._base.BaseSequenceEstimator`.
     embedding_dim : int, default 32
@@ -139,8 +140,8 @@ tbptt_steps, random_state, verbose
     __init__ = estimator_init(embedding_dim=32, min_frequency=2, subword_features=False,
                               crf=False)
 
-    subword_buckets = 2048
-    """Hash buckets per sub-word feature (see :mod:`seqkit.subwords`)."""
+    subword_buckets = subwords.BUCKETS
+    """Hash buckets per sub-word feature (:data:`seqkit.subwords.BUCKETS`)."""
 
     def _check_params(self):
         super()._check_params()
@@ -151,14 +152,24 @@ tbptt_steps, random_state, verbose
 
     def _token_input(self, X):
         """Token ids ``(batch, timesteps)`` (with sub-word feature ids: ``(batch, timesteps,
-        1 + N_FEATURES)``) of token sequences ``X``, and their lengths."""
-        ids, lengths = pad_ids(self.vocabulary_.transform(X))
+        1 + N_FEATURES)``) of token sequences ``X``, and their lengths.
+
+        The ids come from the same lookup and sub-word ops as the exported
+        graph's (:func:`seqkit.preprocessing.lookup_ids`), so the two agree.
+        """
+        for i, tokens in enumerate(X):
+            if PAD_TOKEN in tokens:
+                raise InvalidInputError(
+                    f"X must not contain the empty token {PAD_TOKEN!r}: it marks padding in "
+                    f"exported models. Got it in sequence {i} at step "
+                    f"{list(tokens).index(PAD_TOKEN)}."
+                )
+        padded = pad_tokens(X)
+        lengths = np.array([len(tokens) for tokens in X], dtype=np.int64)
+        ids = np.asarray(lookup_ids(token_table(self.vocabulary_.vocabulary_), padded.astype(str)))
         if not self.subword_features_:
             return ids, lengths
-        padded = np.full(ids.shape, "", dtype=object)
-        for row, tokens in zip(padded, X):
-            row[: len(tokens)] = tokens
-        features = subwords.subword_ids(padded, self.subword_buckets).numpy()
+        features = subwords.subword_ids(padded.astype(str), self.subword_buckets).numpy()
         return np.concatenate([ids[..., None], features], axis=-1), lengths
 
     def network_input(self, X):
@@ -276,6 +287,21 @@ tbptt_steps, random_state, verbose
             outputs = crf.marginals(outputs, _step_mask(lengths))
         probabilities = np.asarray(outputs, dtype=np.float64)
         return [p[:n] for p, n in zip(probabilities, lengths)]
+
+    def serving_spec(self):
+        """What an export of this tagger serves (see :mod:`seqkit.export`).
+
+        Returns
+        -------
+        seqkit.export.ServingSpec
+        """
+        check_is_fitted(self)
+        return ServingSpec(
+            kind="tagger", network=self.model_, n_features=self.n_features_in_,
+            vocabulary=None if self.vocabulary_ is None else self.vocabulary_.vocabulary_,
+            subword_buckets=self.subword_buckets if self.subword_features_ else None,
+            classes=tuple(self.classes_), decoder=self._crf_layer(),
+        )
 
     def _crf_layer(self):
         """The fitted network's CRF layer, or ``None`` (a network fit with ``crf=False``)."""

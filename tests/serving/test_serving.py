@@ -1,15 +1,8 @@
 """The MLflow model: pyfunc without seqkit, input checks, and a real scoring server."""
 
-import contextlib
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import mlflow
@@ -18,7 +11,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from seqkit import export
-from tests.test_export import (
+from tests.helpers.exports import (
     BLOCK_SEQKIT,
     SUBPROCESS_ENV,
     assert_outputs_equal,
@@ -26,29 +19,9 @@ from tests.test_export import (
     fitted,
     requests,
 )
+from tests.helpers.servers import http, invocations, mlflow_serve
 
 pytestmark = pytest.mark.slow  # every test here fits models, and most start processes
-
-SERVER_START_TIMEOUT = 180  # seconds; importing TensorFlow on a busy machine is slow
-
-
-@pytest.fixture
-def tracking(tmp_path, monkeypatch):
-    """MLflow pointed at a store in ``tmp_path`` (the previous URI restored after).
-
-    The working directory moves there too: a SQLite store's default artifact
-    root is ``./mlruns``.
-    """
-    monkeypatch.chdir(tmp_path)
-    previous = mlflow.get_tracking_uri()
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    # MLflow remembers the last experiment set in this process, which an earlier test's
-    # store may have held; name one in this store.
-    mlflow.set_experiment("seqkit-tests")
-    yield uri
-    mlflow.set_tracking_uri(previous)
-
 
 def _logged(names):
     with mlflow.start_run():
@@ -131,104 +104,6 @@ def test_pyfunc_rejects_bad_requests_with_invalid_parameter_value(tmp_path):
 
 
 # ----------------------------------------------------------------------- a real server
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def http(url, body=None):
-    """``(status, parsed JSON or text)`` of a GET (no body) or a JSON POST."""
-    data = None if body is None else (body if isinstance(body, bytes) else
-                                      json.dumps(body).encode())
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as err:
-        status, text = err.code, err.read().decode()
-    with contextlib.suppress(ValueError):
-        return status, json.loads(text)
-    return status, text
-
-
-def group_alive(pgid):
-    """Processes of group ``pgid`` that still run (zombies do not count)."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(int(stat.parent.name))
-    return alive
-
-
-def stop_group(process):
-    """Terminate a server's process group, kill it if it lingers; return what survived."""
-    for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        deadline = time.monotonic() + grace
-        while group_alive(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not group_alive(process.pid):
-            break
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(5)
-    return group_alive(process.pid)
-
-
-@contextlib.contextmanager
-def running(command, log_path, port, env=None):
-    """Start a server in a new process group, wait for ``/ping``, stop the group after.
-
-    Yields the server's URL and its process.
-    """
-    log = open(log_path, "wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                               env={**SUBPROCESS_ENV, **(env or {})}, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited ({process.returncode}):\n"
-                            + Path(log_path).read_text()[-3000:])
-            with contextlib.suppress(OSError):
-                if http(url + "/ping")[0] == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail("no answer on /ping:\n" + Path(log_path).read_text()[-3000:])
-            time.sleep(0.5)
-        yield url, process
-    finally:
-        survivors = stop_group(process)
-        log.close()
-    assert not survivors, f"server processes still running: {survivors}"
-    with pytest.raises(OSError):
-        http(url + "/ping")
-
-
-def mlflow_serve(uri, tracking_uri, tmp_path):
-    """``mlflow models serve -m uri --env-manager local -h 127.0.0.1 -p <free port>``."""
-    port = free_port()
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager",
-               "local", "-h", "127.0.0.1", "-p", str(port)]
-    # uvicorn, which MLflow starts by name, sits beside this interpreter.
-    env = {"MLFLOW_TRACKING_URI": tracking_uri,
-           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
-    return running(command, tmp_path / "server.log", port, env)
-
-
-def invocations(url, inputs, **params):
-    """POST ``inputs`` (an array, or arrays by name: one alone goes unnamed)."""
-    if isinstance(inputs, dict) and len(inputs) == 1:
-        (inputs,) = inputs.values()
-    body = {"inputs": {k: v.tolist() for k, v in inputs.items()} if isinstance(inputs, dict)
-            else inputs.tolist()}
-    return http(url + "/invocations", {**body, "params": params} if params else body)
 
 
 def test_served_classifier_answers_like_the_estimator_and_survives_bad_requests(

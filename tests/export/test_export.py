@@ -1,143 +1,25 @@
 """SavedModel export: parity with the estimators without seqkit, streaming, bad input, ONNX.
 
-The fitted models and their expected outputs are shared with ``test_serving``
-and ``test_cli`` through :func:`fitted`, :func:`requests` and :func:`expected`.
+The fitted models and their expected outputs come from :mod:`tests.helpers.exports`.
 """
 
-import functools
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.pipeline import make_pipeline
 
 from seqkit import export
-from seqkit.preprocessing import SequenceScaler
-from tests.estimators.data import (
-    fast_classifier,
-    fast_forecaster,
-    fast_tagger,
-    monthly_series,
-    ragged_classification,
-    tagging_tokens,
+from tests.helpers.exports import (
+    BLOCK_SEQKIT,
+    SUBPROCESS_ENV,
+    assert_outputs_equal,
+    expected,
+    fake_export,
+    fitted,
+    requests,
 )
-
-SUBPROCESS_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-BLOCK_SEQKIT = 'import sys\nsys.modules["seqkit"] = None\nsys.modules["keras"] = None\n'
-"""Prepended to subprocess scripts: importing seqkit or keras there fails."""
-
-
-# ----------------------------------------------------------------------- shared models
-
-
-def _covariates(rows, seed):
-    return np.random.default_rng(seed).normal(size=(rows, 2)).astype(np.float32).astype(float)
-
-
-@functools.cache
-def fitted(name):
-    """A fitted model, once per test session (fits take seconds)."""
-    if name == "classifier":  # a Pipeline: the scaling goes into the graph; stacked LSTMs
-        X, y = ragged_classification()
-        return make_pipeline(SequenceScaler(), fast_classifier(num_layers=2)).fit(X, y)
-    if name == "tagger":  # tokens: the vocabulary goes into the graph
-        return fast_tagger(cell="elman").fit(*tagging_tokens())
-    if name == "bidirectional_tagger":  # numeric input, no streaming signature
-        X, _ = ragged_classification()
-        y = [np.where(x[:, 0] > 0, "pos", "neg") for x in X]
-        return fast_tagger(cell="gru", bidirectional=True).fit(X, y)
-    series = monthly_series()
-    if name == "forecaster":  # window scaling, covariates
-        return fast_forecaster(cell="lstm").fit(series, X=_covariates(len(series), 0))
-    if name == "streaming_forecaster":  # standard scaling: has a step signature
-        return fast_forecaster(scaling="standard", cell="gru").fit(series)
-    raise KeyError(name)
-
-
-def _pad(sequences, value, dtype):
-    """Sequences of different lengths as one array, padded at the end with ``value``."""
-    steps = max(len(s) for s in sequences)
-    shape = np.shape(sequences[0])[1:]
-    padded = np.full((len(sequences), steps, *shape), value, dtype=dtype)
-    for row, sequence in zip(padded, sequences):
-        row[: len(sequence)] = sequence
-    return padded
-
-
-def pad_numeric(sequences):
-    return _pad(sequences, np.nan, np.float32)
-
-
-def pad_tokens(sequences):
-    return _pad(sequences, "", object).astype(str)
-
-
-@functools.cache
-def requests(name):
-    """``(raw, inputs)``: test data as the estimator takes it, and as the export takes it."""
-    if name == "tagger":
-        X = [["Ada", "visited", "London"], ["Grace", "met", "an", "unknown", "Turing"], ["Paris"]]
-        return X, {"tokens": pad_tokens(X)}
-    if name in ("classifier", "bidirectional_tagger"):
-        X, _ = ragged_classification(n=7, seed=1)
-        X = [x.astype(np.float32) for x in X]
-        return X, {"sequences": pad_numeric(X)}
-    values = monthly_series(n=50, seed=3).to_numpy().astype(np.float32).astype(float)
-    histories = [values[:40], values[9:30], values[20:]]
-    if name == "streaming_forecaster":
-        return (histories, None), {"history": pad_numeric([h[:, None] for h in histories])}
-    covariates = [_covariates(len(h) + 3, i + 1) for i, h in enumerate(histories)]
-    return (histories, covariates), {"history": pad_numeric([h[:, None] for h in histories]),
-                                     "covariates": pad_numeric(covariates)}
-
-
-@functools.cache
-def expected(name):
-    """``{signature: {output: array}}`` that the export must give for :func:`requests`."""
-    model = fitted(name)
-    raw, inputs = requests(name)
-    if name == "classifier":
-        return {"serving_default": {"labels": model.predict(raw).astype(str)},
-                "predict_proba": {"probabilities": model.predict_proba(raw)}}
-    if name in ("tagger", "bidirectional_tagger"):
-        labels = [np.asarray(row).astype(str) for row in model.predict(raw)]
-        lengths = np.array([len(row) for row in labels], dtype=np.int32)
-        probabilities = model.predict_proba(raw)
-        return {"serving_default": {"labels": _pad(labels, "", object).astype(str),
-                                    "lengths": lengths},
-                "predict_proba": {"probabilities": _pad(probabilities, 0.0, float),
-                                  "lengths": lengths}}
-    histories, covariates = raw
-    forecasts = model.predict(y=histories, X=covariates)
-    return {"serving_default": {"forecasts": np.stack(forecasts)[..., None]}}
-
-
-def assert_outputs_equal(got, want, what):
-    """Strings and ints exactly, floats to 1e-5."""
-    assert set(got) == set(want), f"{what}: outputs {sorted(got)}, expected {sorted(want)}"
-    for key, value in want.items():
-        if value.dtype.kind in "fc":
-            np.testing.assert_allclose(got[key], value, atol=1e-5, rtol=1e-5,
-                                       err_msg=f"{what}: {key}")
-        else:
-            np.testing.assert_array_equal(np.asarray(got[key]), value, err_msg=f"{what}: {key}")
-
-
-@functools.cache
-def exported(name, folder):
-    """Export :func:`fitted` ``name`` into ``folder`` (once per folder)."""
-    return export.export_saved_model(fitted(name), Path(folder) / name)
-
-
-@pytest.fixture(scope="module")
-def exports(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("exports")
-    return lambda name: exported(name, str(folder))
-
 
 NAMES = ["classifier", "tagger", "bidirectional_tagger", "forecaster", "streaming_forecaster"]
 
@@ -238,14 +120,6 @@ def test_no_step_signature_where_a_step_cannot_be_defined(exports, name, signatu
 
 
 # ----------------------------------------------------------------------- writing safely
-
-
-def fake_export(folder, **manifest):
-    folder.mkdir()
-    manifest = {"format": "seqkit-export", "format_version": export.FORMAT_VERSION,
-                "seqkit_version": "0.1.0", "signatures": {"serving_default": {}}, **manifest}
-    (folder / export.MANIFEST).write_text(json.dumps(manifest))
-    return folder
 
 
 def test_a_failed_export_leaves_the_previous_one_intact(tmp_path):

@@ -1,0 +1,96 @@
+"""The signatures of a forecaster: forecasts from histories, and ``step`` where it is defined."""
+
+from seqkit import preprocessing
+from seqkit.export.graph import Graph, lengths
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+class ForecasterGraph(Graph):
+    """``serving_default`` reads the last ``lookback`` steps of each history; ``step`` streams."""
+
+    def __init__(self, spec):
+        super().__init__(spec)
+        self.forecast_spec = spec.forecast
+        self.n_features = spec.forecast.n_targets
+        self.n_covariates = spec.forecast.n_covariates
+
+    @property
+    def streaming(self):
+        return (super().streaming and not self.forecast_spec.window_scaling
+                and not self.n_covariates)
+
+    def _unscale(self, output, loc, scale):
+        tf = _tf()
+        f = self.forecast_spec
+        output = tf.reshape(tf.cast(output, tf.float64), [-1, f.horizon, f.n_targets])
+        return output * scale + loc
+
+    def _windows(self, history, covariates):
+        """The last ``lookback`` real steps of each history (and the covariates around them)."""
+        tf = _tf()
+        f = self.forecast_spec
+        n = lengths(preprocessing.real_steps(history))
+        checks = [tf.debugging.assert_greater_equal(
+            n, f.lookback,
+            message=f"Each history must have at least lookback={f.lookback} steps.",
+        )]
+        if covariates is not None:
+            checks.append(tf.debugging.assert_equal(
+                lengths(preprocessing.real_steps(covariates)), n + f.horizon,
+                message=f"The covariates must cover each history's steps, then the "
+                        f"horizon={f.horizon} steps forecast.",
+            ))
+        with tf.control_dependencies(checks):
+            start = n[:, None] - f.lookback
+        window = tf.gather(history, start + tf.range(f.lookback), batch_dims=1)
+        if covariates is None:
+            return tf.cast(window, tf.float64), None
+        block = tf.gather(covariates, start + tf.range(f.lookback + f.horizon), batch_dims=1)
+        return (tf.cast(window, tf.float64),
+                preprocessing.standardize(tf.cast(block, tf.float64), *f.covariate_scaling))
+
+    def forecast(self, history, covariates=None):
+        tf = _tf()
+        f = self.forecast_spec
+        window, block = self._windows(history, covariates)
+        if f.window_scaling:
+            loc, scale = preprocessing.window_affine(window)
+        else:
+            loc, scale = f.target_scaling
+        sequence = preprocessing.standardize(window, loc, scale)
+        if block is None:
+            output = self.network(tf.cast(sequence, tf.float32), training=False)
+        else:
+            sequence = tf.concat([sequence, block[:, : f.lookback]], axis=2)
+            future = tf.reshape(block[:, f.lookback :], [-1, f.horizon * self.n_covariates])
+            output = self.network([tf.cast(sequence, tf.float32), tf.cast(future, tf.float32)],
+                                  training=False)
+        return {"forecasts": self._unscale(output, loc, scale)}
+
+    def endpoints(self):
+        history = self.input_spec("history")
+        if self.n_covariates:
+            covariates = self.input_spec("covariates", width=self.n_covariates)
+            endpoints = {"serving_default": (self.forecast, [history, covariates])}
+        else:
+            endpoints = {"serving_default": (self.forecast, [history])}
+        if self.streaming:
+            endpoints["step"] = (self.step, [self.input_spec(step=True), self.state_specs()])
+        return endpoints
+
+    def step(self, x, states):
+        tf = _tf()
+        mean, scale = self.forecast_spec.target_scaling
+        x = tf.cast(preprocessing.standardize(tf.cast(x, tf.float64), mean, scale), tf.float32)
+        output, new, _ = self.advance(x, states)
+        return {"forecasts": self._unscale(output, mean, scale), **new}
+
+    def manifest(self):
+        f = self.forecast_spec
+        return {**super().manifest(), "lookback": f.lookback, "horizon": f.horizon,
+                "n_covariates": self.n_covariates}

@@ -1,0 +1,122 @@
+"""Reading an export back: one signature, called with NumPy arrays, no seqkit or Keras needed."""
+
+import numpy as np
+
+from seqkit._validation import check_shape
+from seqkit.exceptions import ExportError, InputTypeError, InvalidParameterError
+from seqkit.export.manifest import read_manifest
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+class ExportedSignature:
+    """One signature of a loaded export, called with NumPy arrays.
+
+    Parameters
+    ----------
+    module : the object ``tf.saved_model.load`` returned
+    name : str
+    manifest : dict
+
+    Attributes
+    ----------
+    name : str
+    manifest : dict
+    inputs : dict of str to tf.TensorSpec
+        The signature's inputs by name.
+    function : tf.types.experimental.ConcreteFunction
+        The signature itself, which takes and returns tensors.
+    """
+
+    def __init__(self, module, name, manifest):
+        self._module = module  # the signature's variables live as long as the module
+        self.name = name
+        self.manifest = manifest
+        self.function = module.signatures[name]
+        self.inputs = self.function.structured_input_signature[1]
+
+    def __call__(self, **inputs):
+        """Run the signature; strings come back as ``str`` arrays.
+
+        Parameters
+        ----------
+        **inputs : array-like
+            One per name of :attr:`inputs`, e.g. ``sequences=x``.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+        """
+        tf = _tf()
+        if set(inputs) != set(self.inputs):
+            raise InvalidParameterError(
+                f"The {self.name!r} signature takes the inputs {sorted(self.inputs)}. "
+                f"Got {sorted(inputs)}."
+            )
+        tensors = {}
+        for key, value in inputs.items():
+            spec, value = self.inputs[key], np.asarray(value)
+            check_shape(value, key, f"the {self.name!r} signature", tuple(spec.shape))
+            try:
+                tensors[key] = tf.constant(value, dtype=spec.dtype)
+            except (TypeError, ValueError) as err:
+                raise InputTypeError(
+                    f"The {key!r} input of the {self.name!r} signature must hold "
+                    f"{spec.dtype.name} values. Got dtype {value.dtype} ({err})."
+                ) from None
+        return {key: _numpy(value) for key, value in self.function(**tensors).items()}
+
+
+def _numpy(tensor):
+    value = tensor.numpy()
+    return np.char.decode(value.astype(bytes), "utf-8") if value.dtype == object else value
+
+
+def load_saved_model(path, signature="serving_default"):
+    """Load one signature of an export, after checking its manifest.
+
+    Loading reads the graph and the weights only: nothing from the folder is
+    unpickled or imported.
+
+    Parameters
+    ----------
+    path : path-like
+        A folder written by :func:`export_saved_model`.
+    signature : str, default "serving_default"
+        ``"serving_default"``, ``"predict_proba"`` or ``"step"`` (where the
+        export has it; see :mod:`seqkit.export`).
+
+    Returns
+    -------
+    ExportedSignature
+
+    Raises
+    ------
+    ExportError
+        If the folder is missing, not an export, corrupt, from another
+        format version, or has no such signature.
+    """
+    manifest = read_manifest(path)
+    names = sorted(manifest.get("signatures", {}))
+    if signature not in names:
+        raise ExportError(
+            f"The export at {path} has no signature {signature!r}. It has: {', '.join(names)}."
+        )
+    tf = _tf()
+    try:
+        module = tf.saved_model.load(str(path))
+    except (OSError, ValueError, tf.errors.OpError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ExportError(
+            f"The export at {path} is corrupt: TensorFlow cannot load it ({reason[:300]})."
+        ) from None
+    if signature not in module.signatures:
+        raise ExportError(
+            f"The export at {path} is corrupt: its SavedModel lacks the signature {signature!r} "
+            "that its manifest lists."
+        )
+    return ExportedSignature(module, signature, manifest)

@@ -1,0 +1,89 @@
+"""What a fitted estimator serves: the description :mod:`seqkit.export` builds graphs from.
+
+An estimator describes itself with a :class:`ServingSpec` (its
+``serving_spec()`` method); the exporter reads the description and never
+imports an estimator class, so the flow runs one way: estimators, then export.
+"""
+
+import dataclasses
+import typing
+
+KINDS = ("classifier", "tagger", "forecaster")
+"""The kinds of model an export can be."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecastSpec:
+    """How a forecaster turns a history into a network input and a forecast back.
+
+    Attributes
+    ----------
+    lookback : int
+        Steps of history the network reads.
+    horizon : int
+        Steps it forecasts.
+    n_targets : int
+        Values per step of the series.
+    n_covariates : int
+        Known covariates per step (0: none).
+    window_scaling : bool
+        Each window is scaled by its last value and its spread
+        (:func:`seqkit.preprocessing.window_affine`); otherwise by
+        ``target_scaling``.
+    target_scaling : tuple of ndarray
+        ``(mean, scale)`` of the targets, each ``(n_targets,)``.
+    covariate_scaling : tuple of ndarray or None
+        ``(mean, scale)`` of the covariates, each ``(n_covariates,)``.
+    """
+
+    lookback: int
+    horizon: int
+    n_targets: int
+    n_covariates: int
+    window_scaling: bool
+    target_scaling: tuple
+    covariate_scaling: tuple | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingSpec:
+    """The description of a fitted estimator that an export is built from.
+
+    Attributes
+    ----------
+    kind : {"classifier", "tagger", "forecaster"}
+        Which signatures the export has (see :mod:`seqkit.export`).
+    network : keras.Model
+        The trained network, built by :mod:`seqkit.networks`.
+    n_features : int or None
+        Features per step of numeric input; ``None`` for token input.
+    vocabulary : dict of str to int or None
+        Token ids of a network fit on tokens (:class:`seqkit.preprocessing.Vocabulary`).
+    subword_buckets : int or None
+        Hash buckets of the sub-word features the network takes
+        (:mod:`seqkit.subwords`); ``None`` when it takes none.
+    scaling : tuple of ndarray or None
+        ``(mean, scale)`` that standardise numeric input, each ``(n_features,)``.
+    classes : tuple of str or None
+        The labels, in the order of the network's outputs.
+    decoder : keras.layers.Layer or None
+        A layer with ``decode(scores, mask)`` and ``marginals(scores, mask)``
+        that turns per-step scores into labels (the tagger's linear-chain CRF).
+    forecast : ForecastSpec or None
+        The forecaster's windows and scales.
+    """
+
+    kind: str
+    network: typing.Any
+    n_features: int | None
+    vocabulary: dict | None = None
+    subword_buckets: int | None = None
+    scaling: tuple | None = None
+    classes: tuple | None = None
+    decoder: typing.Any = None
+    forecast: ForecastSpec | None = None
+
+    @property
+    def tokens(self):
+        """Whether the model takes token sequences rather than numeric ones."""
+        return self.vocabulary is not None

@@ -1,0 +1,143 @@
+"""Writing an export: from a fitted model to its description, its graph and a SavedModel folder."""
+
+import contextlib
+import dataclasses
+import json
+from pathlib import Path
+
+from seqkit import _files
+from seqkit.exceptions import ExportError, InputTypeError
+from seqkit.export.forecaster import ForecasterGraph
+from seqkit.export.labels import ClassifierGraph, TaggerGraph
+from seqkit.export.manifest import MANIFEST, make_manifest, spec_dict
+
+GRAPHS = {"classifier": ClassifierGraph, "tagger": TaggerGraph, "forecaster": ForecasterGraph}
+"""The graph of each kind of :class:`~seqkit.export.spec.ServingSpec`."""
+
+
+def serving_spec(model):
+    """The :class:`~seqkit.export.spec.ServingSpec` of an estimator, or of a Pipeline of a
+    :class:`~seqkit.preprocessing.SequenceScaler` then a classifier or numeric tagger (the
+    scaling joins the description).
+
+    Raises
+    ------
+    InputTypeError
+        For any other model.
+    sklearn.exceptions.NotFittedError
+        If the estimator or the scaler is not fitted.
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.validation import check_is_fitted
+
+    from seqkit.preprocessing import SequenceScaler
+
+    steps = list(model.named_steps.values()) if isinstance(model, Pipeline) else [model]
+    scaler = steps[0] if len(steps) == 2 else None
+    estimator = steps[-1]
+    if (len(steps) > 2 or not callable(getattr(estimator, "serving_spec", None))
+            or (len(steps) == 2 and not isinstance(scaler, SequenceScaler))):
+        got = [type(step).__name__ for step in steps]
+        raise InputTypeError(
+            "The 'model' argument of export_saved_model must be a seqkit estimator, or a "
+            f"Pipeline of a SequenceScaler then a SequenceClassifier or SequenceTagger. Got {got}."
+        )
+    spec = estimator.serving_spec()
+    if scaler is None:
+        return spec
+    if spec.kind == "forecaster" or spec.tokens:
+        raise InputTypeError(
+            "A SequenceScaler can only precede a classifier or a numeric tagger in an export: "
+            f"it scales numeric sequences. Got it before {type(estimator).__name__}."
+        )
+    check_is_fitted(scaler)
+    return dataclasses.replace(spec, scaling=(scaler.mean_, scaler.scale_))
+
+
+def build_graph(spec):
+    """The :class:`~seqkit.export.graph.Graph` of ``spec``'s kind."""
+    return GRAPHS[spec.kind](spec)
+
+
+@contextlib.contextmanager
+def staged_directory(final):
+    """Yield an empty folder next to ``final`` that replaces ``final`` if the block succeeds.
+
+    An interrupted or failed block leaves ``final`` as it was (a previous
+    export stays intact); the staging folder is removed either way.
+
+    Parameters
+    ----------
+    final : path-like
+        Where the folder ends up. An existing one is replaced only if it is
+        empty or a seqkit export.
+    """
+    final = Path(final)
+    if final.exists() and not (final.is_dir() and (not any(final.iterdir())
+                                                   or (final / MANIFEST).is_file())):
+        raise ExportError(
+            f"{final} exists and is not a seqkit export; refusing to replace it. "
+            "Choose a new folder, or remove it first."
+        )
+    with _files.staged_directory(final) as stage:
+        yield stage
+
+
+def export_saved_model(model, path):
+    """Export a fitted estimator as a TensorFlow SavedModel that runs without seqkit.
+
+    Parameters
+    ----------
+    model : fitted estimator or Pipeline
+        A :class:`~seqkit.estimators.SequenceClassifier`,
+        :class:`~seqkit.estimators.SequenceTagger` or
+        :class:`~seqkit.estimators.SequenceForecaster`; or a ``Pipeline`` of a
+        :class:`~seqkit.preprocessing.SequenceScaler` then a classifier or
+        numeric tagger (the scaling goes into the graph).
+    path : path-like
+        The folder to write. It is written next to its place and then moved
+        there, so an interrupted export leaves a previous one intact.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    InputTypeError
+        For anything but the models above.
+    sklearn.exceptions.NotFittedError
+        If the model is not fitted.
+    ExportError
+        If ``path`` exists and is neither empty nor a seqkit export.
+
+    Notes
+    -----
+    The signatures and the padding conventions are described in
+    :mod:`seqkit.export`.
+    """
+    write(build_graph(serving_spec(model)), path)
+    return Path(path)
+
+
+def write(graph, path):
+    """Write the SavedModel and the manifest of ``graph`` to ``path`` (staged)."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(graph.network)
+    for resource in graph.resources:
+        archive.track(resource)
+    signatures = {}
+    for name, (function, specs) in graph.endpoints().items():
+        traced = archive.add_endpoint(name, function, specs).get_concrete_function(*specs)
+        signatures[name] = {
+            "inputs": {spec.name: spec_dict(spec) for spec in tf.nest.flatten(specs)},
+            "outputs": {key: spec_dict(out) for key, out in traced.structured_outputs.items()},
+        }
+    manifest = make_manifest(graph.manifest(), signatures)
+    with staged_directory(path) as stage:
+        archive.write_out(str(stage), verbose=False)
+        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,47 @@
+"""One parity test for every estimator kind: ``predict`` and the export agree on each input form.
+
+Both run the same preprocessing (:mod:`seqkit.preprocessing`, :mod:`seqkit.subwords`);
+this walks the forms a client sends: a padded batch of different lengths, a
+batch of equal lengths (no padding), and each sequence alone.
+"""
+
+import numpy as np
+import pytest
+
+from seqkit import export
+from tests.helpers.exports import assert_outputs_equal, export_inputs, predictions, requests
+
+NAMES = ["classifier", "tagger", "bidirectional_tagger", "forecaster", "streaming_forecaster"]
+
+
+def _forms(name):
+    """``{form: raw}``: the test data of model ``name`` padded, unpadded, and one by one."""
+    raw, _ = requests(name)
+    if name.endswith("forecaster"):
+        histories, covariates = raw
+        shortest = min(map(len, histories))
+        cut = [h[-shortest:] for h in histories]
+        cut_covariates = None if covariates is None else [c[-(shortest + 3):] for c in covariates]
+        forms = {"padded batch": raw, "unpadded batch": (cut, cut_covariates)}
+        forms.update({f"alone {i}": ([h], None if covariates is None else [covariates[i]])
+                      for i, h in enumerate(histories)})
+        return forms
+    shortest = min(map(len, raw))
+    forms = {"padded batch": raw, "unpadded batch": [x[:shortest] for x in raw]}
+    forms.update({f"alone {i}": [x] for i, x in enumerate(raw)})
+    return forms
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_export_answers_as_predict_padded_unpadded_single_and_batched(exports, name):
+    signatures = {}
+    for form, raw in _forms(name).items():
+        inputs = export_inputs(name, raw)
+        if form != "padded batch":
+            assert all(not np.any(np.isnan(v)) if v.dtype.kind == "f" else np.all(v != "")
+                       for v in inputs.values()), f"{form} should need no padding"
+        for signature, want in predictions(name, raw).items():
+            if signature not in signatures:
+                signatures[signature] = export.load_saved_model(exports(name), signature)
+            assert_outputs_equal(signatures[signature](**inputs), want, f"{name}, {form}")
