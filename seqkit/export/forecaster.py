@@ -34,12 +34,14 @@ class ForecasterGraph(Graph):
         """The last ``lookback`` real steps of each history (and the covariates around them)."""
         tf = _tf()
         f = self.forecast_spec
+        history = preprocessing.check_padded(history, "history")
         n = lengths(preprocessing.real_steps(history))
         checks = [tf.debugging.assert_greater_equal(
             n, f.lookback,
             message=f"Each history must have at least lookback={f.lookback} steps.",
         )]
         if covariates is not None:
+            covariates = preprocessing.check_padded(covariates, "covariates")
             checks.append(tf.debugging.assert_equal(
                 lengths(preprocessing.real_steps(covariates)), n + f.horizon,
                 message=f"The covariates must cover each history's steps, then the "

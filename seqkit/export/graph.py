@@ -66,14 +66,18 @@ class Graph(abc.ABC):
         return tf.TensorSpec(shape if step else [None, None, shape[1]], tf.float32,
                              name="x" if step else name)
 
-    def encode(self, inputs):
+    def encode(self, inputs, name=None):
         """Network input for raw ``inputs`` and where they are real (not padding).
 
-        Numeric steps are standardised when the model scales them (NaN stays
-        NaN: the network masks it); tokens become ids, ``""`` the padding id,
-        with their sub-word feature ids when the network takes them.
+        Whole sequences (``name`` given) are first checked to be padded at
+        their end only (:func:`seqkit.preprocessing.check_padded`). Numeric
+        steps are standardised when the model scales them (NaN stays NaN: the
+        network masks it); tokens become ids, ``""`` the padding id, with
+        their sub-word feature ids when the network takes them.
         """
         tf = _tf()
+        if name is not None:
+            inputs = preprocessing.check_padded(inputs, name)
         if self.spec.tokens:
             ids = preprocessing.lookup_ids(self.table, inputs)
             real = tf.not_equal(ids, preprocessing.PAD_ID)

@@ -44,7 +44,8 @@ class ClassifierGraph(LabelGraph):
 
     def endpoints(self):
         def predict_proba(sequences):
-            return {"probabilities": self.network(self.encode(sequences)[0], training=False)}
+            encoded, _ = self.encode(sequences, "sequences")
+            return {"probabilities": self.network(encoded, training=False)}
 
         def serving_default(sequences):
             return {"labels": self.labels(predict_proba(sequences)["probabilities"])}
@@ -70,7 +71,7 @@ class TaggerGraph(LabelGraph):
         decoder = self.spec.decoder
 
         def tag(inputs):
-            encoded, real = self.encode(inputs)
+            encoded, real = self.encode(inputs, "tokens" if self.spec.tokens else "sequences")
             return self.network(encoded, training=False), real, lengths(real)
 
         def predict_proba(inputs):

@@ -1,9 +1,16 @@
 """Reading an export back: one signature, called with NumPy arrays, no seqkit or Keras needed."""
 
+import re
+
 import numpy as np
 
 from seqkit._validation import check_shape
-from seqkit.exceptions import ExportError, InputTypeError, InvalidParameterError
+from seqkit.exceptions import (
+    ExportError,
+    InputTypeError,
+    InvalidInputError,
+    InvalidParameterError,
+)
 from seqkit.export.manifest import read_manifest
 
 
@@ -68,7 +75,22 @@ class ExportedSignature:
                     f"The {key!r} input of the {self.name!r} signature must hold "
                     f"{spec.dtype.name} values. Got dtype {value.dtype} ({err})."
                 ) from None
-        return {key: _numpy(value) for key, value in self.function(**tensors).items()}
+        try:
+            outputs = self.function(**tensors)
+        except tf.errors.InvalidArgumentError as err:  # a rule the graph checks, or a shape
+            raise InvalidInputError(f"The {self.name!r} signature refused the input: "
+                                    f"{_reason(err)}") from None
+        return {key: _numpy(value) for key, value in outputs.items()}
+
+
+def _reason(error):
+    """The message of a failed graph check (:func:`seqkit.preprocessing.check_padded`), or
+    the first line of another TensorFlow error."""
+    text = str(error)
+    found = re.search(r"assertion failed: \[(.*?)\]", text, re.DOTALL)
+    if found:
+        return found.group(1).replace("\\'", "'")
+    return next((line for line in text.splitlines() if line.strip()), type(error).__name__)
 
 
 def _numpy(tensor):

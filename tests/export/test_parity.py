@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from seqkit import export
-from tests.helpers.exports import assert_outputs_equal, export_inputs, predictions, requests
+from seqkit.exceptions import InvalidInputError
+from tests.helpers.exports import (
+    assert_outputs_equal,
+    export_inputs,
+    fitted,
+    predictions,
+    requests,
+)
 
 NAMES = ["classifier", "tagger", "bidirectional_tagger", "forecaster", "streaming_forecaster"]
 
@@ -45,3 +52,33 @@ def test_export_answers_as_predict_padded_unpadded_single_and_batched(exports, n
             if signature not in signatures:
                 signatures[signature] = export.load_saved_model(exports(name), signature)
             assert_outputs_equal(signatures[signature](**inputs), want, f"{name}, {form}")
+
+
+def _history_with(values, where, value):
+    history = np.array(values, dtype=float)
+    history[where] = value
+    return history
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, make, rule", [
+    ("streaming_forecaster", lambda h: _history_with(h, 10, np.nan), "padding before real steps"),
+    ("streaming_forecaster", lambda h: _history_with(h, 0, np.nan), "padding before real steps"),
+    ("streaming_forecaster", lambda h: _history_with(h, 5, np.inf), "must not contain inf"),
+    ("streaming_forecaster", lambda h: np.full_like(h, np.nan), "no real step"),
+    ("tagger", lambda _: ["", "Ada"], "padding before real steps"),
+    ("tagger", lambda _: [""], "no real step"),
+    ("classifier", lambda x: _history_with(x, (1, 0), np.nan), "NaN in some features"),
+])
+def test_export_refuses_what_predict_refuses(exports, name, make, rule):
+    """A missing value inside a sequence, padding first, inf, or nothing real: ``predict``
+    refuses it, and so does the export, naming the rule (not reading NaN as padding)."""
+    raw, _ = requests(name)
+    bad = make(raw[0][0] if name.endswith("forecaster") else raw[0])
+    model = fitted(name)
+    with pytest.raises(ValueError):
+        model.predict(y=[bad]) if name.endswith("forecaster") else model.predict([bad])
+    inputs = export_inputs(name, ([bad], None) if name.endswith("forecaster") else [bad])
+    signature = export.load_saved_model(exports(name))
+    with pytest.raises(InvalidInputError, match=rule):
+        signature(**inputs)
