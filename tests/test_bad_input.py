@@ -185,7 +185,12 @@ PARAMETER_CASES = [
      r"'learning_rate' .* a float > 0\.0\. Got 0\.0"),
     (SequenceClassifier, {"learning_rate": -1e-3}, InvalidParameterError,
      r"'learning_rate' .* Got -0\.001"),
+    (SequenceClassifier, {"global_clipnorm": 0.0}, InvalidParameterError,
+     r"'global_clipnorm' .* Got 0\.0"),
     (SequenceClassifier, {"clipnorm": 0.0}, InvalidParameterError, r"'clipnorm' .* Got 0\.0"),
+    (SequenceClassifier, {"clipnorm": 0.5, "global_clipnorm": 2.0}, InvalidParameterError,
+     r"'clipnorm' parameter of SequenceClassifier was renamed 'global_clipnorm': set only "
+     r"'global_clipnorm'\. Got global_clipnorm=2\.0 and clipnorm=0\.5\."),
     (SequenceClassifier, {"dropout": 1.0}, InvalidParameterError,
      r"'dropout' .* in \[0\.0, 1\.0\)\. Got 1\.0"),
     (SequenceClassifier, {"validation_fraction": -0.1}, InvalidParameterError,

@@ -45,7 +45,7 @@ y = x.mean(axis=(1, 2))[:, None]
 keras.utils.set_random_seed(0)
 with distribute.distributed(strategy):
     model = networks.build_many_to_one(3, 1, cell=cell, units=4, output_activation=None)
-    training.compile_model(model, loss="mse", learning_rate=0.05, clipnorm=None)
+    training.compile_model(model, loss="mse", learning_rate=0.05, global_clipnorm=None)
     history = training.fit(model, x, y, epochs=2, batch_size=8, validation_fraction=0.2,
                            seed=0, checkpoint_dir=checkpoints)
 

@@ -46,7 +46,7 @@ def test_resolve_tracking_uri_order(tmp_path, monkeypatch):
 
 
 def test_a_finished_run_records_params_metrics_history_and_artifacts(store, tmp_path):
-    params = {"units": 8, "cell": "elman", "clipnorm": None}
+    params = {"units": 8, "cell": "elman", "global_clipnorm": None}
     with tracking.tracked_run("exp", "demo", params=params, tracking_uri=store) as run:
         tracking.log_dataset("sunspots")
         tracking.log_history({"loss": [3.0, 2.0, 1.5], "val_loss": [3.5, 2.5, 2.0]})
@@ -65,7 +65,7 @@ def test_a_finished_run_records_params_metrics_history_and_artifacts(store, tmp_
     assert recorded.info.run_name == "demo"
     assert client.get_experiment(run.experiment_id).name == "exp"
     assert recorded.data.params["units"] == "8"
-    assert recorded.data.params["clipnorm"] == "None"
+    assert recorded.data.params["global_clipnorm"] == "None"
     assert recorded.data.params["dataset"] == "sunspots"
     assert recorded.data.params["dataset_sha256.sunspots.csv"].startswith("f67889b1")
     assert recorded.data.metrics["test_mase"] == 0.75

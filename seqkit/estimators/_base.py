@@ -5,6 +5,7 @@ import numbers
 import os
 import pickle
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -16,7 +17,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from seqkit import networks, training
 from seqkit._files import staged_file
-from seqkit._validation import check_bool, check_choice, check_float, check_int
+from seqkit._validation import (
+    DEPRECATED,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    renamed_parameter,
+)
 from seqkit.exceptions import (
     InputTypeError,
     InvalidInputError,
@@ -64,7 +72,7 @@ SHARED_PARAMS = {
     "epochs": 100,
     "batch_size": 32,
     "learning_rate": 1e-3,
-    "clipnorm": 1.0,
+    "global_clipnorm": 1.0,
     "validation_fraction": 0.1,
     "early_stopping": True,
     "n_iter_no_change": 10,
@@ -72,6 +80,7 @@ SHARED_PARAMS = {
     "random_state": None,
     "checkpoint_dir": None,
     "verbose": 0,
+    "clipnorm": DEPRECATED,
 }
 """The parameters every estimator takes, with their defaults."""
 
@@ -131,9 +140,9 @@ class BaseSequenceEstimator(BaseEstimator):
     batch_size : int, default 32
     learning_rate : float, default 1e-3
         Adam's learning rate.
-    clipnorm : float or None, default 1.0
-        Rescale the gradient of all weights together to at most this norm;
-        ``None`` does not clip.
+    global_clipnorm : float or None, default 1.0
+        Rescale the gradient of all weights together to at most this global
+        norm (Keras' ``global_clipnorm``); ``None`` does not clip.
     validation_fraction : float in [0, 1), default 0.1
         Fraction of the training data held out to watch for over-fitting
         (reported in ``history_``, used by ``early_stopping``).
@@ -167,6 +176,10 @@ class BaseSequenceEstimator(BaseEstimator):
     verbose : {0, 1, 2}, default 0
         0 prints nothing; 1 shows Keras' progress bar for each epoch; 2 one
         line per epoch.
+    clipnorm : float or None
+        Deprecated: the former name of ``global_clipnorm``. Setting it makes
+        ``fit`` warn (``FutureWarning``) and use its value; setting both is an
+        ``InvalidParameterError``.
 
     Notes
     -----
@@ -198,7 +211,12 @@ class BaseSequenceEstimator(BaseEstimator):
         for name in ("dropout", "validation_fraction"):
             check_float(getattr(self, name), name, owner, low=0.0, high=1.0, high_inclusive=False)
         check_float(self.learning_rate, "learning_rate", owner, low=0.0, low_inclusive=False)
-        check_float(self.clipnorm, "clipnorm", owner, low=0.0, low_inclusive=False, allow_none=True)
+        check_float(self.global_clipnorm, "global_clipnorm", owner, low=0.0, low_inclusive=False,
+                    allow_none=True)
+        if not (isinstance(self.clipnorm, str) and self.clipnorm == DEPRECATED):
+            check_float(self.clipnorm, "clipnorm", owner, low=0.0, low_inclusive=False,
+                        allow_none=True)
+        self._global_clipnorm()
         self._check_checkpoint_dir(owner)
         if self.early_stopping and self.validation_fraction == 0:
             raise InvalidParameterError(
@@ -229,11 +247,19 @@ class BaseSequenceEstimator(BaseEstimator):
                 f"{'an empty path' if not str(folder) else 'which is a file'}."
             )
 
+    def _global_clipnorm(self):
+        """``(global_clipnorm, warning)``: the clipping norm, from ``clipnorm`` if that old
+        name is set, and the ``FutureWarning`` message to give then (else None)."""
+        return renamed_parameter(self.global_clipnorm, self.clipnorm, "global_clipnorm",
+                                 "clipnorm", type(self).__name__,
+                                 default=SHARED_PARAMS["global_clipnorm"])
+
     def _checkpoint_config(self):
         """What a checkpoint must have been made with for this estimator to resume it."""
         params = self.get_params()
-        for name in ("epochs", "verbose", "checkpoint_dir", "random_state"):
+        for name in ("epochs", "verbose", "checkpoint_dir", "random_state", "clipnorm"):
             params.pop(name)
+        params["global_clipnorm"] = self._global_clipnorm()[0]
         if isinstance(self.random_state, numbers.Integral):
             params["random_state"] = int(self.random_state)
         return {"estimator": type(self).__name__, **params}
@@ -255,6 +281,10 @@ class BaseSequenceEstimator(BaseEstimator):
         parameters. The samples are shuffled first, so that the validation
         fraction (the last samples) is a random one.
         """
+        global_clipnorm, renamed = self._global_clipnorm()
+        if renamed:
+            # Called by the estimator's fit: the warning points at the caller of fit.
+            warnings.warn(renamed, FutureWarning, stacklevel=3)
         seed = self._seed()
         keras.utils.set_random_seed(seed)
         model = build(
@@ -262,7 +292,7 @@ class BaseSequenceEstimator(BaseEstimator):
             bidirectional=self.bidirectional, dropout=self.dropout, seed=seed,
         )
         training.compile_model(
-            model, loss=loss, learning_rate=self.learning_rate, clipnorm=self.clipnorm
+            model, loss=loss, learning_rate=self.learning_rate, global_clipnorm=global_clipnorm
         )
         x, y = _shuffled(x, y, seed)
         options = {
@@ -304,6 +334,9 @@ class BaseSequenceEstimator(BaseEstimator):
         return state
 
     def __setstate__(self, state):
+        if "global_clipnorm" not in state:  # pickled before clipnorm became global_clipnorm
+            state = {**state, "global_clipnorm": state.get("clipnorm", 1.0),
+                     "clipnorm": DEPRECATED}
         if isinstance(state.get("model_"), bytes):
             state = {**state, "model_": model_from_bytes(state["model_"])}
         super().__setstate__(state)

@@ -3,11 +3,19 @@ and :func:`fit`, with its checks of data and arguments and its epoch loop, which
 Keras callbacks."""
 
 import math
+import warnings
 
 import keras
 import numpy as np
 
-from seqkit._validation import check_bool, check_choice, check_float, check_int
+from seqkit._validation import (
+    DEPRECATED,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    renamed_parameter,
+)
 from seqkit.distribute import is_chief
 from seqkit.exceptions import (
     InvalidInputError,
@@ -26,8 +34,8 @@ _OPTIMIZERS = {
 }
 
 
-def compile_model(model, *, loss, learning_rate=1e-3, clipnorm=1.0, metrics=None,
-                  optimizer="adam"):
+def compile_model(model, *, loss, learning_rate=1e-3, global_clipnorm=1.0, metrics=None,
+                  optimizer="adam", clipnorm=DEPRECATED):
     """Compile ``model`` with gradient-norm clipping against exploding gradients.
 
     Parameters
@@ -35,14 +43,18 @@ def compile_model(model, *, loss, learning_rate=1e-3, clipnorm=1.0, metrics=None
     model : keras.Model
     loss : str, keras.losses.Loss or callable
     learning_rate : float, default 1e-3
-    clipnorm : float or None, default 1.0
+    global_clipnorm : float or None, default 1.0
         The gradient of all weights together is rescaled so that its global
-        norm is at most ``clipnorm`` (Pascanu et al., 2013): one step of SGD
-        then moves the weights by at most ``learning_rate * clipnorm``. None
-        turns clipping off.
+        norm is at most ``global_clipnorm`` (Pascanu et al., 2013; Keras'
+        ``global_clipnorm``): one step of SGD then moves the weights by at most
+        ``learning_rate * global_clipnorm``. None turns clipping off.
     metrics : list or None
         As in ``keras.Model.compile``.
     optimizer : {"adam", "sgd", "rmsprop"}, default "adam"
+    clipnorm : float or None
+        Deprecated: the former name of ``global_clipnorm`` (it never meant
+        Keras' per-variable ``clipnorm``). Passing it warns (``FutureWarning``)
+        and uses its value; passing both is an ``InvalidParameterError``.
 
     Returns
     -------
@@ -53,10 +65,17 @@ def compile_model(model, *, loss, learning_rate=1e-3, clipnorm=1.0, metrics=None
     optimizer = check_choice(optimizer, "optimizer", owner, tuple(_OPTIMIZERS))
     learning_rate = check_float(learning_rate, "learning_rate", owner, low=0.0,
                                 low_inclusive=False)
-    clipnorm = check_float(clipnorm, "clipnorm", owner, low=0.0, low_inclusive=False,
-                           allow_none=True)
+    if not (isinstance(clipnorm, str) and clipnorm == DEPRECATED):
+        check_float(clipnorm, "clipnorm", owner, low=0.0, low_inclusive=False, allow_none=True)
+    global_clipnorm, renamed = renamed_parameter(global_clipnorm, clipnorm, "global_clipnorm",
+                                                 "clipnorm", owner, default=1.0)
+    if renamed:
+        warnings.warn(renamed, FutureWarning, stacklevel=2)
+    global_clipnorm = check_float(global_clipnorm, "global_clipnorm", owner, low=0.0,
+                                  low_inclusive=False, allow_none=True)
     model.compile(
-        optimizer=_OPTIMIZERS[optimizer](learning_rate=learning_rate, global_clipnorm=clipnorm),
+        optimizer=_OPTIMIZERS[optimizer](learning_rate=learning_rate,
+                                         global_clipnorm=global_clipnorm),
         loss=loss,
         metrics=metrics,
     )

@@ -37,8 +37,8 @@ from tests.estimators.data import (
 )
 
 SHARED = {"cell": "elman", "units": 3, "epochs": 2, "batch_size": 8, "learning_rate": 0.01,
-          "clipnorm": 0.5, "dropout": 0.1, "validation_fraction": 0.25, "n_iter_no_change": 4,
-          "random_state": 0}
+          "global_clipnorm": 0.5, "dropout": 0.1, "validation_fraction": 0.25,
+          "n_iter_no_change": 4, "random_state": 0}
 """Parameters passed to every fitted case: fast, and mostly not the defaults."""
 
 OWN = {
@@ -180,9 +180,10 @@ def test_fit_leaves_the_data_unchanged(fitted):
 
 CHANGED = {
     "cell": "gru", "units": 5, "num_layers": 2, "bidirectional": True, "dropout": 0.2,
-    "epochs": 7, "batch_size": 9, "learning_rate": 0.02, "clipnorm": None,
+    "epochs": 7, "batch_size": 9, "learning_rate": 0.02, "global_clipnorm": None,
     "validation_fraction": 0.3, "early_stopping": False, "n_iter_no_change": 3,
     "tbptt_steps": 4, "random_state": 11, "checkpoint_dir": Path("fit-1"), "verbose": 2,
+    "clipnorm": 0.7,
 }
 CHANGED_OWN = {
     SequenceClassifier: {},

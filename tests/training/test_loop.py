@@ -17,18 +17,44 @@ def test_compile_model_clips_the_global_gradient_norm_by_default():
     assert model.optimizer.global_clipnorm == 1.0
 
 
-@pytest.mark.parametrize("clipnorm", [1.0, None])
-def test_clipping_bounds_the_update_of_a_huge_loss(clipnorm):
+@pytest.mark.parametrize("global_clipnorm", [1.0, None])
+def test_clipping_bounds_the_update_of_a_huge_loss(global_clipnorm):
     x, y = tiny_data()
     model = training.compile_model(tiny_model(), loss="mse", optimizer="sgd", learning_rate=0.1,
-                                   clipnorm=clipnorm)
+                                   global_clipnorm=global_clipnorm)
     before = flat_weights(model)
     training.fit(model, x, 1e4 * y, epochs=1, batch_size=len(x))
     step = np.linalg.norm(flat_weights(model) - before)
-    if clipnorm:
-        assert step <= 0.1 * clipnorm * (1 + 1e-4)
+    if global_clipnorm:
+        assert step <= 0.1 * global_clipnorm * (1 + 1e-4)
     else:
         assert step > 100 * 0.1
+
+
+@pytest.mark.parametrize("value", [0.25, None])
+def test_compile_model_takes_the_old_name_clipnorm_with_a_future_warning(value):
+    with pytest.warns(FutureWarning) as record:
+        model = training.compile_model(tiny_model(), loss="mse", clipnorm=value)
+    (warning,) = record
+    assert str(warning.message) == (
+        "The 'clipnorm' parameter of compile_model was renamed 'global_clipnorm' and will be "
+        f"removed in a future version. Use global_clipnorm={value!r} instead."
+    )
+    assert warning.filename == __file__  # the caller's line
+    assert model.optimizer.global_clipnorm == value and model.optimizer.clipnorm is None
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"clipnorm": 0.5, "global_clipnorm": 2.0},
+     r"^The 'clipnorm' parameter of compile_model was renamed 'global_clipnorm': set only "
+     r"'global_clipnorm'\. Got global_clipnorm=2\.0 and clipnorm=0\.5\.$"),
+    ({"clipnorm": 0.0}, r"^The 'clipnorm' parameter of compile_model must be a float > 0\.0"),
+    ({"global_clipnorm": -1.0},
+     r"^The 'global_clipnorm' parameter of compile_model must be a float > 0\.0"),
+])
+def test_compile_model_refuses_bad_clipping_norms(kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        training.compile_model(tiny_model(), loss="mse", **kwargs)
 
 
 # ---------------------------------------------------------------------- divergence
