@@ -51,10 +51,10 @@ from tests.estimators.data import (
     ragged_classification,
     tagging_tokens,
 )
+from tests.helpers.datasets import accept_current_checksum, copy_data_files
+from tests.helpers.exports import SUBPROCESS_ENV, fake_export, fitted
+from tests.helpers.servers import free_port, http, running
 from tests.pipelines.test_mlflow_project import mlflow_run
-from tests.test_datasets import accept_current_checksum, copy_data_files
-from tests.test_export import SUBPROCESS_ENV, fake_export, fitted
-from tests.test_serving import free_port, http, running
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -2,9 +2,7 @@
 
 import hashlib
 import re
-import shutil
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,21 +10,7 @@ import pytest
 
 from seqkit import datasets
 from seqkit.exceptions import InvalidParameterError
-
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-
-
-def copy_data_files(name, tmp_path):
-    """Copy the files of one data set into tmp_path and return that folder."""
-    for file_name in datasets.dataset_info(name)["files"]:
-        shutil.copy(DATA_DIR / file_name, tmp_path / file_name)
-    return tmp_path
-
-
-def accept_current_checksum(monkeypatch, name, path):
-    """Make the registry accept the present content of ``path`` (to reach the parser)."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    monkeypatch.setitem(datasets._REGISTRY[name]["files"], path.name, digest)
+from tests.helpers.datasets import DATA_DIR, copy_data_files
 
 
 def _is_iob2(tags):

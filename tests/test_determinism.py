@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.test_distribute import finished, python_env, started
+from tests.helpers.processes import finished, python_env, started
 
 CELLS = ("peephole_lstm", "elman")
 

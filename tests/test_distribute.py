@@ -1,12 +1,8 @@
 """Training on several workers: two real worker processes on 127.0.0.1, and the API around them."""
 
-import contextlib
 import json
 import os
 import socket
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import keras
@@ -17,8 +13,7 @@ import tensorflow as tf
 from seqkit import distribute, networks, training
 from seqkit.estimators import SequenceClassifier
 from seqkit.exceptions import InvalidParameterError
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.processes import finished, python_env, started
 
 # Every process runs this: two workers with their TF_CONFIG, and one alone as the reference.
 # The strategy comes first, before any TensorFlow operation, as a multi-worker one must.
@@ -64,42 +59,6 @@ np.savez(out, *model.get_weights(), replicas=strategy.num_replicas_in_sync,
          chief=distribute.is_chief(strategy), loss=history["loss"],
          val_loss=history["val_loss"], refusal=refusal)
 """
-
-
-def python_env(tf_config=None):
-    """The environment of a process a test starts: quiet TensorFlow, this checkout
-    importable, and ``TF_CONFIG`` only if given."""
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path}
-    env.pop("TF_CONFIG", None)
-    if tf_config is not None:
-        env["TF_CONFIG"] = json.dumps(tf_config)
-    return env
-
-
-@contextlib.contextmanager
-def started(*runs):
-    """Start ``python *args`` for each ``(args, env)`` of ``runs``; on leaving, kill those
-    still running, whatever happened."""
-    processes = []
-    try:
-        for args, env in runs:
-            processes.append(subprocess.Popen(
-                [sys.executable, *map(str, args)], env=env, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True,
-            ))
-        yield processes
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-
-def finished(process, timeout=600):
-    """Wait for ``process``; its return code and its output's end."""
-    output, _ = process.communicate(timeout=timeout)
-    return process.returncode, output[-3000:]
 
 
 def _free_ports(n):

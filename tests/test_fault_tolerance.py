@@ -7,7 +7,7 @@ import signal
 import numpy as np
 import pytest
 
-from tests.test_distribute import finished, python_env, started
+from tests.helpers.processes import finished, python_env, started
 
 EPOCHS = 4
 
