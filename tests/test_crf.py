@@ -95,8 +95,9 @@ def test_layer_passes_scores_and_mask_through_and_serialises():
     ids = np.array([[1, 2, 0]])
     output = model(ids)
     assert keras.ops.convert_to_numpy(output._keras_mask).tolist() == [[True, True, False]]
-    config = crf.LinearChainCRF.from_config(layer.get_config()).get_config()
+    config = layer.get_config()
     assert config["n_labels"] == N_LABELS
+    assert crf.LinearChainCRF.from_config(config).get_config() == config
 
 
 def test_layer_rejects_a_bad_label_count():

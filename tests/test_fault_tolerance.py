@@ -29,6 +29,11 @@ def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+class SaveWeights(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        np.savez(f"{{out}}.epoch{{epoch + 1}}.npz", *self.model.get_weights())
+
+
 class KillMidEpoch(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -54,9 +59,9 @@ y = np.cumsum(x[..., :1], axis=1)[:, -1] / 3
 keras.utils.set_random_seed(0)
 model = networks.build_many_to_one(3, 1, units=6, output_activation=None)
 training.compile_model(model, loss="mse", learning_rate=0.02, metrics=["mae"])
+callbacks = [SaveWeights()] + ([KillMidEpoch()] if kill == "mid_epoch" else [])
 history = training.fit(model, x, y, epochs={EPOCHS}, batch_size=8, validation_fraction=0.25,
-                       seed=0, checkpoint_dir=checkpoints,
-                       callbacks=[KillMidEpoch()] if kill == "mid_epoch" else [])
+                       seed=0, checkpoint_dir=checkpoints, callbacks=callbacks)
 np.savez(out, *model.get_weights(), **history)
 """
 
@@ -78,21 +83,25 @@ def uninterrupted(script, tmp_path_factory):
     folder = tmp_path_factory.mktemp("uninterrupted")
     code, output = _run(script, folder / "result.npz", folder / "checkpoints")
     assert code == 0, output
-    return np.load(folder / "result.npz")
+    result = np.load(folder / "result.npz")
+    epochs = {n: np.load(folder / f"result.npz.epoch{n}.npz") for n in range(1, EPOCHS + 1)}
+    return result, epochs
 
 
-def _checkpoint_loads(checkpoints):
-    """The weights file ``state.json`` names loads into the network, optimizer state too."""
+def _checkpoint_loads(checkpoints, weights_after):
+    """The weights file ``state.json`` names loads into the network, optimizer state too, and
+    holds the weights the uninterrupted run had after that epoch."""
     from seqkit import networks, training
 
     state = json.loads((checkpoints / "state.json").read_text())
     model = networks.build_many_to_one(3, 1, units=6, output_activation=None)
     training.compile_model(model, loss="mse", learning_rate=0.02, metrics=["mae"])
     model.optimizer.build(model.trainable_variables)
-    before = [w.copy() for w in model.get_weights()]
     model.load_weights(checkpoints / state["weights"])
     assert int(model.optimizer.iterations.numpy()) == state["epochs"] * 3  # 3 batches an epoch
-    assert not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    expected = weights_after[state["epochs"]]
+    for got, want in zip(model.get_weights(), expected.values(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
     return state
 
 
@@ -112,7 +121,8 @@ def test_a_killed_fit_resumes_and_ends_as_if_never_killed(kill, epochs_saved, le
     assert not (tmp_path / "killed.npz").exists()
     files = sorted(os.listdir(checkpoints))
     assert files == sorted([f"epoch-{epochs_saved:04d}.weights.h5", "state.json", *left_over])
-    state = _checkpoint_loads(checkpoints)
+    uninterrupted, weights_after = uninterrupted
+    state = _checkpoint_loads(checkpoints, weights_after)
     assert state["epochs"] == epochs_saved and not state["finished"]
 
     code, output = _run(script, tmp_path / "resumed.npz", checkpoints)
@@ -124,4 +134,4 @@ def test_a_killed_fit_resumes_and_ends_as_if_never_killed(kill, epochs_saved, le
     assert len(resumed["loss"]) == EPOCHS
     # Nothing half-written is left, and what is left loads.
     assert sorted(os.listdir(checkpoints)) == [f"epoch-{EPOCHS:04d}.weights.h5", "state.json"]
-    assert _checkpoint_loads(checkpoints)["epochs"] == EPOCHS
+    assert _checkpoint_loads(checkpoints, weights_after)["epochs"] == EPOCHS
