@@ -65,7 +65,7 @@ def build_parser():
 
 def _scores(actual, forecast, train, season_length):
     return {
-        "mase": mean_absolute_scaled_error(actual, forecast, train, seasonal_period=season_length),
+        "mase": mean_absolute_scaled_error(actual, forecast, train, season_length=season_length),
         "smape": symmetric_mean_absolute_percentage_error(actual, forecast),
     }
 
@@ -82,7 +82,7 @@ def body(args, job):
         **SETTINGS[args.dataset],
         "horizon": horizon,
         "lookback": args.lookback or series["lookback"],
-        "seasonal_period": season,
+        "season_length": season,
     }))
     job.fit(estimator, train)
     point = estimator.predict()
