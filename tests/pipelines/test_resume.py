@@ -18,7 +18,7 @@ from pipelines import forecasting
 from pipelines._resume import RESUMED_TAG, FitCheckpoints
 from seqkit import training
 from seqkit.tracking import RESUMES_TAG
-from tests.test_distribute import finished, python_env, started
+from tests.helpers.processes import finished, python_env, started
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
