@@ -34,7 +34,7 @@ from sklearn.exceptions import NotFittedError
 
 from pipelines import __main__ as main_job
 from pipelines import classification, forecasting, tagging
-from pipelines._common import entry_points
+from pipelines._job import entry_points
 from seqkit import datasets, export
 from seqkit.cli import main as seqkit_main
 from seqkit.estimators import SequenceClassifier, SequenceForecaster, SequenceTagger
