@@ -8,7 +8,9 @@ they compose with the estimators inside a ``Pipeline``.
 
 Each step that both an estimator's ``predict`` and its exported SavedModel
 need is written once here, in ``keras.ops`` or TensorFlow, and called by
-both: :func:`real_steps` (which steps are padding), :func:`standardize`,
+both: :func:`~seqkit.padding.real_steps` and
+:func:`~seqkit.padding.check_padded` (which steps are padding, and whether a
+batch is padded right; from :mod:`seqkit.padding`), :func:`standardize`,
 :func:`window_affine` (the forecaster's window scaling) and
 :func:`token_table` / :func:`lookup_ids` (the vocabulary). The sub-word
 features live in :mod:`seqkit.subwords` for the same reason.
@@ -26,88 +28,13 @@ from seqkit._validation import (
     check_sequences,
     check_token_sequences,
 )
-
-PAD_ID = 0
-"""Token id of padding steps."""
+from seqkit.padding import PAD_ID, PAD_TOKEN
 
 OOV_ID = 1
 """Token id of every token not in a :class:`Vocabulary`."""
 
-PAD_TOKEN = ""
-"""The token that pads token sequences in exported models; never a token itself."""
-
 FLAT_WINDOW = 1e-12
 """A window whose spread is at most this times ``1 + |last value|`` is flat and keeps scale 1."""
-
-
-def real_steps(values):
-    """Which steps of NaN-padded numeric sequences are real: those not all NaN.
-
-    Parameters
-    ----------
-    values : array or tensor of shape (batch, time, features)
-
-    Returns
-    -------
-    tensor of bool, shape (batch, time)
-    """
-    from keras import ops
-
-    return ops.logical_not(ops.all(ops.isnan(values), axis=-1))
-
-
-def check_padded(values, name):
-    """``values`` once TensorFlow has checked that they are a well-padded batch of sequences.
-
-    The rules a served request follows (and the pyfunc model checks the same
-    way before the graph runs): sequences are padded at their end only, with
-    steps all NaN (numeric) or :data:`PAD_TOKEN` (tokens); every sequence has
-    a real step; a real numeric step has no NaN and no inf. A request that
-    breaks one fails with ``tf.errors.InvalidArgumentError`` carrying the
-    rule, which :class:`seqkit.export.ExportedSignature` raises as
-    :class:`~seqkit.exceptions.InvalidInputError`.
-
-    Parameters
-    ----------
-    values : tensor of shape (batch, time, features) float, or (batch, time) string
-    name : str
-        The input's name in the messages.
-
-    Returns
-    -------
-    tensor
-        ``values``, after the checks.
-    """
-    import tensorflow as tf
-
-    checks = []
-    if values.dtype == tf.string:
-        padding = tf.equal(values, PAD_TOKEN)
-    else:
-        missing = tf.math.is_nan(values)
-        padding = tf.reduce_all(missing, axis=-1)
-        checks += [
-            tf.debugging.assert_equal(
-                tf.reduce_any(tf.math.is_inf(values)), False,
-                message=f"The {name!r} input must not contain inf."),
-            tf.debugging.assert_equal(
-                tf.reduce_any(tf.reduce_any(missing, axis=-1) & ~padding), False,
-                message=f"The {name!r} input has NaN in some features of a step. NaN marks "
-                        "padding only when a step's features are all NaN."),
-        ]
-    n = tf.reduce_sum(tf.cast(~padding, tf.int32), axis=1)
-    at_end = tf.range(tf.shape(padding)[1])[None, :] >= n[:, None]
-    checks += [
-        tf.debugging.assert_equal(
-            tf.reduce_any(tf.not_equal(padding, at_end)), False,
-            message=f"The {name!r} input has padding before real steps. Pad sequences at "
-                    "their end only."),
-        tf.debugging.assert_equal(
-            tf.reduce_any(tf.equal(n, 0)), False,
-            message=f"The {name!r} input holds a sequence with no real step."),
-    ]
-    with tf.control_dependencies(checks):
-        return tf.identity(values)
 
 
 def standardize(values, mean, scale):

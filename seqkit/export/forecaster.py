@@ -1,6 +1,6 @@
 """The signatures of a forecaster: forecasts from histories, and ``step`` where it is defined."""
 
-from seqkit import preprocessing
+from seqkit import padding, preprocessing
 from seqkit.export.graph import Graph, lengths
 
 
@@ -34,16 +34,16 @@ class ForecasterGraph(Graph):
         """The last ``lookback`` real steps of each history (and the covariates around them)."""
         tf = _tf()
         f = self.forecast_spec
-        history = preprocessing.check_padded(history, "history")
-        n = lengths(preprocessing.real_steps(history))
+        history = padding.check_padded(history, "history")
+        n = lengths(padding.real_steps(history))
         checks = [tf.debugging.assert_greater_equal(
             n, f.lookback,
             message=f"Each history must have at least lookback={f.lookback} steps.",
         )]
         if covariates is not None:
-            covariates = preprocessing.check_padded(covariates, "covariates")
+            covariates = padding.check_padded(covariates, "covariates")
             checks.append(tf.debugging.assert_equal(
-                lengths(preprocessing.real_steps(covariates)), n + f.horizon,
+                lengths(padding.real_steps(covariates)), n + f.horizon,
                 message=f"The covariates must cover each history's steps, then the "
                         f"horizon={f.horizon} steps forecast.",
             ))

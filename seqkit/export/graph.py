@@ -9,7 +9,7 @@ step. One subclass per kind (:mod:`seqkit.export.labels`,
 
 import abc
 
-from seqkit import preprocessing
+from seqkit import padding, preprocessing
 
 
 def _tf():
@@ -70,24 +70,24 @@ class Graph(abc.ABC):
         """Network input for raw ``inputs`` and where they are real (not padding).
 
         Whole sequences (``name`` given) are first checked to be padded at
-        their end only (:func:`seqkit.preprocessing.check_padded`). Numeric
+        their end only (:func:`seqkit.padding.check_padded`). Numeric
         steps are standardised when the model scales them (NaN stays NaN: the
         network masks it); tokens become ids, ``""`` the padding id, with
         their sub-word feature ids when the network takes them.
         """
         tf = _tf()
         if name is not None:
-            inputs = preprocessing.check_padded(inputs, name)
+            inputs = padding.check_padded(inputs, name)
         if self.spec.tokens:
             ids = preprocessing.lookup_ids(self.table, inputs)
-            real = tf.not_equal(ids, preprocessing.PAD_ID)
+            real = tf.not_equal(ids, padding.PAD_ID)
             if self.spec.subword_buckets:
                 from seqkit.subwords import subword_ids
 
                 ids = tf.concat([ids[..., None], subword_ids(inputs, self.spec.subword_buckets)],
                                 -1)
             return ids, real
-        real = preprocessing.real_steps(inputs)
+        real = padding.real_steps(inputs)
         if self.spec.scaling is not None:
             inputs = tf.cast(preprocessing.standardize(tf.cast(inputs, tf.float64),
                                                        *self.spec.scaling), tf.float32)

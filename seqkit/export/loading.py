@@ -84,7 +84,7 @@ class ExportedSignature:
 
 
 def _reason(error):
-    """The message of a failed graph check (:func:`seqkit.preprocessing.check_padded`), or
+    """The message of a failed graph check (:func:`seqkit.padding.check_padded`), or
     the first line of another TensorFlow error."""
     text = str(error)
     found = re.search(r"assertion failed: \[(.*?)\]", text, re.DOTALL)

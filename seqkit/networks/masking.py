@@ -8,6 +8,8 @@ padded steps and losses leave them out.
 import keras
 from keras import ops
 
+from seqkit.padding import PAD_ID, real_steps
+
 
 @keras.saving.register_keras_serializable(package="seqkit")
 class TokenMask(keras.layers.Layer):
@@ -17,7 +19,7 @@ class TokenMask(keras.layers.Layer):
         return inputs[0]
 
     def compute_mask(self, inputs, mask=None):
-        return ops.not_equal(inputs[1][..., 0], 0)
+        return ops.not_equal(inputs[1][..., 0], PAD_ID)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
@@ -48,7 +50,7 @@ class PaddingMask(keras.layers.Layer):
         return ops.where(ops.isnan(inputs), ops.zeros_like(inputs), inputs)
 
     def compute_mask(self, inputs, mask=None):
-        return ops.logical_not(ops.all(ops.isnan(inputs), axis=-1))
+        return real_steps(inputs)
 
     def compute_output_shape(self, input_shape):
         return input_shape
