@@ -465,6 +465,15 @@ tbptt_steps, random_state, verbose
             for values, forecast, train in zip(actual, points, self.series_)
         ]))
 
+    def _checkpoint_config(self):
+        config = super()._checkpoint_config()
+        del config["seasonal_period"]  # either name makes the same config
+        config["season_length"] = renamed_parameter(
+            self.season_length, self.seasonal_period, "season_length", "seasonal_period",
+            type(self).__name__, default=1,
+        )[0]
+        return config
+
     def __setstate__(self, state):
         if "season_length" not in state:  # pickled before seasonal_period became season_length
             state = {**state, "season_length": state.get("seasonal_period", 1),

@@ -142,6 +142,16 @@ def test_seasonal_period_is_the_former_name_of_season_length():
     assert forecaster.score(test) == pytest.approx(-expected)
 
 
+def test_a_checkpoint_made_under_either_season_length_name_resumes_under_the_other(tmp_path):
+    y = monthly_series()
+    with pytest.warns(FutureWarning, match="seasonal_period"):
+        fast_forecaster(seasonal_period=12, epochs=1, checkpoint_dir=tmp_path).fit(y)
+    resumed = fast_forecaster(season_length=12, epochs=2, checkpoint_dir=tmp_path).fit(y)
+    assert len(resumed.history_["loss"]) == 2
+    with pytest.raises(InvalidParameterError, match=r"season_length \(checkpoint 12, now 4\)"):
+        fast_forecaster(season_length=4, epochs=3, checkpoint_dir=tmp_path).fit(y)
+
+
 def test_setting_both_season_length_names_is_refused_before_training():
     forecaster = fast_forecaster(season_length=4, seasonal_period=12)
     with pytest.raises(InvalidParameterError, match=r"set only 'season_length'\. Got "
