@@ -10,7 +10,8 @@ Each step that both an estimator's ``predict`` and its exported SavedModel
 need is written once here, in ``keras.ops`` or TensorFlow, and called by
 both: :func:`~seqkit.padding.real_steps` and
 :func:`~seqkit.padding.check_padded` (which steps are padding, and whether a
-batch is padded right; from :mod:`seqkit.padding`), :func:`standardize`,
+batch is padded right; from :mod:`seqkit.padding`), :func:`standardize` and
+:func:`unstandardize`,
 :func:`window_affine` (the forecaster's window scaling) and
 :func:`token_table` / :func:`lookup_ids` (the vocabulary). The sub-word
 features live in :mod:`seqkit.subwords` for the same reason.
@@ -49,6 +50,17 @@ def standardize(values, mean, scale):
     mean, scale : array of shape (features,)
     """
     return (values - mean) / scale
+
+
+def unstandardize(values, mean, scale):
+    """``values * scale + mean``: the inverse of :func:`standardize`, on arrays or tensors.
+
+    Parameters
+    ----------
+    values : array or tensor of shape (..., features)
+    mean, scale : arrays or tensors that broadcast against ``values``
+    """
+    return values * scale + mean
 
 
 def window_affine(windows):
@@ -187,8 +199,8 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         return self._map(X, lambda values: standardize(values, self.mean_, self.scale_))
 
     def inverse_transform(self, X):
-        """Return ``X * scale_ + mean_`` in the form ``X`` was given."""
-        return self._map(X, lambda values: values * self.scale_ + self.mean_)
+        """Return ``X * scale_ + mean_`` in the form ``X`` was given (:func:`unstandardize`)."""
+        return self._map(X, lambda values: unstandardize(values, self.mean_, self.scale_))
 
     def _map(self, X, function):
         check_is_fitted(self)

@@ -138,3 +138,50 @@ def test_sliding_windows_lists_every_run_of_rows():
     windows = sliding_windows(np.arange(10.0).reshape(5, 2), 3)
     assert windows.shape == (3, 3, 2)
     np.testing.assert_array_equal(windows[1], [[2, 3], [4, 5], [6, 7]])
+
+
+# ----------------------------------------------------------------------- shared with exports
+
+
+def test_window_affine_gives_the_same_numbers_on_arrays_and_inside_a_graph():
+    import tensorflow as tf
+
+    from seqkit.preprocessing import window_affine
+
+    rng = np.random.default_rng(0)
+    windows = rng.normal(loc=50.0, scale=4.0, size=(6, 8, 2))
+    windows[2] = 7.0  # flat: scale 1
+    loc, scale = (np.asarray(part) for part in window_affine(windows))
+    np.testing.assert_array_equal(loc, windows[:, -1:])
+    want = windows.std(axis=1, keepdims=True)
+    want[2] = 1.0
+    np.testing.assert_allclose(scale, want, rtol=1e-12)
+    graph_loc, graph_scale = tf.function(window_affine)(tf.constant(windows))
+    np.testing.assert_array_equal(graph_loc.numpy(), loc)
+    np.testing.assert_allclose(graph_scale.numpy(), scale, rtol=1e-15)
+
+
+def test_standardize_round_trips_on_arrays_and_tensors():
+    import tensorflow as tf
+
+    from seqkit.preprocessing import standardize, unstandardize
+
+    values = np.array([[[1.0, 10.0], [3.0, np.nan]]])
+    mean, scale = np.array([2.0, 4.0]), np.array([0.5, 2.0])
+    scaled = standardize(values, mean, scale)
+    np.testing.assert_array_equal(scaled, [[[-2.0, 3.0], [2.0, np.nan]]])
+    np.testing.assert_array_equal(standardize(tf.constant(values), mean, scale).numpy(), scaled)
+    np.testing.assert_allclose(unstandardize(scaled, mean, scale), values)
+
+
+def test_token_lookup_in_tensorflow_equals_the_vocabulary_and_pads_with_the_padding_id():
+    from seqkit.preprocessing import lookup_ids, pad_tokens, token_table
+
+    tokens = [["a", "b", "a", "c"], ["b", "z"]]
+    vocabulary = Vocabulary().fit(tokens)
+    ids = np.asarray(lookup_ids(token_table(vocabulary.vocabulary_),
+                                pad_tokens([["a", "z", "c"], ["b"]]).astype(str)))
+    want = vocabulary.transform([["a", "z", "c"], ["b"]])
+    np.testing.assert_array_equal(ids[0], want[0])
+    np.testing.assert_array_equal(ids[1], [want[1][0], PAD_ID, PAD_ID])
+    assert ids.dtype == np.int32

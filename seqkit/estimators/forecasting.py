@@ -19,7 +19,13 @@ from seqkit.estimators._series import check_covariates, check_series
 from seqkit.exceptions import InvalidInputError
 from seqkit.export.spec import ForecastSpec, ServingSpec
 from seqkit.metrics import mean_absolute_scaled_error
-from seqkit.preprocessing import SequenceScaler, sliding_windows, standardize, window_affine
+from seqkit.preprocessing import (
+    SequenceScaler,
+    sliding_windows,
+    standardize,
+    unstandardize,
+    window_affine,
+)
 
 SCALINGS = ("window", "standard", None)
 _TOLERANCE = 1e-9  # so that e.g. (9 + 1) * 0.9 counts as 9 despite rounding
@@ -312,7 +318,7 @@ tbptt_steps, random_state, verbose
         blocks = self._forecast_covariates(X, series, many, y is None)
         x, (loc, scale) = self._network_inputs(inputs, blocks)
         output = self._predict_network(x).reshape(len(series), self.horizon, self.n_targets_)
-        points = output[:, :horizon] * scale + loc
+        points = unstandardize(output[:, :horizon], loc, scale)
         return points, np.broadcast_to(scale, (len(series), 1, self.n_targets_)), forms, many
 
     def _forecast_covariates(self, X, series, many, after_training):

@@ -28,7 +28,7 @@ class ForecasterGraph(Graph):
         tf = _tf()
         f = self.forecast_spec
         output = tf.reshape(tf.cast(output, tf.float64), [-1, f.horizon, f.n_targets])
-        return output * scale + loc
+        return preprocessing.unstandardize(output, loc, scale)
 
     def _windows(self, history, covariates):
         """The last ``lookback`` real steps of each history (and the covariates around them)."""
