@@ -54,8 +54,8 @@ from tests.estimators.data import (
 )
 from tests.helpers.datasets import accept_current_checksum, copy_data_files
 from tests.helpers.exports import SUBPROCESS_ENV, fake_export, fitted
+from tests.helpers.pipelines import mlflow_run
 from tests.helpers.servers import free_port, http, running
-from tests.pipelines.test_mlflow_project import mlflow_run
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

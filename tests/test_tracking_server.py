@@ -18,8 +18,8 @@ from mlflow.tracking import MlflowClient
 
 from seqkit import datasets
 from tests.helpers.exports import SUBPROCESS_ENV
+from tests.helpers.pipelines import TINY, artifact_paths
 from tests.helpers.servers import SERVER_START_TIMEOUT, free_port, http, stop_group
-from tests.pipelines.test_end_to_end import TINY, _artifact_paths
 
 pytestmark = pytest.mark.slow  # starts a server and trains a model in a subprocess
 
@@ -119,7 +119,7 @@ def test_a_pipeline_records_its_run_on_a_tracking_server(tracking_server, reader
     assert run.data.metrics["test_accuracy"] == pytest.approx(np.trace(matrix) / len(y_test))
     assert len(client.get_metric_history(run.info.run_id, "loss")) == 1
 
-    listed = _artifact_paths(client, run.info.run_id)
+    listed = artifact_paths(client, run.info.run_id)
     for expected in ("dataset.json", "plots/learning_curves.png",
                      "plots/confusion_matrix.png", "model/saved_model.pb", "results.json"):
         assert expected in listed

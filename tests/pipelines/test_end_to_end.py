@@ -8,10 +8,9 @@ import pytest
 from pipelines import __main__ as main_job
 from pipelines import classification, forecasting, tagging
 from seqkit import datasets
+from tests.helpers.pipelines import TINY, artifact_paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-TINY = ["--epochs", "1", "--units", "4"]
 
 # pipeline, primary metric, artifacts of that task (besides those of every run)
 CASES = {
@@ -27,13 +26,6 @@ CASES = {
     "tagging/japanese_ner": (tagging, "entity_f1", ["tables/per_entity_f1.csv"]),
     "tagging/basic_motions_segmentation": (tagging, "entity_f1", ["tables/per_entity_f1.csv"]),
 }
-
-
-def _artifact_paths(client, run_id, path=None):
-    paths = []
-    for item in client.list_artifacts(run_id, path):
-        paths += _artifact_paths(client, run_id, item.path) if item.is_dir else [item.path]
-    return paths
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -57,7 +49,7 @@ def test_pipeline_records_exports_and_reports(case, workdir, recorded_runs, caps
     assert baselines and all(f"{b}_test_{metric}" in run.data.metrics for b in baselines)
     client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
     assert len(client.get_metric_history(run.info.run_id, "loss")) == 1
-    artifacts = _artifact_paths(client, run.info.run_id)
+    artifacts = artifact_paths(client, run.info.run_id)
     for expected in ("dataset.json", "plots/learning_curves.png", "model/saved_model.pb",
                      "estimator.pkl", "results.json", *task_artifacts):
         assert expected in artifacts
