@@ -1,13 +1,9 @@
 """The signatures of a forecaster: forecasts from histories, and ``step`` where it is defined."""
 
+import tensorflow as tf
+
 from seqkit import padding, preprocessing
 from seqkit.export.graph import Graph, lengths
-
-
-def _tf():
-    import tensorflow as tf
-
-    return tf
 
 
 class ForecasterGraph(Graph):
@@ -25,14 +21,12 @@ class ForecasterGraph(Graph):
                 and not self.n_covariates)
 
     def _unscale(self, output, loc, scale):
-        tf = _tf()
         f = self.forecast_spec
         output = tf.reshape(tf.cast(output, tf.float64), [-1, f.horizon, f.n_targets])
         return preprocessing.unstandardize(output, loc, scale)
 
     def _windows(self, history, covariates):
         """The last ``lookback`` real steps of each history (and the covariates around them)."""
-        tf = _tf()
         f = self.forecast_spec
         history = padding.check_padded(history, "history")
         n = lengths(padding.real_steps(history))
@@ -57,7 +51,6 @@ class ForecasterGraph(Graph):
                 preprocessing.standardize(tf.cast(block, tf.float64), *f.covariate_scaling))
 
     def forecast(self, history, covariates=None):
-        tf = _tf()
         f = self.forecast_spec
         window, block = self._windows(history, covariates)
         if f.window_scaling:
@@ -86,7 +79,6 @@ class ForecasterGraph(Graph):
         return endpoints
 
     def step(self, x, states):
-        tf = _tf()
         mean, scale = self.forecast_spec.target_scaling
         x = tf.cast(preprocessing.standardize(tf.cast(x, tf.float64), mean, scale), tf.float32)
         output, new, _ = self.advance(x, states)

@@ -9,18 +9,13 @@ step. One subclass per kind (:mod:`seqkit.export.labels`,
 
 import abc
 
+import tensorflow as tf
+
 from seqkit import padding, preprocessing
-
-
-def _tf():
-    import tensorflow as tf
-
-    return tf
 
 
 def lengths(real):
     """Real steps of each sequence, ``(batch,)`` int32, from ``real`` ``(batch, time)``."""
-    tf = _tf()
     return tf.reduce_sum(tf.cast(real, tf.int32), axis=1)
 
 
@@ -58,7 +53,6 @@ class Graph(abc.ABC):
 
     def input_spec(self, name="sequences", width=None, step=False):
         """The ``TensorSpec`` of the main input, whole sequences or one ``step``."""
-        tf = _tf()
         if self.spec.tokens:
             return tf.TensorSpec([None] if step else [None, None], tf.string,
                                  name="x" if step else "tokens")
@@ -75,7 +69,6 @@ class Graph(abc.ABC):
         network masks it); tokens become ids, ``""`` the padding id, with
         their sub-word feature ids when the network takes them.
         """
-        tf = _tf()
         if name is not None:
             inputs = padding.check_padded(inputs, name)
         if self.spec.tokens:
@@ -103,7 +96,6 @@ class Graph(abc.ABC):
 
     def state_specs(self):
         """``TensorSpec`` of each state the ``step`` signature takes and returns."""
-        tf = _tf()
         return {name: tf.TensorSpec([None, size], tf.float32, name=name)
                 for name, size in self._twin()[1].items()}
 

@@ -1,12 +1,8 @@
 """The signatures of models that give labels: the classifier and the tagger."""
 
+import tensorflow as tf
+
 from seqkit.export.graph import Graph, lengths
-
-
-def _tf():
-    import tensorflow as tf
-
-    return tf
 
 
 class LabelGraph(Graph):
@@ -17,14 +13,12 @@ class LabelGraph(Graph):
         self.classes = [str(c) for c in spec.classes]
 
     def labels(self, probabilities):
-        tf = _tf()
         # A constant made in the graph (not captured), so that ONNX converters keep it inside.
         classes = tf.constant(self.classes)
         return tf.gather(classes, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
 
     def step_endpoint(self, padding_label):
         """The ``step`` signature: labels and probabilities after one step, and the states."""
-        tf = _tf()
 
         def step(x, states):
             probabilities, new, real = self.advance(x, states)
@@ -67,7 +61,6 @@ class TaggerGraph(LabelGraph):
         return super().streaming and self.spec.decoder is None
 
     def endpoints(self):
-        tf = _tf()
         decoder = self.spec.decoder
 
         def tag(inputs):

@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import tensorflow as tf
 
 from seqkit._validation import check_shape
 from seqkit.exceptions import (
@@ -12,12 +13,6 @@ from seqkit.exceptions import (
     InvalidParameterError,
 )
 from seqkit.export.manifest import read_manifest
-
-
-def _tf():
-    import tensorflow as tf
-
-    return tf
 
 
 class ExportedSignature:
@@ -58,7 +53,6 @@ class ExportedSignature:
         -------
         dict of str to numpy.ndarray
         """
-        tf = _tf()
         if set(inputs) != set(self.inputs):
             raise InvalidParameterError(
                 f"The {self.name!r} signature takes the inputs {sorted(self.inputs)}. "
@@ -128,7 +122,6 @@ def load_saved_model(path, signature="serving_default"):
         raise ExportError(
             f"The export at {path} has no signature {signature!r}. It has: {', '.join(names)}."
         )
-    tf = _tf()
     try:
         module = tf.saved_model.load(str(path))
     except (OSError, ValueError, tf.errors.OpError) as err:
