@@ -31,12 +31,18 @@ returns the final states of every recurrent layer (named as
 (:mod:`seqkit.training`) carries states from chunk to chunk with it, a
 streaming export from step to step.
 
+Probes: :func:`probed_twin` turns such a network into its twin with a probe
+added to the hidden state of its first recurrent layer at every step, whose
+gradient is the error signal backpropagation through time carries back to
+each step (:func:`seqkit.training.gradient_norms_over_time`).
+
 Modules: :mod:`~seqkit.networks.masking` (padding masks),
 :mod:`~seqkit.networks.recurrent` (layers by cell name, state sizes, stacks),
 :mod:`~seqkit.networks.sequence` (many-to-one, many-to-many),
 :mod:`~seqkit.networks.feedback` (one-to-many, :class:`FeedbackRNN`),
 :mod:`~seqkit.networks.encoder_decoder` (sequence-to-sequence, teacher forcing,
-autoregressive inference), :mod:`~seqkit.networks.stateful` (the stateful twin).
+autoregressive inference), :mod:`~seqkit.networks.stateful` (the stateful twin),
+:mod:`~seqkit.networks.probed` (the probed twin).
 """
 
 from seqkit.networks.encoder_decoder import (
@@ -47,6 +53,7 @@ from seqkit.networks.encoder_decoder import (
 )
 from seqkit.networks.feedback import FeedbackRNN, build_one_to_many
 from seqkit.networks.masking import PaddingMask, TokenMask
+from seqkit.networks.probed import probed_twin
 from seqkit.networks.recurrent import CELL_NAMES, cell_state_sizes, recurrent_layer
 from seqkit.networks.sequence import build_many_to_many, build_many_to_one
 from seqkit.networks.stateful import recurrent_states, stateful_twin
@@ -63,6 +70,7 @@ __all__ = [
     "build_one_to_many",
     "cell_state_sizes",
     "predict_autoregressive",
+    "probed_twin",
     "recurrent_layer",
     "recurrent_states",
     "stateful_twin",

@@ -165,7 +165,7 @@ def _stack_from(layers, prefix):
     return stack
 
 
-def _run_stack(h, stack, *, mask=None, initial_states=None):
+def _run_stack(h, stack, *, mask=None, initial_states=None, first=None):
     """Run ``h`` through a stack: the states in and out of every seqkit network.
 
     Parameters
@@ -179,6 +179,10 @@ def _run_stack(h, stack, *, mask=None, initial_states=None):
     initial_states : list or None
         Per layer, its initial states (a list, in the order the layer returns
         them) or None for its own (zeros).
+    first : callable or None
+        Called in place of the first recurrent layer, with the same arguments
+        (``first(h, initial_state=..., mask=...)``), returning what the layer
+        returns: its output, then its final states.
 
     Returns
     -------
@@ -190,7 +194,8 @@ def _run_stack(h, stack, *, mask=None, initial_states=None):
         if dropout is not None:
             h = dropout(h)
         state = initial_states[i] if initial_states else None
-        h, *states = layer(h, initial_state=state, mask=mask)
+        run = first if i == 0 and first is not None else layer
+        h, *states = run(h, initial_state=state, mask=mask)
         finals.append(states)
     return h, finals
 

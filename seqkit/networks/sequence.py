@@ -2,26 +2,48 @@
 
 The layers of such a network are made once (:func:`_sequence_network`) and
 wired by :func:`_sequence_graph`, which :func:`seqkit.networks.stateful_twin`
-calls again on the same layers, found by name, to give the network states in
-and out.
+and :func:`seqkit.networks.probed_twin` call again on the same layers, found by
+name (:func:`_sequence_layers`), to give the network states in and out, or
+probes on its first recurrent layer.
 """
 
 import keras
 
 from seqkit._validation import check_int
 from seqkit.cells._base import get_keras_object
+from seqkit.exceptions import InputTypeError, InvalidParameterError
 from seqkit.networks.masking import PaddingMask, TokenMask, _masked
 from seqkit.networks.recurrent import (
     _common,
     _initial_state_layers,
     _run_stack,
+    _stack_from,
     _stack_layers,
     _state_sizes,
     _states_from,
 )
 
 
-def _sequence_graph(layers, stack, inputs, initial_states=None, top=None):
+def _sequence_layers(model, owner):
+    """The layers of a network of :func:`build_many_to_one` or :func:`build_many_to_many`, by
+    name, and its recurrent stack; raise unless it is one."""
+    if not isinstance(model, keras.Model):
+        raise InputTypeError(
+            f"The 'model' parameter of {owner} must be a keras.Model. Got "
+            f"{type(model).__name__} instead."
+        )
+    layers = {layer.name: layer for layer in model.layers}
+    stack = _stack_from(layers, "recurrent")
+    if not stack or "readout" not in layers or not {"padding_mask", "embedding"} & set(layers):
+        raise InvalidParameterError(
+            f"The 'model' parameter of {owner} must be a network built by build_many_to_one or "
+            f"build_many_to_many. Got a model named {model.name!r} with layers "
+            f"{sorted(layers)} instead."
+        )
+    return layers, stack
+
+
+def _sequence_graph(layers, stack, inputs, initial_states=None, top=None, first=None):
     """Wire a sequence network's layers on ``inputs``.
 
     Parameters
@@ -42,6 +64,10 @@ def _sequence_graph(layers, stack, inputs, initial_states=None, top=None):
     top : callable or None
         ``top(h, finals, mask, initial_states)``, if given, replaces the last
         recurrent layer's output ``h`` before the read-out.
+    first : callable or None
+        ``first(h, initial_state=..., mask=...)``, if given, is called in
+        place of the first recurrent layer (see
+        :func:`~seqkit.networks.recurrent._run_stack`).
 
     Returns
     -------
@@ -62,7 +88,7 @@ def _sequence_graph(layers, stack, inputs, initial_states=None, top=None):
         sizes = _state_sizes(stack[0][1])
         dense_layers = [layers[f"initial_state_{k + 1}"] for k in range(len(sizes))]
         initial_states = [_states_from(inputs[1], sizes, dense_layers)] + [None] * len(stack[1:])
-    h, finals = _run_stack(h, stack, mask=mask, initial_states=initial_states)
+    h, finals = _run_stack(h, stack, mask=mask, initial_states=initial_states, first=first)
     if top is not None:
         h = top(h, finals, mask, initial_states)
     return layers["readout"](h), finals

@@ -11,9 +11,9 @@ Keras method and works on a network loaded from a ``.keras`` file.
 import keras
 from keras import ops
 
-from seqkit.exceptions import InputTypeError, InvalidParameterError
-from seqkit.networks.recurrent import _stack_from, cell_state_sizes
-from seqkit.networks.sequence import _sequence_graph
+from seqkit.exceptions import InvalidParameterError
+from seqkit.networks.recurrent import cell_state_sizes
+from seqkit.networks.sequence import _sequence_graph, _sequence_layers
 
 _STATE_KINDS = ("h", "c")
 
@@ -59,22 +59,10 @@ def _carried_top(h, finals, mask, initial_states):
     return CarriedOutput(name="carried_output")(h, initial_states[-1][0], mask=mask)
 
 
-def _sequence_layers(model, owner):
-    """The layers of a network of :func:`build_many_to_one` or :func:`build_many_to_many`, by
-    name, and its recurrent stack; raise unless it is one that runs forward only."""
-    if not isinstance(model, keras.Model):
-        raise InputTypeError(
-            f"The 'model' parameter of {owner} must be a keras.Model. Got "
-            f"{type(model).__name__} instead."
-        )
-    layers = {layer.name: layer for layer in model.layers}
-    stack = _stack_from(layers, "recurrent")
-    if not stack or "readout" not in layers or not {"padding_mask", "embedding"} & set(layers):
-        raise InvalidParameterError(
-            f"The 'model' parameter of {owner} must be a network built by build_many_to_one or "
-            f"build_many_to_many. Got a model named {model.name!r} with layers "
-            f"{sorted(layers)} instead."
-        )
+def _forward_layers(model, owner):
+    """The layers of a sequence network by name, and its recurrent stack
+    (:func:`~seqkit.networks.sequence._sequence_layers`); raise unless it runs forward only."""
+    layers, stack = _sequence_layers(model, owner)
     for _, layer in stack:
         if isinstance(layer, keras.layers.Bidirectional):
             raise InvalidParameterError(
@@ -115,7 +103,7 @@ def recurrent_states(model):
     >>> recurrent_states(build_many_to_one(3, 2, cell="lstm", units=4, num_layers=2))
     {'h_1': 4, 'c_1': 4, 'h_2': 4, 'c_2': 4}
     """
-    _, stack = _sequence_layers(model, "recurrent_states")
+    _, stack = _forward_layers(model, "recurrent_states")
     return _named_states(stack)
 
 
@@ -189,7 +177,7 @@ def stateful_twin(model, *, states_in=True):
     >>> np.allclose(y, model(x), atol=1e-5)
     True
     """
-    layers, stack = _sequence_layers(model, "stateful_twin")
+    layers, stack = _forward_layers(model, "stateful_twin")
     inputs = [keras.Input(batch_shape=t.shape, dtype=t.dtype, name=t.name)
               for t in model.inputs]
     state_inputs, initial_states = [], None

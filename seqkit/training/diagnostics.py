@@ -8,8 +8,7 @@ import tensorflow as tf
 from keras import ops
 
 from seqkit.exceptions import InvalidInputError, InvalidParameterError
-from seqkit.networks import cell_state_sizes
-from seqkit.training._graph import _as_list, _fresh_inputs, _recurrent_layers, _replay
+from seqkit.networks import probed_twin
 
 
 def gradient_norms_over_time(model, x, y, loss=None):
@@ -27,6 +26,9 @@ def gradient_norms_over_time(model, x, y, loss=None):
     Parameters
     ----------
     model : keras.Model
+        A network of :func:`seqkit.networks.build_many_to_one` or
+        :func:`seqkit.networks.build_many_to_many`, loaded from a ``.keras``
+        file or not.
     x : array or list of arrays
         The model's input(s), a batch.
     y : array
@@ -42,98 +44,41 @@ def gradient_norms_over_time(model, x, y, loss=None):
         ``||dLoss/dh_t||`` over the batch and the units, for ``t = 1..T`` in
         input order; columns forward, backward.
 
+    Raises
+    ------
+    InputTypeError
+        If ``model`` is not a ``keras.Model``.
+    InvalidParameterError
+        If ``model`` is not a network of :func:`seqkit.networks.build_many_to_one`
+        or :func:`seqkit.networks.build_many_to_many` (any estimator's
+        ``model_`` is one), or ``loss`` is None for an uncompiled model.
+
     Notes
     -----
-    The first recurrent layer is run step by step through its cell with a zero
+    The model runs as its probed twin (:func:`seqkit.networks.probed_twin`):
+    the first recurrent layer step by step through its cell, with a zero
     probe ``d_t`` added to ``h_t`` (same numbers); ``dLoss/dd_t = dLoss/dh_t``.
     """
     owner = "gradient_norms_over_time"
-    first = _recurrent_layers(model, owner, "gradient norms over time", bidirectional=True)[0]
+    twin = probed_twin(model)
     if loss is None and not model.compiled:
         raise InvalidParameterError(
             f"The 'loss' parameter of {owner} must be given for an uncompiled model. Got None."
         )
-    arrays = [tf.convert_to_tensor(a) for a in _as_list(x)]
-    paired = isinstance(first, keras.layers.Bidirectional)
-    directions = [first.forward_layer, first.backward_layer] if paired else [first]
-    sizes = [cell_state_sizes(layer.cell)[0] for layer in directions]
-    inputs, probe = _fresh_inputs(model), keras.Input((None, sum(sizes)))
-
-    def probed(index):
-        layer = directions[index]
-        return keras.layers.RNN(
-            _ProbeCell(layer.cell, sum(sizes[:index]), sum(sizes)),
-            return_sequences=layer.return_sequences, return_state=layer.return_state,
-            go_backwards=layer.go_backwards, zero_output_for_mask=layer.zero_output_for_mask,
-        )
-
-    def call(layer, *args, **kwargs):
-        if layer is not first:
-            return layer(*args, **kwargs)
-        sequences = keras.layers.Concatenate()([args[0], probe])
-        if not paired:
-            return probed(0)(sequences, *args[1:], **kwargs)
-        return _bidirectional(first, probed(0), probed(1), sequences, **kwargs)
-
-    probed_model = keras.Model([*inputs, probe], _replay(model, inputs, call))
-    delta = tf.zeros((arrays[0].shape[0], int(arrays[0].shape[1]), sum(sizes)))
+    arrays = [tf.convert_to_tensor(a) for a in (x if isinstance(x, (list, tuple)) else [x])]
+    batch, time = arrays[0].shape[:2]
+    probes = twin.inputs[len(model.inputs):]
+    deltas = [tf.zeros((batch, time, probe.shape[-1])) for probe in probes]
     with tf.GradientTape() as tape:
-        tape.watch(delta)
-        y_pred = probed_model([*arrays, delta], training=False)
+        tape.watch(deltas)
+        y_pred = twin([*arrays, *deltas], training=False)
         if loss is None:
             value = model.compute_loss(y=y, y_pred=y_pred, training=False)
         else:
             value = ops.mean(keras.losses.get(loss)(y, y_pred))
-    gradient = tape.gradient(value, delta).numpy()
-    norms = [np.sqrt(np.sum(np.square(part), axis=(0, 2)))
-             for part in np.split(gradient, np.cumsum(sizes)[:-1], axis=-1)]
-    return np.stack(norms, axis=1) if paired else norms[0]
-
-
-def _bidirectional(wrapper, forward, backward, sequences, initial_state=None, **kwargs):
-    """What ``keras.layers.Bidirectional`` computes, with its two layers replaced."""
-    half = None if initial_state is None else len(initial_state) // 2
-    y = forward(sequences, initial_state=None if half is None else initial_state[:half],
-                **kwargs)
-    y_rev = backward(sequences, initial_state=None if half is None else initial_state[half:],
-                     **kwargs)
-    states = ()
-    if wrapper.return_state:
-        states = tuple(y[1:]) + tuple(y_rev[1:])
-        y, y_rev = y[0], y_rev[0]
-    if wrapper.return_sequences:
-        y_rev = ops.flip(y_rev, axis=1)
-    merged = {
-        "concat": lambda: ops.concatenate([y, y_rev], axis=-1),
-        "sum": lambda: y + y_rev,
-        "ave": lambda: (y + y_rev) / 2,
-        "mul": lambda: y * y_rev,
-        None: lambda: (y, y_rev),
-    }[wrapper.merge_mode]()
-    if not wrapper.return_state:
-        return merged
-    return (*merged, *states) if wrapper.merge_mode is None else (merged, *states)
-
-
-class _ProbeCell(keras.layers.Layer):
-    """Wraps a built cell. Its input is ``[x_t, probes_t]``, where ``d_t``, ``probes_t``
-    from ``start`` on, is this cell's; it returns ``h_t + d_t`` as output and first state."""
-
-    def __init__(self, cell, start, probe_size, **kwargs):
-        super().__init__(**kwargs)
-        self.cell = cell
-        self.start, self.probe_size = start, probe_size
-        self.state_size = cell.state_size
-        self.output_size = cell.output_size
-
-    def call(self, inputs, states, training=False):
-        size = cell_state_sizes(self.cell)[0]
-        n_x = inputs.shape[-1] - self.probe_size
-        x, delta = inputs[:, :n_x], inputs[:, n_x + self.start:n_x + self.start + size]
-        h, new_states = self.cell(x, states, training=training)
-        h = h + delta
-        new_states = new_states if isinstance(new_states, (list, tuple)) else [new_states]
-        return h, [h, *new_states[1:]]
+    norms = [np.sqrt(np.sum(np.square(gradient.numpy()), axis=(0, 2)))
+             for gradient in tape.gradient(value, deltas)]
+    return np.stack(norms, axis=1) if len(norms) == 2 else norms[0]
 
 
 def plot_gradient_norms(norms, ax=None):

@@ -22,7 +22,6 @@ from seqkit.exceptions import (
     InvalidParameterError,
     TrainingDivergedError,
 )
-from seqkit.training._graph import _as_list
 from seqkit.training.checkpoints import _fingerprint, _Progress, checkpoint_state
 from seqkit.training.replicas import _loss_tracker, _ReplicaSteps, _results
 from seqkit.training.tbptt import TruncatedBPTT
@@ -80,6 +79,10 @@ def compile_model(model, *, loss, learning_rate=1e-3, global_clipnorm=1.0, metri
         metrics=metrics,
     )
     return model
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 def _check_data(x, y, sample_weight, owner):

@@ -5,6 +5,7 @@ recurrent layer after one chunk start the next. The chunks run through the
 model's stateful twin (states in, states out), :func:`seqkit.networks.stateful_twin`.
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
@@ -12,7 +13,25 @@ from keras import ops
 from seqkit._validation import check_int
 from seqkit.exceptions import InvalidParameterError
 from seqkit.networks import stateful_twin
-from seqkit.training._graph import _recurrent_layers
+
+
+def _recurrent_layers(model, owner):
+    """The model's recurrent layers, after checking they all run forward."""
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must have only forward-running recurrent "
+                f"layers for truncated BPTT. Got the Bidirectional layer {layer.name!r}."
+            )
+        if isinstance(layer, keras.layers.RNN):
+            layers.append(layer)
+    if not layers:
+        raise InvalidParameterError(
+            f"The 'model' parameter of {owner} must have a recurrent layer for truncated BPTT. "
+            f"Got a model with layers {[layer.name for layer in model.layers]}."
+        )
+    return layers
 
 
 class TruncatedBPTT:
@@ -72,7 +91,7 @@ class TruncatedBPTT:
                 "strategy: truncated BPTT runs on one replica. Got a model built under "
                 f"{type(model.distribute_strategy).__name__}."
             )
-        layers = _recurrent_layers(model, owner, "truncated BPTT")
+        layers = _recurrent_layers(model, owner)
         for layer in layers:
             if not layer.return_state:
                 raise InvalidParameterError(

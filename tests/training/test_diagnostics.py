@@ -71,6 +71,20 @@ def test_gradient_norms_are_zero_on_padded_steps():
     assert (norms[:4] > 0).all() and (norms[4:] == 0).all()
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padded_steps_change_no_norm(bidirectional):
+    """The compiled loss leaves padded steps out: a batch padded after step 4 gives the norms of
+    the batch cut there, and none at the padded steps."""
+    x, y = tiny_data(n=3)
+    model = tiny_model(cell="gru", bidirectional=bidirectional)
+    padded = x.copy()
+    padded[:, 4:] = np.nan
+    norms = training.gradient_norms_over_time(model, padded, y)
+    np.testing.assert_allclose(norms[:4], training.gradient_norms_over_time(model, x[:, :4],
+                                                                           y[:, :4]), rtol=1e-5)
+    assert (norms[4:] == 0).all()
+
+
 def test_gradient_norms_show_an_elman_network_vanishing():
     x, y = tiny_data(n=4, steps=30, per_step=False)
     model = tiny_model(cell="elman", per_step=False)
