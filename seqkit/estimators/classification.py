@@ -79,7 +79,7 @@ tbptt_steps, random_state, verbose
         sequences = check_sequences(X, owner=owner)
         y = check_labels(y, owner)
         check_same_length(len(sequences.values), len(y))
-        classes, codes = np.unique(y, return_inverse=True)
+        classes = np.unique(y)
         if len(classes) < 2:
             raise InvalidInputError(
                 f"y must hold at least 2 classes for {owner}. Got 1 class: {classes.tolist()}."
@@ -88,8 +88,7 @@ tbptt_steps, random_state, verbose
         self.n_features_in_ = sequences.values.shape[2]
         self._fit_network(
             networks.build_many_to_one,
-            sequences.values,
-            codes.astype(np.int32),
+            *self._encoded(sequences, y),
             loss="sparse_categorical_crossentropy",
             network={
                 "n_features": self.n_features_in_,
@@ -98,6 +97,42 @@ tbptt_steps, random_state, verbose
             },
         )
         return self
+
+    def _encoded(self, sequences, y):
+        """The network's input and targets: the padded values, each label's index in
+        ``classes_``."""
+        return sequences.values, np.searchsorted(self.classes_, y).astype(np.int32)
+
+    def network_batch(self, X, y):
+        """The network's input and integer targets for sequences ``X`` and labels ``y``,
+        encoded as :meth:`fit` encodes them.
+
+        For diagnostics on ``model_``: its compiled loss on this batch is the
+        training loss of these sequences (e.g. ``model_.evaluate(x, targets)``,
+        or :func:`seqkit.training.gradient_norms_over_time`).
+
+        Parameters
+        ----------
+        X : 3-D array, 2-D array or list of sequences
+            As in :meth:`fit`, with ``n_features_in_`` features.
+        y : array-like of shape (batch,)
+            One label per sequence, only labels seen in fit.
+
+        Returns
+        -------
+        x : ndarray of shape (batch, timesteps, n_features_in_), float32
+            The sequences, NaN-padded at the end to the longest one: the input
+            of ``model_``.
+        targets : ndarray of shape (batch,), int32
+            The index of each label in ``classes_``.
+        """
+        check_is_fitted(self)
+        owner = type(self).__name__
+        sequences = check_sequences(X, owner=owner, n_features=self.n_features_in_)
+        y = check_labels(y, owner)
+        check_same_length(len(sequences.values), len(y))
+        check_known_labels(y, self.classes_, owner)
+        return self._encoded(sequences, y)
 
     def predict_proba(self, X):
         """Class probabilities of each sequence.

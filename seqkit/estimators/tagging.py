@@ -203,6 +203,52 @@ tbptt_steps, random_state, verbose
         sequences = check_sequences(X, owner=owner, n_features=self.n_features_in_)
         return sequences.values, sequences.lengths
 
+    def _targets(self, labels, shape):
+        """The network's targets ``(batch, timesteps)`` for label sequences: each label's
+        index in ``classes_``, 0 on the padded steps."""
+        targets = np.zeros(shape, dtype=np.int32)
+        for row, sequence in zip(targets, labels):
+            row[: len(sequence)] = np.searchsorted(self.classes_, sequence)
+        return targets
+
+    def _known_labels(self, X, y):
+        """The network input for ``X`` and the label sequences of ``y``, checked against
+        ``X`` and ``classes_``."""
+        owner = type(self).__name__
+        x, lengths = self._inputs(X)
+        labels = check_label_sequences(y, lengths, owner)
+        check_known_labels(np.concatenate(labels), self.classes_, owner)
+        return x, labels
+
+    def network_batch(self, X, y):
+        """The network's input and integer targets for sequences ``X`` and label sequences
+        ``y``, encoded as :meth:`fit` encodes them.
+
+        For diagnostics on ``model_``: its compiled loss on this batch is the
+        training loss of these sequences (e.g. ``model_.evaluate(x, targets)``,
+        or :func:`seqkit.training.gradient_norms_over_time`); padded steps are
+        masked out of it.
+
+        Parameters
+        ----------
+        X : the kind of sequences given to :meth:`fit`
+        y : list of label sequences
+            One label per step of each sequence, only labels seen in fit.
+
+        Returns
+        -------
+        x : ndarray
+            The input of ``model_``, padded at the end to the longest
+            sequence: float32 NaN-padded ``(batch, timesteps,
+            n_features_in_)``, or int32 token ids ``(batch, timesteps)`` (0
+            pads; with sub-word features ``(batch, timesteps, 1 + k)``).
+        targets : ndarray of shape (batch, timesteps), int32
+            The index of each step's label in ``classes_``; 0 on padded steps.
+        """
+        check_is_fitted(self)
+        x, labels = self._known_labels(X, y)
+        return x, self._targets(labels, x.shape[:2])
+
     def fit(self, X, y):
         """Train on sequences ``X`` with one label per step in ``y``.
 
@@ -238,10 +284,8 @@ tbptt_steps, random_state, verbose
             self.n_features_in_ = sequences.values.shape[2]
             x, lengths = sequences.values, sequences.lengths
         labels = check_label_sequences(y, lengths, owner)
-        self.classes_, codes = np.unique(np.concatenate(labels), return_inverse=True)
-        targets = np.zeros(x.shape[:2], dtype=np.int32)
-        for row, code in zip(targets, np.split(codes, np.cumsum(lengths)[:-1])):
-            row[: len(code)] = code
+        self.classes_ = np.unique(np.concatenate(labels))
+        targets = self._targets(labels, x.shape[:2])
         loss = CRFLoss() if self.crf else "sparse_categorical_crossentropy"
 
         def build(**arguments):
@@ -346,10 +390,7 @@ tbptt_steps, random_state, verbose
         float
         """
         check_is_fitted(self)
-        owner = type(self).__name__
-        _, lengths = self._inputs(X)
-        labels = check_label_sequences(y, lengths, owner)
-        check_known_labels(np.concatenate(labels), self.classes_, owner)
+        _, labels = self._known_labels(X, y)
         return token_accuracy([label.tolist() for label in labels], self.predict(X))
 
     def __sklearn_tags__(self):

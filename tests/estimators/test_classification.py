@@ -6,6 +6,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
+from seqkit.exceptions import InvalidInputError
 from seqkit.preprocessing import SequenceScaler
 from tests.estimators.data import fast_classifier, ragged_classification
 
@@ -104,3 +105,30 @@ def test_pipeline_with_a_sequence_scaler_on_ragged_input():
     alone = fast_classifier().fit(scaled, y)
     np.testing.assert_allclose(pipeline.predict_proba(X), alone.predict_proba(scaled), atol=1e-6)
     assert pipeline.score(X, y) == accuracy_score(y, alone.predict(scaled))
+
+
+def test_network_batch_is_what_the_network_was_trained_on():
+    """The network's loss on the batch equals the cross-entropy of predict_proba at the labels,
+    and the targets decode back to the labels."""
+    X, y = ragged_classification()
+    clf = fast_classifier().fit(X, y)
+    x, targets = clf.network_batch(X, y)
+    assert x.dtype == np.float32 and x.shape == (24, max(len(s) for s in X), 2)
+    for row, sequence in zip(x, X):
+        np.testing.assert_array_equal(row[:len(sequence)], sequence.astype(np.float32))
+        assert np.isnan(row[len(sequence):]).all()
+    assert targets.dtype == np.int32 and targets.shape == (24,)
+    np.testing.assert_array_equal(clf.classes_[targets], y)
+    by_hand = -np.mean(np.log(clf.predict_proba(X)[np.arange(24), targets]))
+    loss = clf.model_.evaluate(x, targets, batch_size=24, verbose=0)
+    assert loss == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_network_batch_refuses_labels_never_seen_and_other_features():
+    X, y = ragged_classification()
+    clf = fast_classifier().fit(X, y)
+    with pytest.raises(InvalidInputError, match=r"y contains labels that SequenceClassifier "
+                                                r"never saw in fit: \['sideways'\]"):
+        clf.network_batch(X[:2], ["up", "sideways"])
+    with pytest.raises(InvalidInputError, match="3 features"):
+        clf.network_batch([np.zeros((4, 3))], ["up"])

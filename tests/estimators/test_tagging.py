@@ -13,6 +13,7 @@ from sklearn.model_selection import KFold, cross_val_score
 from seqkit import datasets, export
 from seqkit.crf import find_crf
 from seqkit.estimators import SequenceTagger
+from seqkit.exceptions import InvalidInputError
 from seqkit.metrics import entity_f1, token_accuracy
 from seqkit.preprocessing import OOV_ID
 from tests.estimators.data import fast_tagger, numeric_tagging, tagging_tokens
@@ -46,6 +47,35 @@ def test_numeric_sequences_with_integer_labels():
     assert [len(p) for p in predicted] == [5, 9, 2, 7]
     expected = [[[0, 1][i] for i in p.argmax(axis=1)] for p in tagger.predict_proba(X)]
     assert predicted == expected
+
+
+@pytest.mark.parametrize("data", [tagging_tokens, numeric_tagging])
+def test_network_batch_is_what_the_network_was_trained_on(data):
+    """The network's loss on the batch (padded steps masked out) equals the cross-entropy of
+    predict_proba at the labels over the real steps; the targets decode back to the labels."""
+    X, y = data()
+    tagger = fast_tagger().fit(X, y)
+    x, targets = tagger.network_batch(X, y)
+    np.testing.assert_array_equal(x, tagger.network_input(X)[0])
+    assert targets.dtype == np.int32 and targets.shape == x.shape[:2]
+    for row, labels in zip(targets, y):
+        np.testing.assert_array_equal(tagger.classes_[row[:len(labels)]], labels)
+        assert (row[len(labels):] == 0).all()
+    log_p = [np.log(p[np.arange(len(p)), row[:len(p)]])
+             for p, row in zip(tagger.predict_proba(X), targets)]
+    loss = tagger.model_.evaluate(x, targets, batch_size=len(X), verbose=0)
+    assert loss == pytest.approx(-np.mean(np.concatenate(log_p)), rel=1e-5)
+
+
+def test_network_batch_refuses_labels_never_seen_and_labels_of_other_lengths():
+    X, y = tagging_tokens()
+    tagger = fast_tagger().fit(X, y)
+    with pytest.raises(InvalidInputError, match=r"y contains labels that SequenceTagger never "
+                                                r"saw in fit: \['B-ORG'\]"):
+        tagger.network_batch(X[:1], [["B-ORG", "O", "B-LOC"]])
+    with pytest.raises(InvalidInputError, match=r"y\[0\] has 2 labels but sequence 0 of X "
+                                                r"has 3 steps"):
+        tagger.network_batch(X[:1], [["O", "O"]])
 
 
 @pytest.mark.slow

@@ -8,6 +8,14 @@ import tensorflow as tf
 from keras import ops
 
 from seqkit import networks, training
+from seqkit.crf import CRFLoss
+from tests.estimators.data import (
+    fast_classifier,
+    fast_forecaster,
+    fast_tagger,
+    monthly_series,
+    tagging_tokens,
+)
 from tests.training.tiny import tiny_data, tiny_model
 
 matplotlib.use("Agg")
@@ -83,6 +91,54 @@ def test_padded_steps_change_no_norm(bidirectional):
     np.testing.assert_allclose(norms[:4], training.gradient_norms_over_time(model, x[:, :4],
                                                                            y[:, :4]), rtol=1e-5)
     assert (norms[4:] == 0).all()
+
+
+def _last_step_norm(model, x, y):
+    """||dLoss/dh_T|| of a one-layer forward many-to-one network from its own graph: the tape
+    watches the recurrent layer's output h_T, the read-out's input."""
+    inputs = model.inputs if len(model.inputs) > 1 else model.inputs[0]
+    hidden = keras.Model(inputs, model.get_layer("recurrent_1").output[0])
+    with tf.GradientTape() as tape:
+        h = hidden(x)
+        tape.watch(h)
+        loss = model.compute_loss(y=y, y_pred=model.get_layer("readout")(h), training=False)
+    return np.linalg.norm(tape.gradient(loss, h))
+
+
+def _fitted(kind):
+    """An estimator's network, a batch of its training data, and the loss to use on a copy of
+    the network loaded from a .keras file (a CRF loss is compiled without its layer there)."""
+    if kind == "classifier":
+        X = np.random.default_rng(0).normal(size=(16, 6, 2))
+        y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
+        estimator = fast_classifier(cell="elman").fit(X, y)
+        return estimator.model_, estimator.network_batch(X, y), lambda loaded: None
+    if kind == "forecaster":
+        estimator = fast_forecaster().fit(monthly_series(), X=np.arange(60) % 12)
+        return estimator.model_, estimator.training_windows(), lambda loaded: None
+    X, y = tagging_tokens()
+    estimator = fast_tagger(crf=True, subword_features=True, bidirectional=True).fit(X, y)
+    return (estimator.model_, estimator.network_batch(X, y),
+            lambda loaded: CRFLoss(loaded.get_layer("crf")))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "forecaster", "tagger"])
+def test_gradient_norms_of_estimators_networks_and_their_keras_files(kind, tmp_path):
+    """The classifier's network, the forecaster's with static covariates (the initial states),
+    the tagger's on tokens with sub-word features, bidirectional, under a CRF: as trained, and
+    loaded from a .keras file."""
+    model, (x, targets), loss = _fitted(kind)
+    norms = training.gradient_norms_over_time(model, x, targets)
+    steps = (x[0] if isinstance(x, list) else x).shape[1]
+    assert norms.shape == ((steps, 2) if kind == "tagger" else (steps,))
+    assert (norms > 0).all() and np.isfinite(norms).all()
+    if kind != "tagger":  # one forward layer, one output: its input is h_T
+        np.testing.assert_allclose(norms[-1], _last_step_norm(model, x, targets), rtol=1e-4)
+    model.save(tmp_path / "network.keras")
+    loaded = keras.models.load_model(tmp_path / "network.keras")
+    np.testing.assert_allclose(
+        training.gradient_norms_over_time(loaded, x, targets, loss=loss(loaded)), norms,
+        rtol=1e-5)
 
 
 def test_gradient_norms_show_an_elman_network_vanishing():
