@@ -16,7 +16,6 @@ from pipelines._args import base_parser, estimator_params
 from pipelines._job import entry_points
 from pipelines._report import Report
 from seqkit import datasets
-from seqkit._validation import check_sequences
 from seqkit.baselines import NearestNeighborDTWClassifier
 from seqkit.estimators import SequenceClassifier
 from seqkit.preprocessing import SequenceScaler
@@ -77,12 +76,8 @@ def body(args, job):
         "confusion_matrix",
     )
     job.table(pd.DataFrame(matrix, index=labels, columns=labels), "confusion_matrix")
-    sample = slice(0, 64)
-    job.gradient_norms(
-        estimator,
-        check_sequences(scaler.transform(X_train[sample])).values,
-        np.searchsorted(labels, y_train[sample]),
-    )
+    job.gradient_norms(estimator,
+                       *estimator.network_batch(scaler.transform(X_train[:64]), y_train[:64]))
     return job.finish(model, Report("classification", args.dataset, metrics, "accuracy", True))
 
 

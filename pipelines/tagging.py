@@ -7,7 +7,6 @@ activities, each run of one label counts as an entity.
 Run ``python -m pipelines.tagging --help`` for the options.
 """
 
-import numpy as np
 import pandas as pd
 from seqeval.metrics import classification_report
 from sklearn.pipeline import make_pipeline
@@ -63,15 +62,6 @@ def _per_entity(actual, predicted):
     return pd.DataFrame(report).T[["precision", "recall", "f1-score", "support"]]
 
 
-def _network_batch(estimator, X, y):
-    """The network's input and padded label codes for sequences ``X`` and labels ``y``."""
-    x, lengths = estimator.network_input(X)
-    codes = np.zeros(x.shape[:2], dtype=np.int32)
-    for row, labels, length in zip(codes, y, lengths):
-        row[:length] = np.searchsorted(estimator.classes_, labels)
-    return x, codes
-
-
 def body(args, job):
     """Load, fit, tag the test split, compare with the baselines, tabulate; return the report."""
     job.progress(f"loading {args.dataset} (fixed train/test split)")
@@ -100,7 +90,7 @@ def body(args, job):
         "per_entity_f1",
     )
     sample = X_train[:64] if tokens else model[0].transform(X_train[:64])
-    job.gradient_norms(estimator, *_network_batch(estimator, sample, y_train[:64]))
+    job.gradient_norms(estimator, *estimator.network_batch(sample, y_train[:64]))
     return job.finish(model, Report("tagging", args.dataset, metrics, "entity_f1", True))
 
 

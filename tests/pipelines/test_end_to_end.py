@@ -22,9 +22,11 @@ CASES = {
         classification, "accuracy", ["plots/confusion_matrix.png", "plots/gradient_norms.png",
                                      "tables/confusion_matrix.csv"]
     ),
-    # The tagging networks are bidirectional: no gradient norms over time for them.
-    "tagging/japanese_ner": (tagging, "entity_f1", ["tables/per_entity_f1.csv"]),
-    "tagging/basic_motions_segmentation": (tagging, "entity_f1", ["tables/per_entity_f1.csv"]),
+    # Bidirectional tagging networks: a line of gradient norms per direction.
+    "tagging/japanese_ner": (tagging, "entity_f1", ["tables/per_entity_f1.csv",
+                                                    "plots/gradient_norms.png"]),
+    "tagging/basic_motions_segmentation": (tagging, "entity_f1", ["tables/per_entity_f1.csv",
+                                                                  "plots/gradient_norms.png"]),
 }
 
 
