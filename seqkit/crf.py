@@ -13,6 +13,15 @@ Training minimises ``-log p(y | x)``; prediction takes the best path
 (Viterbi), and the per-step marginals ``p(y_t = j | x)`` come from the
 forward-backward algorithm. Any label may end a sequence (no end scores).
 
+A tagging scheme may forbid some transitions and starts (in IOB2, ``I-X``
+only follows ``B-X`` or ``I-X`` and never starts a sequence):
+:func:`constrained` gives those entries the score :data:`DISALLOWED`, so
+that every path through them has probability 0 (``exp`` underflows to 0
+exactly) and the algorithms below, run on the constrained scores, train,
+decode and compute marginals over the allowed paths only.
+:func:`iob2_constraints` gives IOB2's allowed transitions among a set of
+labels.
+
 :class:`LinearChainCRF` is the layer that holds ``A`` and ``s`` (its output
 is its input, the emissions), :class:`CRFLoss` the loss to compile the model
 with; :func:`log_likelihood`, :func:`viterbi` and :func:`marginals` are the
@@ -21,11 +30,18 @@ first in each row; padding is at the end).
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from seqkit._validation import check_int
 
-__all__ = ["CRFLoss", "LinearChainCRF", "add_crf", "log_likelihood", "marginals", "viterbi"]
+__all__ = ["DISALLOWED", "CRFLoss", "LinearChainCRF", "add_crf", "constrained",
+           "iob2_constraints", "is_iob2_tag", "log_likelihood", "marginals", "viterbi"]
+
+DISALLOWED = -1e9
+"""The score of a forbidden transition or start: finite, so that a padded step's
+(masked-out) loss and its gradient stay finite, and low enough that ``exp`` of any path
+through it is 0 in float32."""
 
 
 def _time_major(x):
@@ -187,6 +203,77 @@ def marginals(emissions, transitions, start, mask=None):
     return ops.exp(alphas + betas - log_z[:, None, None])
 
 
+def constrained(transitions, start, allowed_transitions=None, allowed_starts=None):
+    """``transitions`` and ``start`` with the forbidden entries set to :data:`DISALLOWED`.
+
+    Parameters
+    ----------
+    transitions : tensor of shape (n_labels, n_labels)
+    start : tensor of shape (n_labels,)
+    allowed_transitions : bool array of shape (n_labels, n_labels) or None
+        ``allowed_transitions[i, j]``: whether label ``j`` may follow label
+        ``i``. None: every transition is allowed.
+    allowed_starts : bool array of shape (n_labels,) or None
+        Whether a sequence may start with each label. None: any may.
+
+    Returns
+    -------
+    transitions, start : tensors
+        To pass to :func:`log_likelihood`, :func:`viterbi` and
+        :func:`marginals`, which then count only the allowed paths (at
+        least one path must be allowed).
+    """
+    if allowed_transitions is not None:
+        transitions = ops.where(np.asarray(allowed_transitions, dtype=bool), transitions,
+                                ops.cast(DISALLOWED, transitions.dtype))
+    if allowed_starts is not None:
+        start = ops.where(np.asarray(allowed_starts, dtype=bool), start,
+                          ops.cast(DISALLOWED, start.dtype))
+    return transitions, start
+
+
+def is_iob2_tag(label):
+    """Whether ``label`` is an IOB2 tag: the str ``"O"``, or ``"B-"`` or ``"I-"`` and a type."""
+    return isinstance(label, str) and (label == "O" or label[:2] in ("B-", "I-") and len(label) > 2)
+
+
+def iob2_constraints(labels):
+    """The transitions and starts that IOB2 allows among ``labels``.
+
+    ``I-X`` may only follow ``B-X`` or ``I-X`` (the same type ``X``), so
+    never starts a sequence; ``O`` and ``B-X`` may follow anything and start
+    a sequence.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Each ``"O"``, ``"B-X"`` or ``"I-X"`` (see :func:`is_iob2_tag`).
+
+    Returns
+    -------
+    allowed_transitions : ndarray of bool, shape (n_labels, n_labels)
+        ``[i, j]``: whether ``labels[j]`` may follow ``labels[i]``.
+    allowed_starts : ndarray of bool, shape (n_labels,)
+
+    Raises
+    ------
+    ValueError
+        If a label is not an IOB2 tag.
+    """
+    labels = [label.item() if isinstance(label, np.generic) else label for label in labels]
+    wrong = next((label for label in labels if not is_iob2_tag(label)), None)
+    if wrong is not None:
+        raise ValueError(
+            f"IOB2 labels must each be 'O', 'B-<type>' or 'I-<type>'. Got {wrong!r}."
+        )
+    inside = np.array([label.startswith("I-") for label in labels])
+    kind = [label[2:] for label in labels]
+    same = np.array([[a == b for b in kind] for a in kind])
+    entity = np.array([label != "O" for label in labels])
+    allowed_transitions = ~inside[None, :] | (same & entity[:, None])
+    return allowed_transitions, ~inside
+
+
 @keras.saving.register_keras_serializable(package="seqkit")
 class LinearChainCRF(keras.layers.Layer):
     """The transition and start scores of a linear-chain CRF over per-step label scores.
@@ -198,17 +285,34 @@ class LinearChainCRF(keras.layers.Layer):
     :class:`CRFLoss`; :meth:`decode` and :meth:`marginals` turn the model's
     output into labels and probabilities.
 
+    Fixed (not learned) constraints forbid some transitions and starts, as
+    a tagging scheme does (:func:`iob2_constraints`): training, decoding and
+    marginals then see only the allowed label paths (see
+    :meth:`constrained_scores`). They are part of the layer's config, so a
+    saved and reloaded layer, and the exported graph that calls
+    :meth:`decode` and :meth:`marginals`, keep them.
+
     Parameters
     ----------
     n_labels : int
         Number of labels; the input's last axis must have this size.
+    allowed_transitions : array-like of bool, shape (n_labels, n_labels), or None
+        ``[i, j]``: whether label ``j`` may follow label ``i``. None
+        (default): every transition is allowed.
+    allowed_starts : array-like of bool, shape (n_labels,), or None
+        Whether a sequence may start with each label. None (default): any may.
     **kwargs
         Keras layer arguments (``name``...).
     """
 
-    def __init__(self, n_labels, **kwargs):
+    def __init__(self, n_labels, allowed_transitions=None, allowed_starts=None, **kwargs):
         super().__init__(**kwargs)
-        self.n_labels = check_int(n_labels, "n_labels", type(self).__name__, minimum=1)
+        owner = type(self).__name__
+        self.n_labels = check_int(n_labels, "n_labels", owner, minimum=1)
+        self.allowed_transitions = _bool_matrix(
+            allowed_transitions, "allowed_transitions", owner, (self.n_labels, self.n_labels))
+        self.allowed_starts = _bool_matrix(allowed_starts, "allowed_starts", owner,
+                                           (self.n_labels,))
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -223,19 +327,43 @@ class LinearChainCRF(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def constrained_scores(self):
+        """The transition and start scores the algorithms use: the learned weights, with
+        the forbidden entries at :data:`DISALLOWED` (see :func:`constrained`)."""
+        return constrained(self.transitions, self.start, self.allowed_transitions,
+                           self.allowed_starts)
+
     def decode(self, emissions, mask=None):
-        """The Viterbi path of each sequence (see :func:`viterbi`)."""
-        return viterbi(emissions, self.transitions, self.start, mask)
+        """The best allowed path of each sequence (see :func:`viterbi`)."""
+        return viterbi(emissions, *self.constrained_scores(), mask)
 
     def marginals(self, emissions, mask=None):
-        """Per-step label probabilities (see :func:`marginals`)."""
-        return marginals(emissions, self.transitions, self.start, mask)
+        """Per-step label probabilities over the allowed paths (see :func:`marginals`)."""
+        return marginals(emissions, *self.constrained_scores(), mask)
 
     def get_config(self):
-        return {**super().get_config(), "n_labels": self.n_labels}
+        def listed(allowed):
+            return None if allowed is None else allowed.tolist()
+
+        return {**super().get_config(), "n_labels": self.n_labels,
+                "allowed_transitions": listed(self.allowed_transitions),
+                "allowed_starts": listed(self.allowed_starts)}
 
 
-def add_crf(model, name="crf"):
+def _bool_matrix(value, name, owner, shape):
+    """``value`` as a bool ndarray of ``shape``, or None."""
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.shape != shape or array.dtype != bool:
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be None or a bool array of shape "
+            f"{shape}. Got {array.dtype} of shape {array.shape} instead."
+        )
+    return array
+
+
+def add_crf(model, name="crf", allowed_transitions=None, allowed_starts=None):
     """``model`` with a :class:`LinearChainCRF` layer after its (linear) per-step output.
 
     Parameters
@@ -243,13 +371,16 @@ def add_crf(model, name="crf"):
     model : keras.Model
         Output ``(batch, time, n_labels)`` of unnormalised label scores.
     name : str, default "crf"
+    allowed_transitions, allowed_starts : bool arrays or None
+        The layer's constraints (see :class:`LinearChainCRF`); None: none.
 
     Returns
     -------
     keras.Model
         Same inputs; output the same scores, through the CRF layer.
     """
-    crf = LinearChainCRF(model.outputs[0].shape[-1], name=name)
+    crf = LinearChainCRF(model.outputs[0].shape[-1], allowed_transitions, allowed_starts,
+                         name=name)
     inputs = model.inputs if len(model.inputs) > 1 else model.inputs[0]
     return keras.Model(inputs, crf(model.outputs[0]), name=model.name)
 
@@ -269,7 +400,11 @@ class CRFLoss(keras.losses.Loss):
     ``A`` at the first step), so that Keras' masked mean over the real steps
     (padding at the end) gives the total negative log-likelihood of the batch
     divided by its number of real steps: on the scale of a per-step
-    cross-entropy.
+    cross-entropy. With a constrained layer, ``Z`` sums over the allowed
+    paths only (:meth:`LinearChainCRF.constrained_scores`), so the loss is
+    that of the distribution that :meth:`~LinearChainCRF.decode` and
+    :meth:`~LinearChainCRF.marginals` use; a label path that is not allowed
+    gets a loss of about ``-DISALLOWED``.
 
     Parameters
     ----------
@@ -284,12 +419,12 @@ class CRFLoss(keras.losses.Loss):
         self.crf = crf
 
     def call(self, y_true, y_pred):
-        crf = self.crf
+        transitions, start = self.crf.constrained_scores()
         labels = ops.cast(y_true, "int32")
         if len(labels.shape) == 3:
             labels = ops.squeeze(labels, -1)
         first, _, alphas, _ = _scan_forward(
-            y_pred, ops.ones(ops.shape(y_pred)[:2], dtype="bool"), crf.transitions, crf.start,
+            y_pred, ops.ones(ops.shape(y_pred)[:2], dtype="bool"), transitions, start,
             _logsumexp_over_previous,
         )
         log_z = ops.concatenate(
@@ -297,7 +432,7 @@ class CRFLoss(keras.losses.Loss):
              ops.moveaxis(ops.logsumexp(alphas, axis=-1), 0, 1)], axis=1)
         increments = log_z - ops.pad(log_z[:, :-1], [[0, 0], [1, 0]])
         unary = ops.squeeze(ops.take_along_axis(y_pred, labels[..., None], axis=2), -1)
-        n = ops.shape(crf.transitions)[0]
-        pairs = ops.take(crf.transitions, labels[:, :-1] * n + labels[:, 1:])
-        pairs = ops.concatenate([ops.take(crf.start, labels[:, :1]), pairs], axis=1)
+        n = ops.shape(transitions)[0]
+        pairs = ops.take(transitions, labels[:, :-1] * n + labels[:, 1:])
+        pairs = ops.concatenate([ops.take(start, labels[:, :1]), pairs], axis=1)
         return increments - unary - pairs

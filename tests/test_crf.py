@@ -103,3 +103,120 @@ def test_layer_passes_scores_and_mask_through_and_serialises():
 def test_layer_rejects_a_bad_label_count():
     with pytest.raises(ValueError, match=r"'n_labels' parameter of LinearChainCRF must be an int"):
         crf.LinearChainCRF(0)
+
+
+# ---------------------------------------------------------------- constraints (IOB2)
+
+IOB2_LABELS = ["B-A", "B-B", "I-A", "I-B", "O"]
+
+
+def _may_follow(previous, tag):
+    """Written apart from seqkit: ``I-X`` only right after ``B-X`` or ``I-X``."""
+    return not tag.startswith("I-") or previous in ("B" + tag[1:], tag)
+
+
+def _valid_iob2(tags):
+    return all(_may_follow(previous, tag) for previous, tag in zip(["O", *tags], tags))
+
+
+@pytest.fixture(scope="module")
+def iob2_problem():
+    """Scores that favour ``I-`` tags everywhere, so that unconstrained paths break IOB2."""
+    rng = np.random.default_rng(1)
+    n = len(IOB2_LABELS)
+    emissions = rng.normal(size=(len(LENGTHS), max(LENGTHS), n)).astype("float32")
+    emissions[..., 2:4] += 3.0
+    transitions = rng.normal(size=(n, n)).astype("float32")
+    transitions[4, 2:4] += 3.0  # O -> I-A, O -> I-B
+    start = rng.normal(size=n).astype("float32")
+    start[2:4] += 3.0
+    mask = np.arange(max(LENGTHS))[None] < np.array(LENGTHS)[:, None]
+    return emissions, transitions, start, mask
+
+
+def allowed_paths(emissions, transitions, start, length):
+    """The label paths that keep IOB2 (by their names) and their scores."""
+    paths, scores = [], []
+    for path in itertools.product(range(len(IOB2_LABELS)), repeat=length):
+        if _valid_iob2([IOB2_LABELS[i] for i in path]):
+            paths.append(path)
+            scores.append(start[path[0]] + emissions[np.arange(length), path].sum()
+                          + sum(transitions[a, b] for a, b in zip(path, path[1:])))
+    return paths, np.array(scores, dtype=np.float64)
+
+
+def test_iob2_constraints_allow_i_only_after_b_or_i_of_its_type():
+    allowed, starts = crf.iob2_constraints(np.array(IOB2_LABELS))
+    assert starts.tolist() == [True, True, False, False, True]
+    for a, previous in enumerate(IOB2_LABELS):
+        for b, label in enumerate(IOB2_LABELS):
+            assert allowed[a, b] == _may_follow(previous, label), (previous, label)
+    with pytest.raises(ValueError, match=r"must each be 'O', 'B-<type>' or 'I-<type>'\. "
+                                         r"Got 'B-'\."):
+        crf.iob2_constraints(["O", "B-"])
+
+
+def test_constrained_viterbi_marginals_and_likelihood_equal_enumeration_of_allowed_paths(
+        iob2_problem):
+    emissions, transitions, start, mask = iob2_problem
+    scores = crf.constrained(transitions, start, *crf.iob2_constraints(IOB2_LABELS))
+    best = np.asarray(crf.viterbi(emissions, *scores, mask))
+    probabilities = np.asarray(crf.marginals(emissions, *scores, mask))
+    unconstrained = np.asarray(crf.viterbi(emissions, transitions, start, mask))
+    broken = 0
+    for b, length in enumerate(LENGTHS):
+        paths, path_scores = allowed_paths(emissions[b], transitions, start, length)
+        assert tuple(best[b, :length]) == paths[int(np.argmax(path_scores))]
+        weights = np.exp(path_scores - np.logaddexp.reduce(path_scores))
+        want = np.zeros((length, len(IOB2_LABELS)))
+        for path, weight in zip(paths, weights):
+            want[np.arange(length), path] += weight
+        np.testing.assert_allclose(probabilities[b, :length], want, atol=1e-5)
+        assert probabilities[b, 0, 2:4].tolist() == [0.0, 0.0]  # I- never starts
+        gold = paths[b * 7 % len(paths)]
+        labels = np.zeros((1, max(LENGTHS)), dtype=int)
+        labels[0, :length] = gold
+        got = crf.log_likelihood(emissions[b:b + 1], labels, *scores, mask[b:b + 1])
+        want_ll = path_scores[paths.index(gold)] - np.logaddexp.reduce(path_scores)
+        assert float(np.asarray(got)[0]) == pytest.approx(want_ll, abs=1e-4)
+        broken += not _valid_iob2([IOB2_LABELS[i] for i in unconstrained[b, :length]])
+    assert broken == len(LENGTHS)  # the test data would break IOB2 without the constraints
+
+
+def test_constrained_layer_decodes_trains_and_round_trips(iob2_problem, tmp_path):
+    emissions, transitions, start, mask = iob2_problem
+    allowed, starts = crf.iob2_constraints(IOB2_LABELS)
+    inputs = keras.Input((None, len(IOB2_LABELS)))
+    model = crf.add_crf(keras.Model(inputs, keras.layers.Identity()(inputs)),
+                        allowed_transitions=allowed, allowed_starts=starts)
+    layer = model.get_layer("crf")
+    layer.transitions.assign(transitions)
+    layer.start.assign(start)
+    scores = crf.constrained(transitions, start, allowed, starts)
+    np.testing.assert_array_equal(np.asarray(layer.decode(emissions, mask)),
+                                  np.asarray(crf.viterbi(emissions, *scores, mask)))
+    np.testing.assert_allclose(np.asarray(layer.marginals(emissions, mask)),
+                               np.asarray(crf.marginals(emissions, *scores, mask)), atol=1e-6)
+    # The loss is the constrained negative log-likelihood.
+    labels = np.array([[0, 2, 4, 1], [1, 3, 0, 0], [4, 0, 0, 0]])
+    per_step = np.asarray(crf.CRFLoss(layer).call(keras.ops.convert_to_tensor(labels),
+                                                  keras.ops.convert_to_tensor(emissions)))
+    want = -np.asarray(crf.log_likelihood(emissions, labels, *scores, mask))
+    np.testing.assert_allclose([per_step[b, :n].sum() for b, n in enumerate(LENGTHS)], want,
+                               rtol=1e-5)
+    assert np.isfinite(per_step).all()  # padded steps too (masked out by Keras)
+    # A .keras round trip keeps the constraints.
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras").get_layer("crf")
+    assert again.get_config() == layer.get_config()
+    assert again.get_config()["allowed_starts"] == starts.tolist()
+    np.testing.assert_array_equal(np.asarray(again.decode(emissions, mask)),
+                                  np.asarray(layer.decode(emissions, mask)))
+
+
+@pytest.mark.parametrize("name, value", [("allowed_transitions", np.ones((3, 2), bool)),
+                                         ("allowed_starts", [1, 0, 1])])
+def test_layer_rejects_constraints_of_the_wrong_shape_or_kind(name, value):
+    with pytest.raises(ValueError, match=rf"'{name}' parameter of LinearChainCRF must be None "
+                                         r"or a bool array of shape"):
+        crf.LinearChainCRF(N_LABELS, **{name: value})
