@@ -5,12 +5,20 @@ A series comes in as a 1-D array or list (one target), a 2-D array
 (columns are targets). A list of those is many series. Forecasts go out in
 the form each series came in, pandas ones with the index continued into the
 future.
+
+A pandas index is the series' time axis and is checked as one
+(:func:`check_index`): it must be a ``DatetimeIndex``, ``PeriodIndex`` or
+integer index, oldest first, without duplicates, missing dates or gaps, and
+in one time zone. Nothing is sorted or filled silently: each refusal says
+how to fix the input.
 """
 
 import typing
+import warnings
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
 from seqkit._validation import check_dense, check_sequences
 from seqkit.exceptions import InputTypeError, InvalidInputError
@@ -35,16 +43,31 @@ class Form(typing.NamedTuple):
         return pd.DataFrame(values, index=index, columns=self.label)
 
 
+def _infer_freq(index):
+    """``pd.infer_freq`` of ``index`` as an offset, or ``None`` (needs 3 labels or more)."""
+    if len(index) < 3:
+        return None
+    with warnings.catch_warnings():
+        # pandas 3 warns that infer_freq will return an offset; to_offset takes either.
+        warnings.filterwarnings("ignore", message=".*infer_freq", category=Warning)
+        try:
+            freq = pd.infer_freq(index)
+        except (TypeError, ValueError):
+            return None
+    return None if freq is None else to_offset(freq)
+
+
 def future_index(index, steps):
     """The ``steps`` labels that follow a pandas ``index``.
 
     Works for a ``PeriodIndex``, a ``DatetimeIndex`` with a regular frequency
-    (set or inferable) and an integer index with a constant step.
+    (set or inferable) and an integer index with a constant step; see
+    :func:`check_index` for the checks that say what else is wrong.
     """
     if isinstance(index, pd.PeriodIndex):
         return pd.period_range(index[-1] + 1, periods=steps, freq=index.freq)
     if isinstance(index, pd.DatetimeIndex):
-        freq = index.freq or (pd.infer_freq(index) if len(index) >= 3 else None)
+        freq = index.freq or _infer_freq(index)
         if freq is None:
             raise InvalidInputError(
                 "A series' DatetimeIndex must have a regular frequency to continue into the "
@@ -62,6 +85,218 @@ def future_index(index, steps):
     )
 
 
+def _label(value):
+    """A time label as a message shows it: dates without a midnight time."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tz is None:
+        return str(value.date())
+    return str(value)
+
+
+def _time_kind(index):
+    """Whether ``index`` is a DatetimeIndex, PeriodIndex or integer index (else ``None``)."""
+    if isinstance(index, pd.DatetimeIndex):
+        return "datetime"
+    if isinstance(index, pd.PeriodIndex):
+        return "period"
+    if not isinstance(index, pd.MultiIndex) and pd.api.types.is_integer_dtype(index):
+        return "integer"
+    return None
+
+
+def _refuse_index_kind(index, where, expr):
+    """Raise the error that says why ``index`` is no time axis, and how to make one."""
+    head = f"The index of {where} must be a DatetimeIndex, PeriodIndex or integer index"
+    inferred = index.inferred_type
+    if inferred == "string":
+        hint = f"{expr}.index = pd.to_datetime({expr}.index)"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                # pandas 2 gives an object index for mixed offsets, pandas 3 raises.
+                mixed = not isinstance(pd.to_datetime(index), pd.DatetimeIndex)
+            except (TypeError, ValueError) as exc:
+                mixed = "timezone" in str(exc).lower()
+                if not mixed:
+                    hint += ", with format= if pandas cannot guess it"
+        if mixed:
+            hint = (f"they carry different time zone offsets, so convert them to one zone: "
+                    f"{expr}.index = pd.to_datetime({expr}.index, utc=True)")
+        raise InputTypeError(
+            f"{head}. Got an index of strings ({', '.join(map(repr, index[:2]))}, ...); parse "
+            f"it first: {hint}."
+        )
+    if inferred in ("datetime", "datetime64"):
+        zones = [getattr(value, "tzinfo", None) for value in index]
+        first = next((i for i, zone in enumerate(zones) if str(zone) != str(zones[0])), None)
+        if first is not None:
+            raise InvalidInputError(
+                f"The index of {where} must be in one time zone. Got mixed time zones: "
+                f"{_label(index[0])} ({zones[0] or 'naive'}) and, at position {first}, "
+                f"{_label(index[first])} ({zones[first] or 'naive'}); convert them to one zone, "
+                f"e.g. {expr}.index = pd.to_datetime({expr}.index, utc=True)."
+            )
+        raise InputTypeError(
+            f"{head}. Got an object index of dates; convert it: "
+            f"{expr}.index = pd.DatetimeIndex({expr}.index)."
+        )
+    if isinstance(index, pd.MultiIndex):
+        raise InputTypeError(
+            f"{head}. Got a MultiIndex with levels {list(index.names)}; for many series give a "
+            f"list of them, one per id, e.g. {expr} = [s.droplevel(0) for _, s in "
+            f"{expr}.groupby(level=0)]."
+        )
+    raise InputTypeError(f"{head}. Got {type(index).__name__} of {index.dtype}.")
+
+
+def _first_gap(index, kind):
+    """``(position, expected label, step)`` of the first irregular step of a sorted ``index``.
+
+    ``None`` where no regular step can be told (a ``DatetimeIndex`` whose
+    every stretch of three dates has a different frequency).
+    """
+    if kind == "period":
+        step = index.freq
+        expected = index[:-1] + 1
+    elif kind == "integer":
+        values = np.asarray(index, dtype=np.int64)
+        steps, counts = np.unique(np.diff(values), return_counts=True)
+        step = int(steps[np.argmax(counts)])
+        expected = values[:-1] + step
+    else:
+        found = {}
+        for start in range(0, len(index) - 2, max(1, (len(index) - 2) // 200)):
+            freq = _infer_freq(index[start : start + 3])
+            if freq is not None:
+                found[freq] = found.get(freq, 0) + 1
+        if not found:
+            return None
+        step = max(found, key=found.get)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a PerformanceWarning for some offsets
+            expected = index[:-1] + step
+    wrong = np.flatnonzero(np.asarray(expected != index[1:]))
+    if not wrong.size:
+        return None
+    i = int(wrong[0]) + 1
+    return i, expected[i - 1], step
+
+
+def check_index(index, where, expr, *, continued=True):
+    """Check a pandas ``index`` as the time axis of one series.
+
+    Parameters
+    ----------
+    index : pandas.Index
+    where : str
+        The series in messages, e.g. ``"y"`` or ``"series 1 of y"``.
+    expr : str
+        The series in the code a message suggests, e.g. ``"y"`` or ``"y[1]"``.
+    continued : bool, default True
+        Whether the index is continued into the future (forecasts come back
+        with it), so a ``DatetimeIndex`` needs a frequency even when too short
+        to tell one.
+
+    Raises
+    ------
+    InputTypeError
+        If the index is no ``DatetimeIndex``, ``PeriodIndex`` or integer
+        index (strings, object dates, floats, a ``MultiIndex``).
+    InvalidInputError
+        If it holds NaT, mixes time zones, holds a duplicate, is not oldest
+        first, or has a gap or an irregular step.
+    """
+    kind = _time_kind(index)
+    if kind is None:
+        _refuse_index_kind(index, where, expr)
+    rows = "labels" if kind == "integer" else "dates" if kind == "datetime" else "periods"
+    if kind != "integer" and index.hasnans:
+        i = int(np.flatnonzero(index.isna())[0])
+        raise InvalidInputError(
+            f"The index of {where} must not contain NaT (a missing date). Got NaT at position "
+            f"{i}; fix or drop those rows, e.g. {expr} = {expr}[{expr}.index.notna()]."
+        )
+    row_numbers = (f" (if the labels are row numbers rather than times, renumber them: "
+                   f"{expr} = {expr}.reset_index(drop=True))") if kind == "integer" else ""
+    duplicated = index.duplicated()
+    if duplicated.any():
+        label = index[int(np.flatnonzero(duplicated)[0])]
+        positions = np.flatnonzero(np.asarray(index == label))
+        raise InvalidInputError(
+            f"The index of {where} must not hold duplicate {rows}. Got the duplicate "
+            f"{_label(label)} at positions {positions[0]} and {positions[1]}"
+            f"{' (and more)' if duplicated.sum() > 1 else ''}; keep one row per step, e.g. "
+            f"{expr} = {expr}.groupby(level=0).mean(){row_numbers}."
+        )
+    if not index.is_monotonic_increasing:
+        if index.is_monotonic_decreasing:
+            raise InvalidInputError(
+                f"The index of {where} must increase with time (oldest first). Got a "
+                f"newest-first index, from {_label(index[0])} down to {_label(index[-1])} (as "
+                f"spreadsheets often export); sort it: {expr} = {expr}.sort_index(){row_numbers}."
+            )
+        i = int(np.flatnonzero(np.asarray(index[1:] < index[:-1]))[0]) + 1
+        raise InvalidInputError(
+            f"The index of {where} must increase with time (oldest first). Got {_label(index[i])} "
+            f"at position {i} after {_label(index[i - 1])}; sort it: "
+            f"{expr} = {expr}.sort_index(){row_numbers}."
+        )
+    if kind == "datetime" and (index.freq is not None or _infer_freq(index) is not None):
+        return
+    if len(index) < (3 if kind == "datetime" else 2):  # too short to tell a step
+        if kind == "datetime" and continued:
+            raise InvalidInputError(
+                f"The index of {where} must have a frequency to continue into the future, and "
+                f"pandas cannot infer one from fewer than 3 dates. Got {len(index)} dates "
+                f"without a frequency ({', '.join(_label(d) for d in index)}); set it, e.g. "
+                f"{expr} = {expr}.asfreq('MS')."
+            )
+        return
+    gap = _first_gap(index, kind)
+    if gap is None:
+        if kind == "datetime":
+            raise InvalidInputError(
+                f"The index of {where} must be regular, at one frequency. Got dates with no "
+                f"regular step ({', '.join(_label(d) for d in index[:4])}, ...); resample them "
+                f"to one, e.g. {expr} = {expr}.resample('D').mean()."
+            )
+        return
+    i, expected, step = gap
+    if kind == "datetime":
+        rule = f"at the frequency {step.freqstr!r}"
+        fill = f"{expr} = {expr}.asfreq({step.freqstr!r}).interpolate()"
+    elif kind == "period":
+        rule = f"at the frequency {index.freqstr!r}"
+        fill = (f"{expr} = {expr}.reindex(pd.period_range({expr}.index[0], {expr}.index[-1]))"
+                ".interpolate()")
+    else:
+        rule = f"with a constant step of {step}"
+        fill = (f"{expr} = {expr}.reindex(range({expr}.index[0], {expr}.index[-1] + 1, {step}))"
+                ".interpolate()")
+    what = "a gap" if index[i] > expected else "an irregular step"
+    raise InvalidInputError(
+        f"The index of {where} must be regular, {rule}. Got {what} after "
+        f"{_label(index[i - 1])}: the next {rows[:-1]} is {_label(index[i])}, expected "
+        f"{_label(expected)}; insert the missing steps and fill them, e.g. {fill}"
+        f"{row_numbers}."
+    )
+
+
+def _tz_mismatch(forms, where):
+    """The error for series whose DatetimeIndexes mix tz-aware and naive, else ``None``."""
+    zones = [(i, form.index.tz) for i, form in enumerate(forms)
+             if isinstance(form.index, pd.DatetimeIndex)]
+    aware = [(i, tz) for i, tz in zones if tz is not None]
+    naive = [i for i, tz in zones if tz is None]
+    if not aware or not naive:
+        return None
+    (i, tz), j = aware[0], naive[0]
+    return InvalidInputError(
+        f"The series of {where} must all be time-zone aware or all naive. Got series {i} in "
+        f"{tz} and series {j} naive; localize the naive one, e.g. "
+        f"{where}[{j}] = {where}[{j}].tz_localize({str(tz)!r})."
+    )
+
+
 def _is_many(y):
     return isinstance(y, (list, tuple)) and len(y) > 0 and not np.isscalar(y[0])
 
@@ -75,8 +310,18 @@ def _values_and_form(series):
     return values, Form("2d" if values.ndim == 2 else "1d")
 
 
-def check_series(y, name, owner):
-    """Validate one or many series.
+def check_series(y, name, owner, *, continued=True):
+    """Validate one or many series, pandas indexes included (:func:`check_index`).
+
+    Parameters
+    ----------
+    y : series or list of series
+    name : str
+        The argument's name in messages (``"y"``, ``"X"``).
+    owner : str
+        Who asks, in messages.
+    continued : bool, default True
+        Whether forecasts continue the series' indexes (see :func:`check_index`).
 
     Returns
     -------
@@ -101,23 +346,30 @@ def check_series(y, name, owner):
         [values for values, _ in pairs], name=name, owner=owner, dtype=np.float64
     )
     forms = [form for _, form in pairs]
-    for form in forms:
+    for i, form in enumerate(forms):
         if form.index is not None:
-            future_index(form.index, 1)
+            where, expr = (f"series {i} of {name}", f"{name}[{i}]") if many else (name, name)
+            check_index(form.index, where, expr, continued=continued)
+    mismatch = _tz_mismatch(forms, name)
+    if mismatch is not None:
+        raise mismatch
     values = [row[:n] for row, n in zip(sequences.values, sequences.lengths)]
     return values, forms, many
 
 
-def check_covariates(X, rows, many, owner, what):
+def check_covariates(X, rows, many, owner, what, y_forms=()):
     """Validate covariates: one 2-D block per series, ``rows[i]`` rows each.
 
     ``what`` says which steps the rows must cover, for the error message.
+    ``y_forms``, the forms of the series of ``y``: a pandas ``X`` with a
+    ``DatetimeIndex`` must then be time-zone aware where ``y``'s is, naive
+    where it is naive.
 
     Returns
     -------
     list of ndarray of shape (rows[i], covariates), float64
     """
-    values, _, x_many = check_series(X, "X", owner)
+    values, x_forms, x_many = check_series(X, "X", owner, continued=False)
     if x_many != many or len(values) != len(rows):
         raise InvalidInputError(
             f"X must hold covariates for each series of y ({len(rows)} "
@@ -130,4 +382,19 @@ def check_covariates(X, rows, many, owner, what):
             raise InvalidInputError(
                 f"{where} must have {n} rows ({what}). Got {len(block)}."
             )
+    for i, (x_form, y_form) in enumerate(zip(x_forms, y_forms)):
+        if not all(isinstance(form.index, pd.DatetimeIndex) for form in (x_form, y_form)):
+            continue
+        x_tz, y_tz = x_form.index.tz, y_form.index.tz
+        if (x_tz is None) == (y_tz is None):
+            continue
+        where, expr = (f"series {i} of X", f"X[{i}]") if many else ("X", "X")
+        of_y = f"series {i} of y" if many else "y"
+        fix = f"{expr}.tz_localize({str(y_tz)!r})" if x_tz is None else f"{expr}.tz_localize(None)"
+        rule = "naive" if y_tz is None else "time-zone aware"
+        raise InvalidInputError(
+            f"The index of {where} must be {rule} like the index of {of_y} "
+            f"({y_tz or 'naive'}). Got {x_tz or 'a naive index'}; convert it, "
+            f"e.g. {expr} = {fix}."
+        )
     return values

@@ -198,13 +198,18 @@ tbptt_steps, random_state, verbose
             ``(timesteps, targets)``, a ``pandas.Series`` or a
             ``pandas.DataFrame`` (columns are targets) whose index is a
             ``DatetimeIndex`` with a regular frequency, a ``PeriodIndex`` or
-            an integer index. Many series: a list of those (same number of
-            targets, lengths may differ), fit as one global model. Each series
-            needs at least ``lookback + horizon`` steps.
+            an integer index, oldest first, without duplicates, NaT or gaps,
+            in one time zone (checked, never sorted or filled: the error says
+            how to fix the index). Many series: a list of those (same number
+            of targets, lengths may differ, all tz-aware or all naive), fit as
+            one global model. Each series needs at least ``lookback +
+            horizon`` steps.
         X : covariates or None
             Known covariates aligned with ``y`` step for step (rows by
             position): for one series a 1-D or 2-D array, ``Series`` or
             ``DataFrame`` with its length; for many series a list of those.
+            A pandas index of ``X`` is checked as ``y``'s is, and is tz-aware
+            where ``y``'s is.
 
         Returns
         -------
@@ -222,7 +227,7 @@ tbptt_steps, random_state, verbose
         covariates = None
         if X is not None:
             covariates = check_covariates(
-                X, [len(s) for s in series], self.many_, owner, "one per step of y"
+                X, [len(s) for s in series], self.many_, owner, "one per step of y", self.forms_
             )
         need = self.lookback + self.horizon
         for i, values in enumerate(series):
@@ -315,13 +320,13 @@ tbptt_steps, random_state, verbose
                     "that a forecast reads."
                 )
         inputs = np.stack([values[-self.lookback :] for values in series])
-        blocks = self._forecast_covariates(X, series, many, y is None)
+        blocks = self._forecast_covariates(X, series, forms, many, y is None)
         x, (loc, scale) = self._network_inputs(inputs, blocks)
         output = self._predict_network(x).reshape(len(series), self.horizon, self.n_targets_)
         points = unstandardize(output[:, :horizon], loc, scale)
         return points, np.broadcast_to(scale, (len(series), 1, self.n_targets_)), forms, many
 
-    def _forecast_covariates(self, X, series, many, after_training):
+    def _forecast_covariates(self, X, series, forms, many, after_training):
         """Covariates ``(series, lookback + horizon, covariates)`` around each forecast origin."""
         if self.n_features_in_ == 0:
             if X is not None:
@@ -341,7 +346,7 @@ tbptt_steps, random_state, verbose
         else:
             rows = [len(values) + self.horizon for values in series]
             what = f"the steps of y, then the {self.horizon} steps after it"
-        future = check_covariates(X, rows, many, type(self).__name__, what)
+        future = check_covariates(X, rows, many, type(self).__name__, what, forms)
         _check_width(future, self.n_features_in_, "covariates", "X")
         if after_training:
             future = [np.concatenate([c, f]) for c, f in zip(self.covariates_, future)]
@@ -451,7 +456,7 @@ tbptt_steps, random_state, verbose
             ``season_length``.
         """
         check_is_fitted(self)
-        actual, _, many = check_series(y, "y", type(self).__name__)
+        actual, _, many = check_series(y, "y", type(self).__name__, continued=False)
         if many != self.many_ or len(actual) != len(self.series_):
             raise InvalidInputError(
                 f"y must continue each of the {len(self.series_)} training series. "

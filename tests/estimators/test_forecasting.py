@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from seqkit import datasets
 from seqkit.estimators import SequenceForecaster
-from seqkit.exceptions import InvalidParameterError
+from seqkit.estimators._series import check_series
+from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 from seqkit.metrics import mean_absolute_scaled_error
 from tests.estimators.data import fast_forecaster, monthly_series
 
@@ -191,3 +193,216 @@ def test_conformal_intervals_cover_about_as_asked_on_new_data():
     lower, upper = forecaster.predict_interval(coverage=0.8, y=[y[:end] for end in ends])
     hits = [lo[0] <= y[end] <= hi[0] for lo, hi, end in zip(lower, upper, ends)]
     assert 0.65 <= np.mean(hits) <= 0.95
+
+
+# ------------------------------------------------------------------ the time index of a series
+
+
+SERIES = monthly_series()  # 60 months from 2001-01-01
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A forecaster fit on SERIES, and one fit with a covariate too."""
+    return {"plain": fast_forecaster().fit(SERIES),
+            "covariate": fast_forecaster().fit(SERIES.to_numpy(), X=np.arange(60.0))}
+
+
+def _swapped(index):
+    order = list(range(len(index)))
+    order[3], order[4] = 4, 3
+    return index[order]
+
+
+def _duplicated(index):
+    labels = list(index)
+    labels[7] = labels[6]
+    return pd.DatetimeIndex(labels)
+
+
+def _with_nat(index):
+    labels = list(index)
+    labels[3] = pd.NaT
+    return pd.DatetimeIndex(labels)
+
+
+def _mixed_zones(index):
+    return pd.Index(list(index[:30].tz_localize("UTC"))
+                    + list(index[30:].tz_localize("Europe/Paris")), dtype=object)
+
+
+def _irregular(index):
+    seconds = np.random.default_rng(0).choice(10**7, size=len(index), replace=False)
+    return pd.DatetimeIndex(np.sort(pd.Timestamp("2001") + pd.to_timedelta(seconds, "s")))
+
+
+# (kind, index -> a bad index of the same length, error, message pattern for argument {n})
+BAD_INDEXES = [
+    ("newest first", lambda i: i[::-1], InvalidInputError,
+     r"The index of {n} must increase with time \(oldest first\)\. Got a newest-first index, "
+     r"from 200\d-\d\d-01 down to 2001-01-01 .*sort it: {n} = {n}\.sort_index\(\)\."),
+    ("out of order", _swapped, InvalidInputError,
+     r"The index of {n} must increase with time .* Got 2001-04-01 at position 4 after "
+     r"2001-05-01; sort it: {n} = {n}\.sort_index\(\)\."),
+    ("duplicate", _duplicated, InvalidInputError,
+     r"The index of {n} must not hold duplicate dates\. Got the duplicate 2001-07-01 at "
+     r"positions 6 and 7; keep one row per step, e.g\. {n} = {n}\.groupby\(level=0\)\.mean\(\)"),
+    ("gap", lambda i: pd.date_range(i[0], periods=len(i) + 1, freq="MS").delete(5),
+     InvalidInputError,
+     r"The index of {n} must be regular, at the frequency 'MS'\. Got a gap after 2001-05-01: "
+     r"the next date is 2001-07-01, expected 2001-06-01; .* {n} = {n}\.asfreq\('MS'\)"
+     r"\.interpolate\(\)\."),
+    ("irregular steps", _irregular, InvalidInputError,
+     r"The index of {n} must be regular, at one frequency\. Got dates with no regular step "
+     r"\(2001-01-01 \d\d:"),
+    ("NaT", _with_nat, InvalidInputError,
+     r"The index of {n} must not contain NaT \(a missing date\)\. Got NaT at position 3"),
+    ("strings", lambda i: i.strftime("%Y-%m"), InputTypeError,
+     r"The index of {n} must be a DatetimeIndex, PeriodIndex or integer index\. Got an index "
+     r"of strings \('2001-01', '2001-02', \.\.\.\); parse it first: "
+     r"{n}\.index = pd\.to_datetime\({n}\.index\)"),
+    ("mixed time zones", _mixed_zones, InvalidInputError,
+     r"The index of {n} must be in one time zone\. Got mixed time zones: 2001-01-01 "
+     r"00:00:00\+00:00 \(UTC\) and, at position 30, 2003-07-01 00:00:00\+02:00 "
+     r"\(Europe/Paris\); .*utc=True"),
+]
+
+# (door, the argument it names, call(fitted, bad) with bad the index -> bad index function)
+DOORS = [
+    ("fit y", "y", lambda f, bad: fast_forecaster().fit(
+        pd.Series(SERIES.to_numpy(), index=bad(SERIES.index)))),
+    ("predict y", "y", lambda f, bad: f["plain"].predict(
+        y=pd.Series(SERIES.to_numpy(), index=bad(SERIES.index)))),
+    ("fit X", "X", lambda f, bad: fast_forecaster().fit(
+        SERIES.to_numpy(), X=pd.DataFrame({"month": np.arange(60.0)}, index=bad(SERIES.index)))),
+    ("predict X", "X", lambda f, bad: f["covariate"].predict(
+        y=SERIES.to_numpy(), X=pd.Series(np.arange(63.0), index=bad(
+            pd.date_range("2001-01-01", periods=63, freq="MS"))))),
+]
+
+
+@pytest.mark.parametrize(("bad", "error", "pattern"), [case[1:] for case in BAD_INDEXES],
+                         ids=[case[0] for case in BAD_INDEXES])
+@pytest.mark.parametrize(("name", "call"), [door[1:] for door in DOORS],
+                         ids=[door[0] for door in DOORS])
+def test_a_bad_time_index_is_refused_with_the_fix(fitted, name, call, bad, error, pattern):
+    with pytest.raises(error, match=pattern.format(n=name)) as caught:
+        call(fitted, bad)
+    assert type(caught.value) is error
+
+
+def test_a_refused_index_leaves_the_forecaster_unfitted():
+    forecaster = fast_forecaster()
+    with pytest.raises(InvalidInputError, match="newest-first"):
+        forecaster.fit(SERIES.iloc[::-1])
+    assert not hasattr(forecaster, "model_")
+
+
+@pytest.mark.parametrize(
+    ("index", "pattern"),
+    [
+        (pd.period_range("2001-01", periods=61, freq="M").delete(5),
+         r"must be regular, at the frequency 'M'\. Got a gap after 2001-05: the next period is "
+         r"2001-07, expected 2001-06; .*pd\.period_range"),
+        (pd.period_range("2001-01", periods=60, freq="M")[::-1], r"newest-first index, from "
+         r"2005-12 down to 2001-01"),
+        (pd.Index(np.r_[0:10, 12:62]), r"must be regular, with a constant step of 1\. Got a gap "
+         r"after 9: the next label is 12, expected 10; .* \(if the labels are row numbers rather "
+         r"than times, renumber them: y = y\.reset_index\(drop=True\)\)"),
+        (pd.Index(np.r_[0:30, 0:30]), r"must not hold duplicate labels\. Got the duplicate 0 at "
+         r"positions 0 and 30 \(and more\).*reset_index\(drop=True\)"),
+        (pd.RangeIndex(59, -1, -1), r"newest-first index, from 59 down to 0"),
+    ],
+    ids=["period gap", "period newest first", "integer gap", "integer duplicate",
+         "integer newest first"],
+)
+def test_period_and_integer_indexes_are_checked_as_time_axes(index, pattern):
+    with pytest.raises(InvalidInputError, match=r"The index of y .*" + pattern):
+        fast_forecaster().fit(pd.Series(SERIES.to_numpy(), index=index))
+
+
+@pytest.mark.parametrize(
+    ("index", "pattern"),
+    [
+        (pd.Index(np.linspace(0.0, 1.0, 60)), r"Got Index of float64\."),
+        (pd.MultiIndex.from_product([["a", "b"], range(30)], names=["unique_id", "ds"]),
+         r"Got a MultiIndex with levels \['unique_id', 'ds'\]; for many series give a list"),
+    ],
+    ids=["float", "multi"],
+)
+def test_other_index_kinds_are_refused_as_kinds(index, pattern):
+    with pytest.raises(InputTypeError, match=r"The index of y must be a DatetimeIndex, "
+                                             r"PeriodIndex or integer index\. " + pattern):
+        fast_forecaster().fit(pd.Series(SERIES.to_numpy(), index=index))
+
+
+def test_strings_with_mixed_offsets_get_the_utc_fix():
+    index = pd.Index(["2020-03-28T00:00+01:00", "2020-03-30T00:00+02:00"] * 5)
+    with pytest.raises(InputTypeError, match=r"index of strings .*different time zone offsets"
+                                             r".* pd\.to_datetime\(y\.index, utc=True\)"):
+        fast_forecaster().fit(pd.Series(np.arange(10.0), index=index))
+
+
+def test_which_series_of_a_list_is_named_and_fixed():
+    bad = SERIES.iloc[:40].iloc[::-1]
+    with pytest.raises(InvalidInputError, match=r"The index of series 1 of y must increase .* "
+                                                r"y\[1\] = y\[1\]\.sort_index\(\)\."):
+        fast_forecaster().fit([SERIES, bad])
+
+
+def test_tz_aware_and_naive_series_are_not_mixed():
+    aware = SERIES.tz_localize("UTC")
+    with pytest.raises(InvalidInputError, match=r"The series of y must all be time-zone aware "
+                                                r"or all naive\. Got series 0 in UTC and series 1 "
+                                                r"naive; .* y\[1\] = y\[1\]\.tz_localize\('UTC'\)"):
+        fast_forecaster().fit([aware, SERIES])
+
+
+def test_covariates_are_naive_or_tz_aware_like_the_series(fitted):
+    aware = SERIES.tz_localize("UTC")
+    naive_x = pd.Series(np.arange(60.0), index=SERIES.index)
+    with pytest.raises(InvalidInputError, match=r"The index of X must be time-zone aware like "
+                                                r"the index of y \(UTC\)\. Got a naive index; "
+                                                r"convert it, e.g\. X = X\.tz_localize\('UTC'\)"):
+        fast_forecaster().fit(aware, X=naive_x)
+    future = pd.Series(np.arange(3.0), index=pd.date_range(
+        "2006-01-01", periods=3, freq="MS", tz="Europe/Paris"))
+    with pytest.raises(InvalidInputError, match=r"The index of X must be naive like the index "
+                                                r"of y \(naive\)\. Got Europe/Paris; .* "
+                                                r"X = X\.tz_localize\(None\)"):
+        fast_forecaster().fit(SERIES, X=naive_x).predict(X=future)
+
+
+def test_tz_aware_series_and_covariates_continue_in_their_zone():
+    index = pd.date_range("2020-03-01", periods=60, freq="D", tz="Europe/Paris")  # a DST change
+    y = pd.Series(SERIES.to_numpy(), index=index)
+    X = pd.DataFrame({"weekday": index.day_of_week.astype(float)}, index=index)
+    future = pd.date_range("2020-04-30", periods=3, freq="D", tz="Europe/Paris")
+    forecaster = fast_forecaster().fit(y, X=X)
+    forecast = forecaster.predict(X=pd.DataFrame({"weekday": [3.0, 4.0, 5.0]}, index=future))
+    pd.testing.assert_index_equal(forecast.index, future, check_names=False)
+
+
+def test_a_regular_index_without_a_set_frequency_is_inferred():
+    y = pd.Series(SERIES.to_numpy(), index=pd.DatetimeIndex(list(SERIES.index)))  # as read_csv
+    assert y.index.freq is None
+    forecast = fast_forecaster().fit(y).predict()
+    assert forecast.index[0] == pd.Timestamp("2006-01-01")
+
+
+def test_values_that_are_not_continued_need_no_frequency(fitted):
+    # score's y is never continued: two dates without a frequency cannot tell one, and need
+    # not; a history to continue must have one.
+    actual = pd.Series([10.0, 10.5], index=pd.DatetimeIndex(["2006-01-01", "2006-02-01"]))
+    assert actual.index.freq is None
+    assert np.isfinite(fitted["plain"].score(actual))
+    with pytest.raises(InvalidInputError, match=r"The index of y must have a frequency to "
+                                                r"continue into the future.* Got 2 dates"):
+        fitted["plain"].predict(y=actual)
+
+
+@pytest.mark.parametrize("name", ["airline", "co2", "sunspots"])
+def test_the_bundled_series_pass_the_index_checks(name):
+    y = datasets.load_series(name)  # the pipelines' data, co2 with its gaps interpolated
+    values, forms, _ = check_series(y, "y", "SequenceForecaster")
+    assert len(values[0]) == len(y) and forms[0].index is y.index
