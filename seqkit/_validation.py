@@ -177,6 +177,22 @@ def _as_float(value, name, dtype):
         raise InputTypeError(f"{name} must hold numbers. Got values that are not: {err}") from None
 
 
+def _padded_lengths(values, name):
+    """Real steps of each sequence of an array padded at its end with all-NaN steps, as
+    exported models take them; an all-NaN step before a real one is refused."""
+    padding = np.isnan(values).all(axis=2) if values.shape[2] else np.zeros(values.shape[:2], bool)
+    lengths = values.shape[1] - np.cumprod(padding[:, ::-1], axis=1).sum(axis=1)
+    inside = padding & (np.arange(values.shape[1])[None, :] < lengths[:, None])
+    if inside.any():
+        sequence, step = np.argwhere(inside)[0]
+        raise InvalidInputError(
+            f"{name} has padding (a step whose values are all NaN) before real steps in "
+            f"sequence {sequence} at step {step}. Pad sequences at their end only, or give "
+            "them as a list of arrays of their own lengths."
+        )
+    return lengths.astype(np.int64)
+
+
 def _first_non_finite(values, lengths):
     """``(sequence, step)`` of the first NaN or inf inside the real steps, or ``None``."""
     real = np.arange(values.shape[1])[None, :] < lengths[:, None]
@@ -196,7 +212,8 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
         A 3-D array ``(batch, timesteps, features)``; a 2-D array
         ``(batch, timesteps)`` of univariate sequences; or a list of 2-D
         ``(timesteps, features)`` or 1-D ``(timesteps,)`` sequences, whose
-        lengths may differ.
+        lengths may differ. In an array, steps whose values are all NaN at
+        the end of a sequence are padding, as in exported models' requests.
     name : str
         How the data is named in error messages.
     owner : str
@@ -217,7 +234,8 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
         For sparse or non-numeric data.
     InvalidInputError
         For a wrong number of dimensions or features, no sequences, an empty
-        sequence, or NaN or inf inside a sequence.
+        sequence (all padding), padding before real steps, or NaN or inf
+        inside a sequence.
     """
     if X is None:
         raise InputTypeError(f"{owner} requires {name}: {_SEQUENCE_FORMS}. Got None.")
@@ -253,7 +271,7 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
             )
         if univariate:
             values = values[:, :, None]
-        lengths = np.full(len(values), values.shape[1], dtype=np.int64)
+        lengths = _padded_lengths(values, name)
     if len(values) == 0:
         raise InvalidInputError(f"{name} must hold at least one sequence. Got 0 sequences.")
     if univariate and not ragged and values.shape[1] == 0:

@@ -185,3 +185,23 @@ def test_token_lookup_in_tensorflow_equals_the_vocabulary_and_pads_with_the_padd
     np.testing.assert_array_equal(ids[0], want[0])
     np.testing.assert_array_equal(ids[1], [want[1][0], PAD_ID, PAD_ID])
     assert ids.dtype == np.int32
+
+
+def test_an_array_padded_at_the_end_with_nan_steps_holds_sequences_of_their_own_lengths():
+    x = np.ones((3, 4, 2))
+    x[0, 2:] = np.nan
+    x[1, 3:] = np.nan
+    sequences = check_sequences(x)
+    np.testing.assert_array_equal(sequences.lengths, [2, 3, 4])
+    np.testing.assert_array_equal(check_sequences(x[:, :, 0]).lengths, [2, 3, 4])
+    x[2, 1] = np.nan  # a whole step of padding before real steps
+    with pytest.raises(InvalidInputError, match=r"padding .* before real steps in sequence 2 "
+                                                r"at step 1\. Pad sequences at their end"):
+        check_sequences(x)
+    x[2] = np.nan
+    with pytest.raises(InvalidInputError, match=r"empty sequences\. Sequence 2 has 0 steps"):
+        check_sequences(x)
+    x[2] = 1.0
+    x[1, 1, 0] = np.nan  # one feature of a real step
+    with pytest.raises(InvalidInputError, match=r"NaN or inf in sequence 1 at step 1\."):
+        check_sequences(x)

@@ -65,7 +65,9 @@ tbptt_steps, random_state, verbose
             A 3-D array ``(batch, timesteps, features)``; a 2-D array
             ``(batch, timesteps)`` of univariate sequences; or a list of 2-D
             ``(timesteps, features)`` or 1-D arrays of different lengths
-            (padded and masked inside, never truncated).
+            (padded and masked inside, never truncated). In an array, steps
+            all NaN at the end of a sequence are padding, as in an export's
+            requests.
         y : array-like of shape (batch,)
             One label per sequence, of any type scikit-learn accepts; at
             least two classes.
