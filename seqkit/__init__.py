@@ -3,15 +3,20 @@
 Public names are imported lazily so that light modules (``seqkit.datasets``,
 ``seqkit.exceptions``) load without TensorFlow. The Keras backend is checked
 first, without importing Keras, because a wrong one otherwise fails deep inside
-the first layer that runs.
+the first layer that runs. Every layer (and loss) seqkit registers with Keras
+is known to Keras once both are imported, in either order, so
+``keras.models.load_model`` reads a ``.keras`` file that holds them after
+``import seqkit`` alone (see :mod:`seqkit._keras_objects`).
 """
 
 import importlib
 
 from seqkit._backend import require_tensorflow_backend
+from seqkit._keras_objects import register_with_keras
 from seqkit._version import __version__
 
 require_tensorflow_backend()
+register_with_keras()
 
 _PUBLIC = {
     "ElmanRNNCell": "seqkit.cells",
