@@ -29,6 +29,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
@@ -118,6 +119,11 @@ def _with(sequences, index, step, value):
     return copy
 
 
+def _on(index, series=SERIES):
+    """The first ``len(index)`` values of ``series`` on another ``index``."""
+    return pd.Series(series.to_numpy()[: len(index)], index=index)
+
+
 # (case, call, error, message pattern)
 FIT_CASES = [
     ("nan in X", lambda: fast_classifier().fit(_with(X, 3, 2, np.nan), Y),
@@ -151,6 +157,21 @@ FIT_CASES = [
      InvalidInputError, r"y\[0\] has 2 labels but sequence 0 of X has 3 steps"),
     ("covariate rows disagree", lambda: fast_forecaster().fit(SERIES, X=np.arange(59.0)),
      InvalidInputError, r"X must have 60 rows \(one per step of y\)\. Got 59\."),
+    ("newest-first series index", lambda: fast_forecaster().fit(SERIES.iloc[::-1]),
+     InvalidInputError, r"The index of y must increase with time \(oldest first\)\. Got a "
+     r"newest-first index, from 2005-12-01 down to 2001-01-01 .*y = y\.sort_index\(\)\."),
+    ("duplicate timestamp in a series index",
+     lambda: fast_forecaster().fit(_on(SERIES.index.delete(7).insert(7, SERIES.index[6]))),
+     InvalidInputError, r"The index of y must not hold duplicate dates\. Got the duplicate "
+     r"2001-07-01 at positions 6 and 7"),
+    ("NaT in a series index",
+     lambda: fast_forecaster().fit(_on(SERIES.index.insert(3, pd.NaT)[:60])),
+     InvalidInputError, r"The index of y must not contain NaT \(a missing date\)\. Got NaT at "
+     r"position 3"),
+    ("tz-aware series, naive covariates",
+     lambda: fast_forecaster().fit(SERIES.tz_localize("UTC"), X=_on(SERIES.index)),
+     InvalidInputError, r"The index of X must be time-zone aware like the index of y \(UTC\)\. "
+     r"Got a naive index; .*X = X\.tz_localize\('UTC'\)"),
     ("X not 3-D", lambda: fast_classifier().fit(np.zeros(10), np.zeros(10)),
      InvalidInputError, r"X must be a 3-D array .* Got shape \(10,\)"),
     ("string dtype X", lambda: fast_classifier().fit(np.full((4, 3, 2), "a"), Y[:4]),
@@ -273,6 +294,13 @@ PREDICT_CASES = [
      InvalidInputError, r"y has 2 targets per step, but the model was fit with 1"),
     ("coverage out of range", "forecaster", lambda e: e.predict_interval(coverage=1.0),
      InvalidParameterError, r"'coverage' .* Got 1\.0"),
+    ("gap in a history's index", "forecaster", lambda e: e.predict(y=SERIES.drop(SERIES.index[5])),
+     InvalidInputError, r"The index of y must be regular, at the frequency 'MS'\. Got a gap after "
+     r"2001-05-01: the next date is 2001-07-01, expected 2001-06-01"),
+    ("string index on covariates", "covariate_forecaster",
+     lambda e: e.predict(X=pd.Series(np.zeros(3), index=["2006-01", "2006-02", "2006-03"])),
+     InputTypeError, r"The index of X must be a DatetimeIndex, PeriodIndex or integer index\. "
+     r"Got an index of strings \('2006-01', '2006-02', \.\.\.\); parse it first"),
 ]
 
 
