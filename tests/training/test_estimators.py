@@ -37,6 +37,25 @@ def test_a_diverging_estimator_fit_raises_and_leaves_no_finished_checkpoint(vowe
     assert training.checkpoint_state(folder) is None
 
 
+def test_a_forecaster_whose_fit_diverges_neither_predicts_nor_exports(tmp_path):
+    """The reported case: four steps of a sine at a learning rate of 1e30 without clipping
+    sent the loss to inf; fit warned, and predict and export went on with NaN weights."""
+    from seqkit.estimators import SequenceForecaster
+
+    forecaster = SequenceForecaster(
+        lookback=2, horizon=1, units=1, epochs=2, learning_rate=1e30, global_clipnorm=None,
+        validation_fraction=0.0, calibration_fraction=0.0, early_stopping=False,
+        random_state=0,
+    )
+    with pytest.raises(TrainingDivergedError, match=r"became NaN or inf in epoch 2"):
+        forecaster.fit(np.sin(np.arange(4.0)))
+    with pytest.raises(NotFittedError):
+        forecaster.predict()
+    with pytest.raises(NotFittedError):
+        forecaster.export(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
 # ------------------------------------------------------------------ global_clipnorm
 
 FAST = {"units": 4, "epochs": 2, "batch_size": 16, "learning_rate": 0.05,
