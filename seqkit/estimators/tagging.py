@@ -1,5 +1,7 @@
 """SequenceTagger: one label per step, for numeric or token sequences."""
 
+import warnings
+
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -7,12 +9,13 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from seqkit import networks, subwords
 from seqkit._validation import (
     check_bool,
+    check_choice,
     check_int,
     check_same_length,
     check_sequences,
     check_token_sequences,
 )
-from seqkit.crf import CRFLoss, add_crf, find_crf
+from seqkit.crf import CRFLoss, add_crf, find_crf, iob2_constraints, is_iob2_tag
 from seqkit.estimators._base import BaseSequenceEstimator, check_known_labels, estimator_init
 from seqkit.exceptions import InputTypeError, InvalidInputError
 from seqkit.export.spec import ServingSpec
@@ -104,6 +107,21 @@ tbptt_steps, random_state, verbose
         :meth:`predict_proba` each step's marginal probabilities. Helps
         where labels constrain their neighbours, as in IOB tags (``I-X``
         only after ``B-X`` or ``I-X``).
+    scheme : {"auto", "iob2"} or None, default "auto"
+        The tagging scheme whose rules the CRF keeps (``crf=True`` only;
+        without a CRF each step's label is chosen alone and this is
+        ignored). ``"iob2"``: every label is ``"O"``, ``"B-<type>"`` or
+        ``"I-<type>"``, and ``"I-X"`` only follows ``"B-X"`` or ``"I-X"``
+        (so never starts a sequence); training, :meth:`predict`,
+        :meth:`predict_proba` and the exported model consider only the label
+        paths that keep these rules (the CRF's constraints,
+        :func:`seqkit.crf.iob2_constraints`), so every predicted sequence is
+        valid IOB2, and fit refuses a ``y`` that breaks them. ``"auto"``:
+        ``"iob2"`` if every label of ``y`` is such a tag and every label
+        sequence of ``y`` keeps the rules, else None (with a warning when
+        the labels are such tags but a sequence breaks the rules, as in
+        IOB1 data, where ``I-X`` opens an entity). None: any label may follow
+        any other.
 
     Attributes
     ----------
@@ -114,6 +132,9 @@ tbptt_steps, random_state, verbose
     subword_features_ : bool
         Whether the network takes sub-word feature ids (token input with
         ``subword_features=True``).
+    scheme_ : {"iob2"} or None
+        The scheme the CRF keeps (see ``scheme``); None without a CRF or
+        without constraints.
     n_features_in_ : int or None
         Features per step of numeric input; ``None`` for token input.
     model_ : keras.Model
@@ -123,7 +144,8 @@ tbptt_steps, random_state, verbose
         ``k`` feature ids of :func:`seqkit.subwords.subword_ids`) in,
         per-step label probabilities out; with ``crf=True`` per-step label
         scores, through a :class:`~seqkit.crf.LinearChainCRF` layer named
-        ``"crf"`` that holds the transition scores.
+        ``"crf"`` that holds the transition scores (and the scheme's
+        constraints).
     history_ : dict of str to list of float
 
     Notes
@@ -138,7 +160,7 @@ tbptt_steps, random_state, verbose
     """
 
     __init__ = estimator_init(embedding_dim=32, min_frequency=2, subword_features=False,
-                              crf=False)
+                              crf=False, scheme="auto")
 
     subword_buckets = subwords.BUCKETS
     """Hash buckets per sub-word feature (:data:`seqkit.subwords.BUCKETS`)."""
@@ -149,6 +171,50 @@ tbptt_steps, random_state, verbose
         check_int(self.min_frequency, "min_frequency", type(self).__name__, minimum=1)
         check_bool(self.subword_features, "subword_features", type(self).__name__)
         check_bool(self.crf, "crf", type(self).__name__)
+        check_choice(self.scheme, "scheme", type(self).__name__, ("auto", "iob2", None))
+
+    def _constraints(self, labels):
+        """IOB2's allowed transitions and starts among ``classes_`` if the CRF keeps the
+        scheme (see ``scheme``), else None; sets ``scheme_``.
+
+        Parameters
+        ----------
+        labels : list of ndarray
+            The label sequences of ``y``.
+        """
+        self.scheme_ = None
+        if not self.crf or self.scheme is None:
+            return None
+        wrong = [label for label in self.classes_.tolist() if not is_iob2_tag(label)]
+        if wrong:
+            if self.scheme == "iob2":
+                raise InvalidInputError(
+                    f"With scheme='iob2', every label of y must be 'O', 'B-<type>' or "
+                    f"'I-<type>'. Got {wrong[0]!r}."
+                )
+            return None
+        allowed, starts = iob2_constraints(self.classes_)
+        for i, sequence in enumerate(labels):
+            ids = np.searchsorted(self.classes_, sequence)
+            kept = np.concatenate([starts[ids[:1]], allowed[ids[:-1], ids[1:]]])
+            if kept.all():
+                continue
+            t = int(np.argmin(kept))
+            where = "starts the sequence" if t == 0 else f"follows {str(sequence[t - 1])!r}"
+            problem = (f"y[{i}] is not valid IOB2: {str(sequence[t])!r} at step {t} {where}, "
+                       "and an 'I-<type>' tag only follows 'B-<type>' or 'I-<type>' of its type")
+            if self.scheme == "iob2":
+                raise InvalidInputError(
+                    f"{problem}. Correct the tags, or pass scheme=None to leave the CRF "
+                    "unconstrained."
+                )
+            warnings.warn(
+                f"{problem}; the CRF is left unconstrained (scheme_=None). Pass scheme=None "
+                "to say so (IOB1 tags), or correct the tags.", UserWarning, stacklevel=3,
+            )
+            return None
+        self.scheme_ = "iob2"
+        return allowed, starts
 
     def _token_input(self, X):
         """Token ids ``(batch, timesteps)`` (with sub-word feature ids: ``(batch, timesteps,
@@ -286,12 +352,14 @@ tbptt_steps, random_state, verbose
         labels = check_label_sequences(y, lengths, owner)
         self.classes_ = np.unique(np.concatenate(labels))
         targets = self._targets(labels, x.shape[:2])
+        constraints = self._constraints(labels) or (None, None)
         loss = CRFLoss() if self.crf else "sparse_categorical_crossentropy"
 
         def build(**arguments):
             model = networks.build_many_to_many(**arguments)
             if self.crf:
-                model = add_crf(model)
+                model = add_crf(model, allowed_transitions=constraints[0],
+                                allowed_starts=constraints[1])
                 loss.crf = model.get_layer("crf")
             return model
 
@@ -392,6 +460,11 @@ tbptt_steps, random_state, verbose
         check_is_fitted(self)
         _, labels = self._known_labels(X, y)
         return token_accuracy([label.tolist() for label in labels], self.predict(X))
+
+    def __setstate__(self, state):
+        if "scheme" not in state:  # pickled before the parameter existed: no constraints
+            state = {**state, "scheme": None, **({"scheme_": None} if "classes_" in state else {})}
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -188,7 +188,7 @@ CHANGED = {
 CHANGED_OWN = {
     SequenceClassifier: {},
     SequenceTagger: {"embedding_dim": 7, "min_frequency": 3, "subword_features": True,
-                     "crf": True},
+                     "crf": True, "scheme": "iob2"},
     SequenceForecaster: {"lookback": 5, "horizon": 2, "scaling": None,
                          "calibration_fraction": 0.0, "season_length": 4,
                          "seasonal_period": 7},

@@ -11,9 +11,9 @@ from sklearn.metrics import make_scorer
 from sklearn.model_selection import KFold, cross_val_score
 
 from seqkit import datasets, export
-from seqkit.crf import find_crf
+from seqkit.crf import find_crf, viterbi
 from seqkit.estimators import SequenceTagger
-from seqkit.exceptions import InvalidInputError
+from seqkit.exceptions import InvalidInputError, InvalidParameterError
 from seqkit.metrics import entity_f1, token_accuracy
 from seqkit.preprocessing import OOV_ID
 from tests.estimators.data import fast_tagger, numeric_tagging, tagging_tokens
@@ -121,11 +121,14 @@ def test_crf_and_subword_features_give_label_lists_and_probabilities(params):
             np.testing.assert_allclose(p, s[:n], rtol=1e-6)
         assert predicted[:2] == [tagger.classes_[p.argmax(axis=1)].tolist() for p in probabilities]
         return
-    # CRF: the best path and the marginals, enumerated over every label path.
+    # CRF: the best path and the marginals, enumerated over every label path that keeps
+    # IOB2 (the tags are IOB2, so the CRF keeps the scheme).
+    assert tagger.scheme_ == "iob2"
+    assert all(_valid_iob2(labels) for labels in predicted)
     layer = tagger.model_.get_layer("crf")
     transitions, start = layer.transitions.numpy(), layer.start.numpy()
     for p, s, n, labels in zip(probabilities, scores, lengths, predicted):
-        paths, path_scores = _all_paths(s[:n], transitions, start)
+        paths, path_scores = _all_paths(s[:n], transitions, start, tagger.classes_)
         assert labels == tagger.classes_[list(paths[int(np.argmax(path_scores))])].tolist()
         weights = np.exp(path_scores - np.logaddexp.reduce(path_scores))
         marginals = np.zeros((n, len(tagger.classes_)))
@@ -134,12 +137,110 @@ def test_crf_and_subword_features_give_label_lists_and_probabilities(params):
         np.testing.assert_allclose(p, marginals, atol=1e-5)
 
 
-def _all_paths(emissions, transitions, start):
-    """Every label path of one sequence and its linear-chain CRF score."""
-    paths = list(itertools.product(range(len(start)), repeat=len(emissions)))
+def _valid_iob2(tags):
+    """Written apart from seqkit: ``I-X`` only right after ``B-X`` or ``I-X``."""
+    return all(not tag.startswith("I-") or previous in ("B" + tag[1:], tag)
+               for previous, tag in zip(["O", *tags], tags))
+
+
+def _all_paths(emissions, transitions, start, classes):
+    """Every label path of one sequence that keeps IOB2, and its linear-chain CRF score."""
+    paths = [path for path in itertools.product(range(len(start)), repeat=len(emissions))
+             if _valid_iob2(classes[list(path)].tolist())]
     scores = [start[path[0]] + sum(emissions[t, label] for t, label in enumerate(path))
               + sum(transitions[a, b] for a, b in zip(path, path[1:])) for path in paths]
     return paths, np.array(scores, dtype=np.float64)
+
+
+def test_scheme_auto_constrains_only_iob2_tags_that_keep_the_scheme():
+    X, y = tagging_tokens()
+    assert fast_tagger().fit(X, y).scheme_ is None  # no CRF
+    unconstrained = fast_tagger(crf=True, scheme=None).fit(X, y)
+    assert unconstrained.scheme_ is None
+    assert unconstrained.model_.get_layer("crf").get_config()["allowed_starts"] is None
+    assert fast_tagger(crf=True).fit(*numeric_tagging()).scheme_ is None  # labels 0 and 1
+    # IOB1: I-X opens an entity.
+    iob1 = [["I-" + tag[2:] if tag.startswith("B-") else tag for tag in tags] for tags in y]
+    with pytest.warns(UserWarning, match=r"y\[0\] is not valid IOB2: 'I-PER' at step 0 starts "
+                                         r"the sequence.*left unconstrained"):
+        assert fast_tagger(crf=True).fit(X, iob1).scheme_ is None
+
+
+@pytest.mark.parametrize("labels, match", [
+    ([["B-PER", "O", "LOC"]], r"every label of y must be 'O', 'B-<type>' or 'I-<type>'\. "
+                              r"Got 'LOC'\."),
+    ([["B-PER", "O", "I-LOC"]], r"y\[0\] is not valid IOB2: 'I-LOC' at step 2 follows 'O'"),
+    ([["B-PER", "O", "O"], ["B-PER", "I-LOC", "O", "O"]],
+     r"y\[1\] is not valid IOB2: 'I-LOC' at step 1 follows 'B-PER'.*pass scheme=None"),
+])
+def test_scheme_iob2_refuses_labels_that_break_it(labels, match):
+    X, _ = tagging_tokens()
+    with pytest.raises(InvalidInputError, match=match):
+        fast_tagger(crf=True, scheme="iob2").fit(X[:len(labels)], labels)
+
+
+def test_scheme_parameter_is_validated():
+    X, y = tagging_tokens()
+    with pytest.raises(InvalidParameterError, match=r"The 'scheme' parameter of SequenceTagger "
+                                                    r"must be one of 'auto', 'iob2', None\. "
+                                                    r"Got 'bio' instead\."):
+        fast_tagger(crf=True, scheme="bio").fit(X, y)
+
+
+def test_constrained_tagger_predicts_exports_and_reloads_valid_iob2(tmp_path):
+    """Scores pushed towards I- tags: unconstrained decoding breaks IOB2, the constrained
+    predict does not, and the export and a pickled copy give predict's labels and
+    probabilities."""
+    X, y = tagging_tokens()
+    tagger = fast_tagger(crf=True, subword_features=True).fit(X, y)
+    layer = tagger.model_.get_layer("crf")
+    inside = tagger.classes_.tolist().index("I-PER")
+    start, transitions = layer.start.numpy(), layer.transitions.numpy()
+    start[inside] += 50.0
+    transitions[:, inside] += 50.0
+    layer.start.assign(start)
+    layer.transitions.assign(transitions)
+    raw = [["Ada", "visited", "London"], ["Grace", "met", "an", "unknown", "Turing"], ["Paris"]]
+    x, lengths = tagger.network_input(raw)
+    scores = tagger.model_.predict(x, verbose=0)
+    mask = np.arange(x.shape[1])[None] < lengths[:, None]
+    free = np.asarray(viterbi(scores, transitions, start, mask))
+    assert not any(_valid_iob2(tagger.classes_[p[:n]].tolist()) for p, n in zip(free, lengths))
+    predicted, probabilities = tagger.predict(raw), tagger.predict_proba(raw)
+    assert all(_valid_iob2(labels) for labels in predicted)
+    assert all(p[0, inside] == 0.0 for p in probabilities)  # I- never starts a sequence
+    path = export.export_saved_model(tagger, tmp_path / "export")
+    tokens = np.full((3, 5), "", dtype=object)
+    for row, sentence in zip(tokens, raw):
+        row[: len(sentence)] = sentence
+    served = export.load_saved_model(path)(tokens=tokens.astype(str))
+    for row, labels, n in zip(served["labels"], predicted, served["lengths"]):
+        assert row[:n].tolist() == labels
+    proba = export.load_saved_model(path, "predict_proba")(tokens=tokens.astype(str))
+    for row, want in zip(proba["probabilities"], probabilities):
+        np.testing.assert_allclose(row[: len(want)], want, atol=1e-5)
+    again = pickle.loads(pickle.dumps(tagger))
+    assert again.scheme_ == "iob2" and again.predict(raw) == predicted
+
+
+@pytest.mark.slow
+def test_crf_tagger_predictions_on_japanese_ner_are_valid_iob2():
+    """Real data, tiny settings: a briefly trained tagger keeps the scheme on the test split,
+    where the same weights decoded without the constraints break it."""
+    X, y, X_test, _ = datasets.load_tagging("japanese_ner")
+    tagger = SequenceTagger(units=16, embedding_dim=16, epochs=4, batch_size=16,
+                            learning_rate=0.02, early_stopping=False, validation_fraction=0.0,
+                            crf=True, subword_features=True, random_state=0).fit(X[:100], y[:100])
+    assert tagger.scheme_ == "iob2"
+    predicted = tagger.predict(X_test)
+    assert sum(tag.startswith("I-") for tags in predicted for tag in tags) > 10
+    assert all(_valid_iob2(tags) for tags in predicted)
+    x, lengths = tagger.network_input(X_test)
+    layer = tagger.model_.get_layer("crf")
+    free = np.asarray(viterbi(tagger.model_.predict(x, verbose=0), layer.transitions,
+                              layer.start, np.arange(x.shape[1])[None] < lengths[:, None]))
+    assert not all(_valid_iob2(tagger.classes_[path[:n]].tolist())
+                   for path, n in zip(free, lengths))
 
 
 def test_crf_tagger_pickles_and_clones():
