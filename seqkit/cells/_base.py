@@ -11,7 +11,8 @@ from keras import activations, constraints, initializers, ops, regularizers
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from seqkit._validation import check_float, check_int
-from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
+from seqkit.cells import _inputs
+from seqkit.exceptions import InvalidParameterError
 
 _WEIGHT_ARGS = tuple(
     f"{part}_{kind}"
@@ -205,27 +206,35 @@ class RecurrentLayer(keras.layers.RNN):
             return getattr(cell, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
+    def __call__(self, *args, **kwargs):
+        # Check the call arguments here, before Keras' Layer.__call__, so that a refusal is
+        # seqkit's own error and not one raised from inside Keras or TensorFlow.
+        names = ("sequences", "initial_state", "mask")
+        given = {**dict(zip(names, args)), **{k: kwargs[k] for k in names if k in kwargs}}
+        if "sequences" in given:
+            checked = dict(zip(names, _inputs.check_call(
+                given["sequences"], given.get("initial_state"), given.get("mask"),
+                self.state_size, type(self).__name__,
+            )))
+            args = tuple(checked[name] for name in names[:len(args)]) + args[len(names):]
+            kwargs = {k: checked[k] if k in checked else v for k, v in kwargs.items()}
+        return super().__call__(*args, **kwargs)
+
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        owner = type(self).__name__
-        dtype = keras.backend.standardize_dtype(sequences.dtype)
-        if "float" not in dtype:
-            raise InputTypeError(
-                f"The 'sequences' input of {owner} must be a float tensor. Got dtype {dtype}."
-            )
-        if initial_state is not None:
-            states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
-            expected = self.cell.state_size
-            expected = expected if isinstance(expected, list) else [expected]
-            got = [tuple(s.shape) for s in states]
-            if len(states) != len(expected) or any(
-                len(shape) != 2 or shape[-1] not in (None, size)
-                for shape, size in zip(got, expected)
-            ):
-                raise InvalidInputError(
-                    f"The 'initial_state' argument of {owner} must be {len(expected)} tensor(s) of "
-                    f"shape (batch, {expected[0]}). Got shapes {got}."
-                )
+        sequences, initial_state, mask = _inputs.prepared(
+            sequences, initial_state, mask, self.compute_dtype
+        )
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        if initial_state_shape is not None:
+            shapes = initial_state_shape
+            if not shapes or not isinstance(shapes[0], (list, tuple)):
+                shapes = [shapes]  # one state, given bare
+            batch = _inputs.state_batch(self.state_size, tuple(sequences_shape), shapes,
+                                        type(self).__name__)
+            sequences_shape = (batch, *tuple(sequences_shape)[1:])
+        return super().compute_output_shape(sequences_shape)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not (

@@ -10,6 +10,17 @@ def random_weights(layer, seed=1):
     return [rng.normal(scale=0.6, size=w.shape).astype(w.dtype) for w in layer.get_weights()]
 
 
+def same_random_weights(*layers, features, seed=1):
+    """Build ``layers`` for ``features`` input features and give them all the random weights of
+    the first (the Keras built-ins and seqkit's layers lay their weights out alike)."""
+    for layer in layers:
+        layer.build((None, None, features))
+    weights = random_weights(layers[0], seed)
+    for layer in layers:
+        layer.set_weights(weights)
+    return layers
+
+
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
