@@ -141,6 +141,9 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
 
 _LAYER_KEYS = ("name", "trainable", "dtype")
+_LAYER_ONLY_KEYS = ("activity_regularizer", "autocast", "input_dim", "input_shape")
+"""``keras.layers.Layer`` arguments that go to the layer alone, as in ``keras.layers.LSTM``
+(the activity regularizer sees the layer's output, not every step of the cell)."""
 
 
 @functools.cache
@@ -177,7 +180,7 @@ class RecurrentLayer(keras.layers.RNN):
         fast_path=True,
         **kwargs,
     ):
-        layer_kwargs = {k: kwargs.pop(k) for k in _LAYER_KEYS + ("input_shape",) if k in kwargs}
+        layer_kwargs = {k: kwargs.pop(k) for k in _LAYER_KEYS + _LAYER_ONLY_KEYS if k in kwargs}
         cell = self.cell_class(
             units,
             dtype=layer_kwargs.get("dtype"),

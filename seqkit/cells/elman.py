@@ -56,10 +56,12 @@ class ElmanRNNCell(RecurrentCell):
     def call(self, inputs, states, training=False):
         h_prev = states[0] if isinstance(states, (list, tuple)) else states
         inputs, h_prev = self._dropped(inputs, h_prev, training)
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel)
+        z = ops.matmul(inputs, self.kernel)
         if self.bias is not None:
             z = z + self.bias
-        h = self.activation(z)
+        # (x W + b) + h U: the order of the fast path and of keras.layers.SimpleRNNCell, so
+        # that float16 rounds alike.
+        h = self.activation(z + ops.matmul(h_prev, self.recurrent_kernel))
         return h, [h] if isinstance(states, (list, tuple)) else h
 
     def fast_path_supported(self):
@@ -78,14 +80,34 @@ class ElmanRNNCell(RecurrentCell):
 class ElmanRNN(RecurrentLayer):
     """Elman network layer: :class:`ElmanRNNCell` over a sequence, with a compiled fast path.
 
-    Takes the arguments of :class:`ElmanRNNCell` and of ``keras.layers.RNN``
+    Takes the arguments of :class:`ElmanRNNCell`, of ``keras.layers.RNN``
     (``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``,
-    ``unroll``, ``zero_output_for_mask``), like ``keras.layers.SimpleRNN``.
+    ``unroll``, ``zero_output_for_mask``) and of ``keras.layers.Layer``
+    (``name``, ``dtype``, ``trainable``, ``activity_regularizer``, ...), like
+    ``keras.layers.SimpleRNN``: code written for ``SimpleRNN`` runs unchanged
+    and gives its numbers. One difference: ``activity_regularizer`` applies
+    to the layer's output, as in ``keras.layers.LSTM``, where ``SimpleRNN``
+    drops it.
+
+    Call arguments:
+        sequences: ``(batch, timesteps, features)`` real numbers (floats,
+            ints or bools), cast to the layer's compute dtype.
+        initial_state: the initial ``h``, a tensor (or a list of one) of
+            shape ``(batch, units)``; a state of batch 1, or of shape
+            ``(units,)``, is shared by every sequence, and sequences of batch
+            1 run from every state given, as in Keras. None: zeros.
+        mask: ``(batch, timesteps)`` bools (or 0/1 numbers), True at the real
+            steps; a masked step keeps the state.
+        training: whether dropout applies.
 
     Parameters
     ----------
     units : int
         Size of the hidden state.
+    unroll : bool, default False
+        As in ``keras.layers.RNN``: unroll the loop in Python (the number of
+        steps must be known). An unrolled layer steps through the cell
+        rather than taking the fast path.
     fast_path : bool, default True
         Run the recurrence as one XLA-compiled loop with a hand-written
         backward pass (:mod:`seqkit.cells._fast`) when the configuration allows

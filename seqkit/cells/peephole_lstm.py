@@ -1,5 +1,7 @@
 """The peephole LSTM (Gers & Schmidhuber): ``PeepholeLSTMCell`` and its layer ``PeepholeLSTM``."""
 
+import warnings
+
 import keras
 from keras import ops
 
@@ -9,6 +11,8 @@ from seqkit.cells._base import RecurrentCell, RecurrentLayer, get_keras_object
 
 PEEPHOLE_MODES = ("diagonal", "full", None)
 PEEPHOLE_NAMES = ("peephole_input", "peephole_forget", "peephole_output")
+IMPLEMENTATIONS = (1, 2)
+USE_CUDNN = ("auto", True, False)
 
 
 @keras.saving.register_keras_serializable(package="seqkit")
@@ -34,6 +38,11 @@ class PeepholeLSTMCell(RecurrentCell):
     cell_clip : float or None, default None
         If set, clip ``c_t`` to ``[-cell_clip, cell_clip]`` after each update.
     peephole_regularizer, peephole_constraint : regularizer, constraint or None
+    implementation : {1, 2}, default 2
+        Accepted as ``keras.layers.LSTMCell`` accepts it (1: four small matmuls
+        per step, 2: one fused), so that Keras code and configs carry over;
+        kept in the config. Both give the same numbers, and this cell always
+        runs the fused form.
     **kwargs
         ``use_bias``, the ``kernel_*``, ``recurrent_*`` and ``bias_*``
         initializers, regularizers and constraints, ``dropout``,
@@ -68,10 +77,13 @@ class PeepholeLSTMCell(RecurrentCell):
         peephole_constraint=None,
         unit_forget_bias=True,
         cell_clip=None,
+        implementation=2,
         **kwargs,
     ):
         super().__init__(units, **kwargs)
         owner = type(self).__name__
+        self.implementation = int(check_choice(implementation, "implementation", owner,
+                                               IMPLEMENTATIONS))
         self.recurrent_activation = get_keras_object(
             "activation", recurrent_activation, "recurrent_activation", owner
         )
@@ -163,6 +175,7 @@ class PeepholeLSTMCell(RecurrentCell):
             "peephole_constraint": keras.constraints.serialize(self.peephole_constraint),
             "unit_forget_bias": self.unit_forget_bias,
             "cell_clip": self.cell_clip,
+            "implementation": self.implementation,
         }
 
 
@@ -170,15 +183,38 @@ class PeepholeLSTMCell(RecurrentCell):
 class PeepholeLSTM(RecurrentLayer):
     """Peephole LSTM layer: :class:`PeepholeLSTMCell` over a sequence, with a compiled fast path.
 
-    Takes the arguments of :class:`PeepholeLSTMCell` and of ``keras.layers.RNN``
+    Takes the arguments of :class:`PeepholeLSTMCell`, of ``keras.layers.RNN``
     (``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``,
-    ``unroll``, ``zero_output_for_mask``), like ``keras.layers.LSTM``. With
+    ``unroll``, ``zero_output_for_mask``) and of ``keras.layers.Layer``
+    (``name``, ``dtype``, ``trainable``, ``activity_regularizer``, ...), like
+    ``keras.layers.LSTM``: with ``peepholes=None``, code written for
+    ``keras.layers.LSTM`` runs unchanged and gives its numbers. With
     ``return_state=True`` it returns ``[output, h_T, c_T]``.
+
+    Call arguments:
+        sequences: ``(batch, timesteps, features)`` real numbers (floats,
+            ints or bools), cast to the layer's compute dtype.
+        initial_state: ``[h_0, c_0]``, a list or tuple of two tensors of shape
+            ``(batch, units)``; a state of batch 1, or of shape ``(units,)``,
+            is shared by every sequence, and sequences of batch 1 run from
+            every state given, as in Keras. None: zeros.
+        mask: ``(batch, timesteps)`` bools (or 0/1 numbers), True at the real
+            steps; a masked step keeps the states.
+        training: whether dropout applies.
 
     Parameters
     ----------
     units : int
         Size of ``h`` and ``c``.
+    unroll : bool, default False
+        As in ``keras.layers.RNN``: unroll the loop in Python (the number of
+        steps must be known). An unrolled layer steps through the cell
+        rather than taking the fast path.
+    use_cudnn : {"auto", True, False}, default "auto"
+        Accepted as ``keras.layers.LSTM`` accepts it, so that Keras code and
+        configs carry over, and kept in the config. This layer never runs on
+        cuDNN (its fast path is the XLA loop, on every device), so the
+        value changes nothing; ``True``, which asks for cuDNN, warns.
     fast_path : bool, default True
         Run the recurrence as one XLA-compiled loop with a hand-written
         backward pass (:mod:`seqkit.cells._fast`) when the configuration allows
@@ -186,7 +222,25 @@ class PeepholeLSTM(RecurrentLayer):
         ``unroll=False``); otherwise step through the cell. Same numbers
         either way.
     **kwargs
-        Cell arguments (see :class:`PeepholeLSTMCell`) and layer arguments.
+        Cell arguments (see :class:`PeepholeLSTMCell`, ``implementation``
+        included) and layer arguments.
     """
 
     cell_class = PeepholeLSTMCell
+
+    def __init__(self, units, use_cudnn="auto", **kwargs):
+        use_cudnn = check_choice(use_cudnn, "use_cudnn", type(self).__name__, USE_CUDNN)
+        super().__init__(units, **kwargs)
+        self.use_cudnn = use_cudnn if isinstance(use_cudnn, str) else bool(use_cudnn)
+        if self.use_cudnn is True:
+            warnings.warn(
+                f"{type(self).__name__} never runs on cuDNN: use_cudnn=True is kept in the "
+                "config, but the layer runs its XLA fast path (or its cell, step by step). "
+                "Pass use_cudnn='auto' to silence this warning, or use keras.layers.LSTM "
+                "to run on cuDNN.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def get_config(self):
+        return {**super().get_config(), "use_cudnn": self.use_cudnn}
