@@ -1,6 +1,6 @@
 """The bad-input catalogue: what seqkit refuses, at each of its doors, and how.
 
-Doors: the Python API (estimators, data files, model files), the command
+Doors: the Python API (estimators, layers, data files, model files), the command
 lines (``python -m pipelines.<task>`` and ``seqkit``), ``mlflow run``
 parameters, and the serving endpoint (``seqkit serve``). Every case checks:
 
@@ -37,6 +37,7 @@ from pipelines import __main__ as main_job
 from pipelines import classification, forecasting, tagging
 from pipelines._job import entry_points
 from seqkit import datasets, export
+from seqkit.cells import ElmanRNN, PeepholeLSTM
 from seqkit.cli import main as seqkit_main
 from seqkit.estimators import SequenceClassifier, SequenceForecaster, SequenceTagger
 from seqkit.exceptions import (
@@ -331,6 +332,31 @@ def test_unfitted_estimators_refuse_to_predict(cls, method, args, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert_refused(lambda: getattr(cls(), method)(*args), NotFittedError,
                    f"This {cls.__name__} instance is not fitted yet", tmp_path)
+
+
+# (case, call, error, message pattern): the recurrent layers, called as Keras' own are
+_LAYER_INPUT = np.zeros((2, 1, 1), "float32")
+LAYER_CASES = [
+    ("initial state of neither batch 1 nor the input's",
+     lambda: ElmanRNN(1)(_LAYER_INPUT, initial_state=[np.zeros((3, 1), "float32")]),
+     InvalidInputError, r"The 'initial_state' argument of ElmanRNN must be a tensor .* where "
+     r"batch is 1 or the batch of the sequences \(2\)\. Got shapes \[\(3, 1\)\]\."),
+    ("mask with more steps than the input",
+     lambda: PeepholeLSTM(1, peepholes=None)(_LAYER_INPUT, mask=np.ones((2, 4), bool)),
+     InvalidInputError, r"The 'mask' argument of PeepholeLSTM must be a \(batch, timesteps\) "
+     r"tensor .* Got shape \(2, 4\) for sequences of shape \(2, 1, 1\)\."),
+    ("use_cudnn outside Keras' choices",
+     lambda: PeepholeLSTM(4, peepholes=None, use_cudnn="always"),
+     InvalidParameterError, r"The 'use_cudnn' parameter of PeepholeLSTM must be one of 'auto', "
+     r"True, False\. Got 'always' instead\."),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "pattern"), [case[1:] for case in LAYER_CASES],
+                         ids=[case[0] for case in LAYER_CASES])
+def test_bad_layer_arguments_and_inputs(call, error, pattern, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_refused(call, error, pattern, tmp_path)
 
 
 # ----------------------------------------------------------------------- data and model files
@@ -785,6 +811,7 @@ def test_bad_requests_get_4xx_and_the_server_stays_up(server, request_, status, 
 def catalogue_size():
     """Number of bad inputs in this catalogue."""
     return (len(FIT_CASES) + len(PARAMETER_CASES) + len(PREDICT_CASES) + len(UNFITTED_CALLS)
+            + len(LAYER_CASES)
             + len(FILE_CASES) + len(SIGNATURE_CASES) + len(PIPELINE_CASES) + 2
             + len(SEQKIT_CASES) + len(SEQKIT_USAGE_CASES) + 1 + len(MLFLOW_RUN_CASES)
             + len(SERVING_CASES))
