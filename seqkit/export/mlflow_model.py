@@ -38,8 +38,15 @@ def _requirements():
 def _mlflow_signature(manifest, table=False):
     """The MLflow signature of ``serving_default``, with a ``signature`` parameter.
 
-    With ``table``, the inputs are columns of a row per sequence:
-    ``array<array<double>>`` (steps of features) or ``array<string>`` (tokens).
+    Each input is ``Tensor('object', (-1,))``, the spec MLflow passes on
+    unchecked, so that the pyfunc checks and casts the request itself: MLflow
+    refuses an array whose dtype is not exactly the declared one (float64
+    for a float32 spec, and the reverse) and reads JSON into the declared
+    dtype with NumPy, whose error on unpadded sequences of different lengths
+    says nothing of padding. The SavedModel's own input specs are in the
+    model's metadata (``inputs``). With ``table``, the inputs are columns of
+    a row per sequence: ``array<array<double>>`` (steps of features) or
+    ``array<string>`` (tokens).
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
@@ -53,6 +60,11 @@ def _mlflow_signature(manifest, table=False):
             for name, spec in specs.items()
         ])
 
+    def unchecked(specs):
+        named = len(specs) > 1
+        return Schema([TensorSpec(np.dtype(object), (-1,), name=name if named else None)
+                       for name in specs])
+
     def columns(specs):
         return Schema([
             ColSpec(Array(DataType.string) if spec["dtype"] == "string"
@@ -62,7 +74,7 @@ def _mlflow_signature(manifest, table=False):
 
     default = manifest["signatures"]["serving_default"]
     return ModelSignature(
-        inputs=(columns if table else schema)(default["inputs"]),
+        inputs=(columns if table else unchecked)(default["inputs"]),
         outputs=schema(default["outputs"]),
         params=ParamSchema([ParamSpec("signature", "string", "serving_default")]),
     )
@@ -124,7 +136,8 @@ def _pyfunc_arguments(saved_model, max_request_values, owner, table=False):
         "signature": _mlflow_signature(manifest, table),
         "input_example": _input_example(manifest, table),
         "pip_requirements": _requirements(),
-        "metadata": {"seqkit_version": manifest["seqkit_version"], "kind": manifest["kind"]},
+        "metadata": {"seqkit_version": manifest["seqkit_version"], "kind": manifest["kind"],
+                     "inputs": manifest["signatures"]["serving_default"]["inputs"]},
     }
 
 

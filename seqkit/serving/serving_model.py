@@ -8,16 +8,21 @@ signatures directly.
 
 Requests: the signature's inputs (``sequences``, ``tokens``, ``history`` and
 ``covariates``), NaN-padded (numeric; JSON ``null`` too) or ``""``-padded
-(tokens) at the end when sequences in one request differ in length.
-``params={"signature": "predict_proba"}`` picks another signature than
-``serving_default``. MLflow checks a request against the model signature
-(rank, number of features, dtype) before :meth:`SeqkitSavedModel.predict`
-runs; that checks the values: an empty or too short sequence, NaN or inf
-inside a sequence, padding before real steps, an unknown signature or more
-values than the model's ``max_request_values`` (its model config, set by
-:func:`seqkit.export.log_model`) raise an ``MlflowException`` with
-``INVALID_PARAMETER_VALUE``, which the scoring server answers with status 400
-and the message.
+(tokens) at the end when sequences in one request differ in length; numbers
+of any real dtype (NumPy's default float64 included), cast to the
+SavedModel's float32. ``params={"signature": "predict_proba"}`` picks another
+signature than ``serving_default``. The MLflow signature declares each input
+as ``Tensor('object', (-1,))``, which MLflow passes on unchecked (a float32
+or float64 tensor spec would refuse the other dtype, and make the scoring
+server read ragged JSON with NumPy's own error); so
+:meth:`SeqkitSavedModel.predict` checks the whole request, in this order:
+more values than the model's ``max_request_values`` (its model config, set
+by :func:`seqkit.export.log_model`), then for each input no sequence or an
+empty one, sequences of different lengths (unpadded), the shape (rank,
+number of features), the kind of values, then a too short sequence, NaN or
+inf inside a sequence, padding before real steps. These and an unknown
+signature raise an ``MlflowException`` with ``INVALID_PARAMETER_VALUE``,
+which the scoring server answers with status 400 and the message.
 
 A model logged with ``table=True`` takes a table instead: a pandas
 DataFrame, as ``mlflow.pyfunc.spark_udf`` hands over each batch of a Spark
@@ -42,10 +47,90 @@ def _invalid(message):
     return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
 
 
+def _no_steps(sequence):
+    """Whether ``sequence`` is a sized sequence of length 0 (a string is a token, not one)."""
+    if isinstance(sequence, str):
+        return False
+    try:
+        return len(sequence) == 0
+    except TypeError:
+        return False
+
+
+def _is_sequence(item):
+    return isinstance(item, (list, tuple)) or (isinstance(item, np.ndarray) and item.ndim >= 1)
+
+
+def _ragged_shape(value):
+    """The shape of nested lists as ``(2, 1 to 3, 2)``: each axis's size, or its range of sizes."""
+    sizes, level = [], [value]
+    while level and all(_is_sequence(item) for item in level):
+        lengths = sorted({len(item) for item in level})
+        sizes.append(str(lengths[0]) if len(lengths) == 1 else f"{lengths[0]} to {lengths[-1]}")
+        level = [part for item in level for part in item]
+    return "(" + ", ".join(sizes) + ("," if len(sizes) == 1 else "") + ")"
+
+
+def _as_array(value):
+    """``value`` as an array; nested lists of different lengths as an object array of them."""
+    try:
+        return np.asarray(value)
+    except ValueError:  # NumPy refuses ragged lists but for dtype=object
+        return np.array(value, dtype=object)
+
+
+def _request_array(name, value, spec):
+    """``value`` as the array that the signature input ``spec`` takes, after checking, in
+    order: that it holds sequences, each with a step; that they are padded to one length;
+    its shape; its values' kind. Numbers of any real dtype are cast to the spec's."""
+    shape = tuple(spec.shape)
+    expected = "(" + ", ".join("-1" if size is None else str(size) for size in shape) + ")"
+    tokens = not spec.dtype.is_floating
+    if value.ndim == 0:
+        raise _invalid(f"The {name!r} input does not match expected shape {expected}. Got "
+                       f"one value, {value.item()!r}.")
+    if value.shape[0] == 0:
+        raise _invalid(f"The {name!r} input must hold at least one sequence. Got shape "
+                       f"{value.shape}.")
+    if value.ndim >= 2 and value.shape[1] == 0:
+        raise _invalid(f"The {name!r} input must hold at least one step. Got shape {value.shape}.")
+    if value.ndim < len(shape) and value.dtype == object and any(
+        _is_sequence(item) for item in value.flat
+    ):  # NumPy kept lists of different lengths
+        empty = next((i for i, item in enumerate(value) if _no_steps(item)), None)
+        if empty is not None:
+            raise _invalid(f"The {name!r} input must hold at least one step in each sequence. "
+                           f"Sequence {empty} has none.")
+        pad = '""' if tokens else "null (NaN)"
+        raise _invalid(
+            f"The {name!r} input holds sequences of different lengths: pad each at its end "
+            f"with {pad} to the longest, so that the request is one array of shape "
+            f"{expected}. Got shape {_ragged_shape(value.tolist())}."
+        )
+    if value.ndim != len(shape) or any(
+        size is not None and size != got for size, got in zip(shape, value.shape)
+    ):
+        raise _invalid(f"The {name!r} input does not match expected shape {expected}. Got "
+                       f"shape {value.shape}.")
+    if tokens:
+        if value.dtype.kind == "U":
+            return value
+        for item in value.flat if value.dtype == object else value.flat[:1]:
+            if not isinstance(item, str):
+                raise _invalid(f"The {name!r} input must hold str tokens (\"\" pads). Got "
+                               f"{item!r} of type {type(item).__name__}.")
+        return value.astype(str)
+    if value.dtype.kind == "c":
+        raise _invalid(f"The {name!r} input must hold real numbers. Got dtype {value.dtype}.")
+    try:
+        return value.astype(spec.dtype.as_numpy_dtype)
+    except (TypeError, ValueError) as err:
+        raise _invalid(f"The {name!r} input must hold numbers (null pads). Got a value that "
+                       f"is not: {err}") from None
+
+
 def _real_steps(name, values):
     """Number of real steps of each sequence, after checking the values and the padding."""
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise _invalid(f"The {name!r} input must hold at least one step. Got shape {values.shape}.")
     if values.dtype.kind == "f":
         if np.isinf(values).any():
             raise _invalid(f"The {name!r} input must not contain inf.")
@@ -123,19 +208,24 @@ class SeqkitSavedModel(mlflow.pyfunc.PythonModel):
         }
 
     def _inputs(self, function, model_input):
-        """The request as the signature's arrays, each checked (MLflow has already enforced
-        the model signature: rank, number of features, dtype)."""
+        """The request as the signature's arrays, each checked (MLflow checks only the
+        names of a table model's columns: see the module's docstring)."""
+        specs = function.structured_input_signature[1]
         if isinstance(model_input, pd.DataFrame):
             model_input = _from_table(function, model_input)
         if not isinstance(model_input, dict):
-            model_input = {next(iter(function.structured_input_signature[1])): model_input}
-        arrays = {name: np.asarray(value) for name, value in model_input.items()}
+            model_input = {next(iter(specs)): model_input}
+        if set(model_input) != set(specs):
+            raise _invalid(f"This model takes the inputs {sorted(specs)}. Got "
+                           f"{sorted(model_input)}.")
+        arrays = {name: _as_array(value) for name, value in model_input.items()}
         values = sum(array.size for array in arrays.values())
         if self.max_values is not None and values > self.max_values:
             raise _invalid(
                 f"The request holds {values} values; this model takes at most "
                 f"max_request_values={self.max_values} per request. Split the batch."
             )
+        arrays = {name: _request_array(name, value, specs[name]) for name, value in arrays.items()}
         lengths = {name: _real_steps(name, value) for name, value in arrays.items()}
         self._check_forecast_lengths(lengths)
         return arrays

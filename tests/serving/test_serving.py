@@ -103,6 +103,48 @@ def test_pyfunc_rejects_bad_requests_with_invalid_parameter_value(tmp_path):
                               r"40 history steps")
 
 
+def test_pyfunc_takes_numbers_of_any_real_dtype_as_the_estimator_does(tmp_path):
+    """NumPy's default float64 (and ints) as well as float32: MLflow passes them on, the
+    pyfunc casts them to the SavedModel's float32."""
+    model = fitted("classifier")
+    classifier = mlflow.pyfunc.load_model(
+        str(export.save_mlflow_model(model, tmp_path / "classifier")))
+    x = np.random.default_rng(3).normal(size=(2, 5, 2))
+    want = model.predict_proba(x)
+    for dtype in (np.float64, np.float32, np.float16, np.int64):
+        got = classifier.predict(x.astype(dtype), params={"signature": "predict_proba"})
+        np.testing.assert_allclose(got, model.predict_proba(x.astype(dtype)), atol=1e-5,
+                                   err_msg=str(dtype))
+    np.testing.assert_allclose(classifier.predict(x, params={"signature": "predict_proba"}),
+                               want, atol=1e-5)
+    forecaster = mlflow.pyfunc.load_model(
+        str(export.save_mlflow_model(fitted("forecaster"), tmp_path / "forecaster")))
+    inputs = {name: value.astype(np.float64) for name, value in requests("forecaster")[1].items()}
+    assert_outputs_equal({"forecasts": forecaster.predict(inputs)},
+                         {"forecasts": expected("forecaster")["serving_default"]["forecasts"]},
+                         "float64 forecaster request")
+    _invalid(classifier, x.astype(np.complex128), r"must hold real numbers\. Got dtype complex128")
+
+
+def test_pyfunc_says_how_to_pad_sequences_of_different_lengths(tmp_path):
+    classifier = mlflow.pyfunc.load_model(
+        str(export.save_mlflow_model(fitted("classifier"), tmp_path / "classifier")))
+    ragged = np.empty(2, dtype=object)
+    ragged[:] = [np.zeros((1, 2)), np.zeros((3, 2))]
+    _invalid(classifier, ragged, r"The 'sequences' input holds sequences of different lengths: "
+                                 r"pad each at its end with null \(NaN\) to the longest, so that "
+                                 r"the request is one array of shape \(-1, -1, 2\)\. Got shape "
+                                 r"\(2, 1 to 3, 2\)\.")
+    tagger = mlflow.pyfunc.load_model(
+        str(export.save_mlflow_model(fitted("tagger"), tmp_path / "tagger")))
+    tokens = np.empty(2, dtype=object)
+    tokens[:] = [["Ada", "met", "Grace"], ["Paris"]]
+    _invalid(tagger, tokens, r"'tokens' input holds sequences of different lengths: pad each at "
+                             r"its end with \"\" .* Got shape \(2, 1 to 3\)\.")
+    _invalid(tagger, np.array([["Ada", None]], dtype=object),
+             r"must hold str tokens .* Got None of type NoneType")
+
+
 # ----------------------------------------------------------------------- a real server
 
 
@@ -120,6 +162,10 @@ def test_served_classifier_answers_like_the_estimator_and_survives_bad_requests(
             assert answer["predictions"] == model.predict(x).astype(str).tolist()
             status, answer = invocations(url, x, signature="predict_proba")
             np.testing.assert_allclose(answer["predictions"], model.predict_proba(x), atol=1e-5)
+        x64 = rng.normal(size=(2, 5, 2))  # NumPy's default dtype, as JSON gives it
+        status, answer = invocations(url, x64, signature="predict_proba")
+        assert status == 200, answer
+        np.testing.assert_allclose(answer["predictions"], model.predict_proba(x64), atol=1e-5)
         raw, inputs = requests("classifier")  # a padded batch of 7 lengths
         body = json.loads(json.dumps({"inputs": inputs["sequences"].tolist()})
                           .replace("NaN", "null"))  # JSON null pads too
@@ -137,6 +183,10 @@ def test_served_classifier_answers_like_the_estimator_and_survives_bad_requests(
             (http(url + "/invocations", {"instances": 1, "inputs": 2}), "exactly one"),
             (invocations(url, good, signature="nope"), "Unknown signature 'nope'"),
             (invocations(url, partial), "NaN marks padding only"),
+            (http(url + "/invocations", {"inputs": [[[0.1, 0.2]], [[0.1, 0.2], [0.3, 0.4]]]}),
+             "holds sequences of different lengths: pad each at its end with null (NaN) to the "
+             "longest, so that the request is one array of shape (-1, -1, 2). Got shape "
+             "(2, 1 to 2, 2)."),
         ]
         for (status, answer), message in bad:
             assert 400 <= status < 500, (status, answer)
