@@ -203,6 +203,66 @@ def _first_non_finite(values, lengths):
     return int(sequence), int(step)
 
 
+def _no_steps(sequence):
+    """Whether ``sequence`` is a sized sequence of length 0 (a string is a token, not one)."""
+    if isinstance(sequence, str):
+        return False
+    try:
+        return len(sequence) == 0
+    except TypeError:  # a number, a 0-d array: not a sequence at all
+        return False
+
+
+def check_not_empty(X, name="X"):
+    """Refuse ``X`` if it holds no sequence or an empty one, before what it holds is read.
+
+    Emptiness is checked first, at every door, so that an empty sequence gets
+    this message whatever the sequences were meant to hold: an empty list
+    holds neither numbers nor tokens, and guessing its kind would blame the
+    kind.
+
+    Parameters
+    ----------
+    X : object
+        A list or tuple of sequences, or an array-like with a ``shape`` whose
+        first axis runs over sequences and second over steps; anything else
+        is left to the checks of its kind.
+    name : str
+        How the data is named in error messages.
+
+    Returns
+    -------
+    X
+        Unchanged.
+
+    Raises
+    ------
+    InvalidInputError
+        For no sequences, or a sequence with no steps.
+    """
+    empty = None
+    if isinstance(X, (list, tuple)):
+        count = len(X)
+        empty = next((i for i, sequence in enumerate(X) if _no_steps(sequence)), None)
+    elif len(getattr(X, "shape", ())) >= 2:
+        count = X.shape[0]
+        if X.shape[1] == 0 and len(X.shape) == 2:
+            raise InvalidInputError(
+                f"{name} holds empty sequences: a 2-D {name} has one univariate sequence per row "
+                f"and 0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
+            )
+        empty = 0 if X.shape[1] == 0 else None
+    else:
+        return X
+    if count == 0:
+        raise InvalidInputError(f"{name} must hold at least one sequence. Got 0 sequences.")
+    if empty is not None:
+        raise InvalidInputError(
+            f"{name} must not contain empty sequences. Sequence {empty} has 0 steps."
+        )
+    return X
+
+
 def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.float32):
     """Validate numeric sequences and pad them into one array.
 
@@ -240,6 +300,7 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
     if X is None:
         raise InputTypeError(f"{owner} requires {name}: {_SEQUENCE_FORMS}. Got None.")
     check_dense(X, name)
+    check_not_empty(X, name)
     ragged = isinstance(X, (list, tuple))
     if ragged:
         items = [_as_float(item, f"{name}[{i}]", dtype) for i, item in enumerate(X)]
@@ -272,14 +333,7 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
         if univariate:
             values = values[:, :, None]
         lengths = _padded_lengths(values, name)
-    if len(values) == 0:
-        raise InvalidInputError(f"{name} must hold at least one sequence. Got 0 sequences.")
-    if univariate and not ragged and values.shape[1] == 0:
-        raise InvalidInputError(
-            f"{name} holds empty sequences: a 2-D {name} has one univariate sequence per row and "
-            f"0 feature(s) (shape={values.shape[:2]}) while a minimum of 1 is required."
-        )
-    if lengths.min() == 0:
+    if lengths.min() == 0:  # all padding
         raise InvalidInputError(
             f"{name} must not contain empty sequences. Sequence {int(np.argmin(lengths))} "
             "has 0 steps."
@@ -314,7 +368,8 @@ def check_token_sequences(X, name="X", owner="seqkit"):
     -------
     list of list of str
     """
-    if not isinstance(X, (list, tuple)) or not X:
+    check_not_empty(X, name)
+    if not isinstance(X, (list, tuple)):
         raise InputTypeError(
             f"{name} of {owner} must be a non-empty list of token sequences (lists of str). "
             f"Got {_describe(X) if isinstance(X, np.ndarray) else type(X).__name__}."
@@ -324,10 +379,6 @@ def check_token_sequences(X, name="X", owner="seqkit"):
         if isinstance(tokens, str) or not isinstance(tokens, (list, tuple, np.ndarray)):
             raise InputTypeError(
                 f"{name}[{i}] must be a sequence of str tokens. Got {type(tokens).__name__}."
-            )
-        if len(tokens) == 0:
-            raise InvalidInputError(
-                f"{name} must not contain empty sequences. Sequence {i} has 0 steps."
             )
         odd = next((t for t in tokens if not isinstance(t, str)), None)
         if odd is not None:

@@ -6,7 +6,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from seqkit import networks
-from seqkit._validation import check_same_length, check_sequences
+from seqkit._validation import check_not_empty, check_same_length, check_sequences
 from seqkit.estimators._base import BaseSequenceEstimator, check_known_labels
 from seqkit.exceptions import InvalidInputError
 from seqkit.export.spec import ServingSpec
@@ -183,5 +183,6 @@ tbptt_steps, random_state, verbose
         float
         """
         check_is_fitted(self)
+        check_not_empty(X)  # named before y's labels, which are as many
         check_known_labels(check_labels(y, type(self).__name__), self.classes_, type(self).__name__)
         return super().score(X, y, sample_weight=sample_weight)

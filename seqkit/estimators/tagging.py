@@ -11,6 +11,7 @@ from seqkit._validation import (
     check_bool,
     check_choice,
     check_int,
+    check_not_empty,
     check_same_length,
     check_sequences,
     check_token_sequences,
@@ -257,6 +258,7 @@ tbptt_steps, random_state, verbose
     def _inputs(self, X):
         """The network input for ``X`` and the length of each sequence, after fit."""
         owner = type(self).__name__
+        check_not_empty(X)  # before the kind is guessed: an empty sequence holds no kind
         tokens = _holds_tokens(X)
         if tokens != (self.vocabulary_ is not None):
             kinds = ("numeric sequences", "token sequences")
@@ -265,7 +267,7 @@ tbptt_steps, random_state, verbose
                 f"too. Got {kinds[tokens]}."
             )
         if tokens:
-            return self._token_input(X)
+            return self._token_input(check_token_sequences(X, owner=owner))
         sequences = check_sequences(X, owner=owner, n_features=self.n_features_in_)
         return sequences.values, sequences.lengths
 
@@ -337,6 +339,7 @@ tbptt_steps, random_state, verbose
         """
         owner = type(self).__name__
         self._check_params()
+        check_not_empty(X)  # before the kind is guessed: an empty sequence holds no kind
         if _holds_tokens(X):
             check_token_sequences(X, owner=owner)
             self.vocabulary_ = Vocabulary(min_frequency=self.min_frequency).fit(X)

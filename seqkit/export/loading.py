@@ -61,6 +61,7 @@ class ExportedSignature:
         tensors = {}
         for key, value in inputs.items():
             spec, value = self.inputs[key], np.asarray(value)
+            _check_not_empty(value, key, self.name, spec)
             check_shape(value, key, f"the {self.name!r} signature", tuple(spec.shape))
             try:
                 tensors[key] = tf.constant(value, dtype=spec.dtype)
@@ -75,6 +76,17 @@ class ExportedSignature:
             raise InvalidInputError(f"The {self.name!r} signature refused the input: "
                                     f"{_reason(err)}") from None
         return {key: _numpy(value) for key, value in outputs.items()}
+
+
+def _check_not_empty(value, key, signature, spec):
+    """Refuse an input of sequences (its time axis free) that holds no sequence or no step,
+    before its shape and dtype are checked: ``[[]]`` is an empty sequence of any kind."""
+    if spec.shape.rank is None or spec.shape.rank < 2 or spec.shape[1] is not None:
+        return  # one step (the streaming signature's inputs), not sequences
+    for axis, what in enumerate(("sequence", "step")):
+        if value.ndim > axis and value.shape[axis] == 0:
+            raise InvalidInputError(f"The {key!r} input of the {signature!r} signature must hold "
+                                    f"at least one {what}. Got shape {value.shape}.")
 
 
 def _reason(error):
