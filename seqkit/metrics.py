@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, mean_absolute_error
 
 from seqkit._validation import DEPRECATED, check_int, check_same_length, renamed_parameter
-from seqkit.exceptions import InvalidInputError
+from seqkit.exceptions import InputTypeError, InvalidInputError
 
 
 def _finite_2d(values, name):
@@ -103,7 +103,23 @@ def symmetric_mean_absolute_percentage_error(y_true, y_pred):
     return float(200.0 * ratio.mean())
 
 
-def _flat_labels(y_true, y_pred):
+def _check_label_sequences(y, name, owner):
+    """Refuse ``y`` unless it is a non-empty list of label sequences (a str is a label)."""
+    expected = (f"{owner} takes {name} as a list of label sequences, one list of labels per "
+                "sequence, e.g. [['B-PER', 'I-PER', 'O']]")
+    if isinstance(y, str) or not hasattr(y, "__len__"):
+        raise InputTypeError(f"{expected}. Got {type(y).__name__}.")
+    if len(y) == 0:
+        raise InvalidInputError(f"{expected}, and at least one sequence. Got 0 sequences.")
+    for i, labels in enumerate(y):
+        if isinstance(labels, str) or not hasattr(labels, "__len__"):
+            raise InputTypeError(f"{expected}. Got {labels!r} at {name}[{i}]: wrap one "
+                                 f"sequence in a list, [{name}].")
+
+
+def _flat_labels(y_true, y_pred, owner):
+    _check_label_sequences(y_true, "y_true", owner)
+    _check_label_sequences(y_pred, "y_pred", owner)
     check_same_length(len(y_true), len(y_pred), "y_true", "y_pred")
     for i, (true, pred) in enumerate(zip(y_true, y_pred)):
         if len(true) != len(pred):
@@ -126,7 +142,11 @@ def token_accuracy(y_true, y_pred):
     -------
     float
     """
-    return float(accuracy_score(*_flat_labels(y_true, y_pred)))
+    y_true, y_pred = _flat_labels(y_true, y_pred, "token_accuracy")
+    if not y_true:
+        raise InvalidInputError("token_accuracy needs at least one label. Got only empty "
+                                "sequences.")
+    return float(accuracy_score(y_true, y_pred))
 
 
 def entity_f1(y_true, y_pred, *, scheme=None, mode=None):
@@ -150,7 +170,7 @@ def entity_f1(y_true, y_pred, *, scheme=None, mode=None):
     """
     from seqeval.metrics import f1_score
 
-    _flat_labels(y_true, y_pred)
+    _flat_labels(y_true, y_pred, "entity_f1")
     y_true = [[str(tag) for tag in seq] for seq in y_true]
     y_pred = [[str(tag) for tag in seq] for seq in y_pred]
     return float(f1_score(y_true, y_pred, scheme=scheme, mode=mode, zero_division=0))

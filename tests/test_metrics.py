@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from seqeval.scheme import IOB2
 
-from seqkit.exceptions import InvalidInputError, InvalidParameterError
+from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 from seqkit.metrics import (
     entity_f1,
     mean_absolute_scaled_error,
@@ -79,3 +79,37 @@ def test_entity_f1_scores_whole_entities():
     y_pred = [["B-PER", "O", "O", "B-LOC"]]  # the person is cut short: 1 of 2 entities right
     assert entity_f1(y_true, y_pred) == pytest.approx(0.5)
     assert entity_f1(y_true, y_true, scheme=IOB2, mode="strict") == pytest.approx(1.0)
+
+
+TAG_METRICS = [entity_f1, token_accuracy]
+
+
+@pytest.mark.parametrize("metric", TAG_METRICS, ids=lambda m: m.__name__)
+def test_tag_metrics_refuse_no_sequences_by_saying_what_they_take(metric):
+    for empty in ([], ()):
+        with pytest.raises(InvalidInputError,
+                           match=rf"{metric.__name__} takes y_true as a list of label sequences, "
+                                 r"one list of labels per sequence, e\.g\. \[\['B-PER', 'I-PER', "
+                                 r"'O'\]\], and at least one sequence\. Got 0 sequences\."):
+            metric(empty, empty)
+    with pytest.raises(InvalidInputError, match=r"takes y_pred .* Got 0 sequences"):
+        metric([["O"]], [])
+
+
+@pytest.mark.parametrize("metric", TAG_METRICS, ids=lambda m: m.__name__)
+def test_tag_metrics_refuse_one_flat_sequence_of_tags(metric):
+    """A list of tags is not a list of sequences: its tags are not read as sequences of
+    characters."""
+    with pytest.raises(InputTypeError, match=r"y_true as a list of label sequences.* Got "
+                                             r"'B-PER' at y_true\[0\]: wrap one sequence in a "
+                                             r"list, \[y_true\]\."):
+        metric(["B-PER", "O"], ["B-PER", "O"])
+    with pytest.raises(InputTypeError, match=r"Got NoneType\."):
+        metric(None, [["O"]])
+
+
+def test_token_accuracy_of_empty_sequences_only_is_refused_and_entity_f1_is_0():
+    with pytest.raises(InvalidInputError, match=r"token_accuracy needs at least one label\. "
+                                                r"Got only empty sequences\."):
+        token_accuracy([[]], [[]])
+    assert entity_f1([[]], [[]]) == 0.0  # no entity on either side, as documented
