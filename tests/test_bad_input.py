@@ -46,6 +46,7 @@ from seqkit.exceptions import (
     InvalidInputError,
     InvalidParameterError,
 )
+from seqkit.metrics import entity_f1
 from tests.estimators.data import (
     fast_classifier,
     fast_forecaster,
@@ -185,6 +186,8 @@ FIT_CASES = [
      InvalidInputError, r"SequenceClassifier requires y to be passed"),
     ("mixed token and numeric steps", lambda: fast_tagger().fit([["a", 1.0]], [["O", "O"]]),
      InputTypeError, r"X\[0\] must hold only str tokens\. Got 1\.0"),
+    ("empty sequence after strings", lambda: fast_classifier().fit([["a", "b"], []], ["u", "v"]),
+     InvalidInputError, r"X must not contain empty sequences\. Sequence 1 has 0 steps\."),
 ]
 
 
@@ -295,6 +298,11 @@ PREDICT_CASES = [
      InvalidInputError, r"y has 2 targets per step, but the model was fit with 1"),
     ("coverage out of range", "forecaster", lambda e: e.predict_interval(coverage=1.0),
      InvalidParameterError, r"'coverage' .* Got 1\.0"),
+    ("an empty token sequence alone", "tagger", lambda e: e.predict([[]]),
+     InvalidInputError, r"X must not contain empty sequences\. Sequence 0 has 0 steps\."),
+    ("entity F1 of no sequences", "tagger", lambda e: entity_f1([], []),
+     InvalidInputError, r"entity_f1 takes y_true as a list of label sequences, one list of "
+     r"labels per sequence, .* and at least one sequence\. Got 0 sequences\."),
     ("gap in a history's index", "forecaster", lambda e: e.predict(y=SERIES.drop(SERIES.index[5])),
      InvalidInputError, r"The index of y must be regular, at the frequency 'MS'\. Got a gap after "
      r"2001-05-01: the next date is 2001-07-01, expected 2001-06-01"),
@@ -505,6 +513,9 @@ SIGNATURE_CASES = [
      InputTypeError, r"'sequences'.*float32"),
     ("wrong input name", {"x": np.zeros((1, 5, 2))},
      InvalidParameterError, r"takes the inputs \['sequences'\]\. Got \['x'\]"),
+    ("no steps", {"sequences": [[]]},
+     InvalidInputError, r"The 'sequences' input of the 'serving_default' signature must hold "
+     r"at least one step\. Got shape \(1, 0\)\."),
 ]
 
 
@@ -781,6 +792,11 @@ SERVING_CASES = [
      400, r"no real step: sequence 1"),
     ("no steps", lambda u: http(u, _json([[]])),
      400, r"does not match expected shape|at least one step"),
+    ("unpadded sequences of different lengths",
+     lambda u: http(u, _json([[[0.1, 0.2]], [[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6]]])),
+     400, r"The 'sequences' input holds sequences of different lengths: pad each at its end "
+          r"with null \(NaN\) to the longest, .* shape \(-1, -1, 2\)\. Got shape "
+          r"\(3, 1 to 2, 2\)\."),
     ("more values than the model takes", lambda u: http(u, _json(_TOO_MANY_VALUES)),
      400, rf"holds {2 * (MAX_REQUEST_VALUES // 2 + 1)} values; this model takes at most "
           rf"max_request_values={MAX_REQUEST_VALUES}"),
