@@ -3,7 +3,6 @@
 import re
 
 import numpy as np
-import tensorflow as tf
 
 from seqkit._validation import check_shape
 from seqkit.exceptions import (
@@ -53,6 +52,8 @@ class ExportedSignature:
         -------
         dict of str to numpy.ndarray
         """
+        import tensorflow as tf
+
         if set(inputs) != set(self.inputs):
             raise InvalidParameterError(
                 f"The {self.name!r} signature takes the inputs {sorted(self.inputs)}. "
@@ -128,6 +129,8 @@ def load_saved_model(path, signature="serving_default"):
         If the folder is missing, not an export, corrupt, from another
         format version, or has no such signature.
     """
+    import tensorflow as tf
+
     manifest = read_manifest(path)
     names = sorted(manifest.get("signatures", {}))
     if signature not in names:

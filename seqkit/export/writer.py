@@ -7,12 +7,7 @@ from pathlib import Path
 
 from seqkit import _files
 from seqkit.exceptions import ExportError, InputTypeError
-from seqkit.export.forecaster import ForecasterGraph
-from seqkit.export.labels import ClassifierGraph, TaggerGraph
 from seqkit.export.manifest import MANIFEST, make_manifest, spec_dict
-
-GRAPHS = {"classifier": ClassifierGraph, "tagger": TaggerGraph, "forecaster": ForecasterGraph}
-"""The graph of each kind of :class:`~seqkit.export.spec.ServingSpec`."""
 
 
 def serving_spec(model):
@@ -55,8 +50,17 @@ def serving_spec(model):
 
 
 def build_graph(spec):
-    """The :class:`~seqkit.export.graph.Graph` of ``spec``'s kind."""
-    return GRAPHS[spec.kind](spec)
+    """The :class:`~seqkit.export.graph.Graph` of ``spec``'s kind.
+
+    The graph modules import TensorFlow, so they are imported here, when a
+    graph is built: ``import seqkit.export`` stays light for the command line.
+    """
+    from seqkit.export.forecaster import ForecasterGraph
+    from seqkit.export.labels import ClassifierGraph, TaggerGraph
+
+    graphs = {"classifier": ClassifierGraph, "tagger": TaggerGraph,
+              "forecaster": ForecasterGraph}
+    return graphs[spec.kind](spec)
 
 
 @contextlib.contextmanager
