@@ -37,8 +37,8 @@ setup(
     extras_require={
         "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.20", "onnx>=1.17"],
         "spark": ["pyspark>=4.3"],
-        "dev": ["pytest>=9", "ruff>=0.14", "tf2onnx>=1.17", "onnxruntime>=1.20", "onnx>=1.17",
-                "pyspark>=4.3"],
+        "dev": ["pytest>=9", "ruff>=0.14", "hypothesis>=6.100", "tf2onnx>=1.17",
+                "onnxruntime>=1.20", "onnx>=1.17", "pyspark>=4.3"],
     },
     entry_points={"console_scripts": ["seqkit=seqkit.cli:main"]},
     classifiers=[
