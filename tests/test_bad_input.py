@@ -516,6 +516,17 @@ SIGNATURE_CASES = [
     ("no steps", {"sequences": [[]]},
      InvalidInputError, r"The 'sequences' input of the 'serving_default' signature must hold "
      r"at least one step\. Got shape \(1, 0\)\."),
+    ("a missing step inside a sequence", {"sequences": [[[0.1, 0.2], [np.nan, np.nan],
+                                                         [0.3, 0.4]]]},
+     InvalidInputError, r"'serving_default' signature refused the input: The 'sequences' "
+     r"input has padding before real steps\. Pad sequences at their end only\."),
+    ("NaN in one feature of a step", {"sequences": [[[0.1, np.nan], [0.3, 0.4]]]},
+     InvalidInputError, r"'sequences' input has NaN in some features of a step\. NaN marks "
+     r"padding only when a step's features are all NaN\."),
+    ("inf", {"sequences": [[[0.1, np.inf], [0.3, 0.4]]]},
+     InvalidInputError, r"The 'sequences' input must not contain inf\."),
+    ("a sequence of padding only", {"sequences": [[[0.1, 0.2]], [[np.nan, np.nan]]]},
+     InvalidInputError, r"The 'sequences' input holds a sequence with no real step\."),
 ]
 
 
