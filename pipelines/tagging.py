@@ -16,6 +16,7 @@ from pipelines._job import entry_points
 from pipelines._report import Report
 from seqkit import datasets
 from seqkit.baselines import CRFTagger, MostFrequentTagTagger
+from seqkit.crf import is_iob2_tag
 from seqkit.estimators import SequenceTagger
 from seqkit.metrics import entity_f1, token_accuracy
 from seqkit.preprocessing import SequenceScaler
@@ -49,7 +50,7 @@ def as_entities(labels):
     ``["Walking", "Walking", "Running"]`` -> ``["B-Walking", "I-Walking", "B-Running"]``.
     """
     labels = [[str(label) for label in sequence] for sequence in labels]
-    if all(label == "O" or label[:2] in ("B-", "I-") for sequence in labels for label in sequence):
+    if all(is_iob2_tag(label) for sequence in labels for label in sequence):
         return labels
     return [
         [("I-" if t and label == sequence[t - 1] else "B-") + label

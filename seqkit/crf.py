@@ -34,6 +34,7 @@ import numpy as np
 from keras import ops
 
 from seqkit._validation import check_int
+from seqkit.exceptions import InvalidInputError
 
 __all__ = ["DISALLOWED", "CRFLoss", "LinearChainCRF", "add_crf", "constrained",
            "iob2_constraints", "is_iob2_tag", "log_likelihood", "marginals", "viterbi"]
@@ -257,13 +258,13 @@ def iob2_constraints(labels):
 
     Raises
     ------
-    ValueError
+    InvalidInputError
         If a label is not an IOB2 tag.
     """
     labels = [label.item() if isinstance(label, np.generic) else label for label in labels]
     wrong = next((label for label in labels if not is_iob2_tag(label)), None)
     if wrong is not None:
-        raise ValueError(
+        raise InvalidInputError(
             f"IOB2 labels must each be 'O', 'B-<type>' or 'I-<type>'. Got {wrong!r}."
         )
     inside = np.array([label.startswith("I-") for label in labels])

@@ -231,12 +231,12 @@ tbptt_steps, random_state, verbose
                     f"exported models. Got it in sequence {i} at step "
                     f"{list(tokens).index(PAD_TOKEN)}."
                 )
-        padded = pad_tokens(X)
+        padded = pad_tokens(X).astype(str)
         lengths = np.array([len(tokens) for tokens in X], dtype=np.int64)
-        ids = np.asarray(lookup_ids(token_table(self.vocabulary_.vocabulary_), padded.astype(str)))
+        ids = np.asarray(lookup_ids(token_table(self.vocabulary_.vocabulary_), padded))
         if not self.subword_features_:
             return ids, lengths
-        features = subwords.subword_ids(padded.astype(str), self.subword_buckets).numpy()
+        features = subwords.subword_ids(padded, self.subword_buckets).numpy()
         return np.concatenate([ids[..., None], features], axis=-1), lengths
 
     def network_input(self, X):
