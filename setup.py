@@ -33,6 +33,9 @@ setup(
         "seqeval>=1.2.2",
         "statsmodels>=0.14",
         "sklearn-crfsuite>=0.5",
+        "pyarrow>=15",
+        "fsspec[http]>=2024.6",
+        "tqdm>=4.66",
     ],
     extras_require={
         "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.20", "onnx>=1.17"],

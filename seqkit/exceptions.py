@@ -26,6 +26,14 @@ class DataIntegrityError(SeqkitError, ValueError):
     """A bundled data file is missing, malformed or fails its checksum."""
 
 
+class DataFileError(SeqkitError, ValueError):
+    """A user's data file cannot be read or breaks a rule of its format or task.
+
+    The message names the file, the line or row and the column where that
+    applies, the rule, and what was found.
+    """
+
+
 class BackendError(SeqkitError, ImportError):
     """Keras is configured with a backend other than TensorFlow."""
 
