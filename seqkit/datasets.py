@@ -16,14 +16,14 @@ carry ``data/``: point ``SEQKIT_DATA_DIR`` at the repository's copy.
 
 import hashlib
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from seqkit._validation import check_choice
-from seqkit.exceptions import DataIntegrityError
+from seqkit.exceptions import DataFileError, DataIntegrityError
+from seqkit.io import read_conll, read_sequences
 
 __all__ = [
     "TASKS",
@@ -173,8 +173,6 @@ _SERIES = {
 # Rows of a 4 x 4 balanced Latin square: over 4 consecutive sequences every
 # ordered pair of activities is adjacent exactly once.
 _ACTIVITY_ORDERS = ((0, 1, 3, 2), (1, 2, 0, 3), (2, 3, 1, 0), (3, 0, 2, 1))
-
-_IOB2_TAG = re.compile(r"O|[BI]-[A-Z]+")
 
 # (resolved path, size, mtime_ns) -> sha256 hex digest
 _DIGESTS = {}
@@ -454,84 +452,24 @@ def _malformed(path, line, problem):
     return DataIntegrityError(f"Malformed data file {str(path)!r}, line {line}: {problem}.")
 
 
+def _parsed(reader, path, **options):
+    """``reader(path, **options)``, a malformed file raised as DataIntegrityError."""
+    try:
+        return reader(path, **options)
+    except DataFileError as exc:
+        raise DataIntegrityError(f"Malformed data file {exc}") from exc
+
+
 def _read_ts(path):
-    """Read a ``.ts`` file (sktime/aeon text format, no timestamps, class label last)."""
-    header, X, y = {}, [], []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, raw in enumerate(handle, 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if "data" not in header:
-                if not line.startswith("@"):
-                    raise _malformed(path, line_no, "expected an @ header line before @data")
-                key, _, value = line[1:].partition(" ")
-                header[key.lower()] = value.split()
-                if key.lower() == "data":
-                    n_dims, labels = _ts_header(path, line_no, header)
-                continue
-            *dims, label = line.split(":")
-            if len(dims) != n_dims:
-                raise _malformed(
-                    path,
-                    line_no,
-                    f"expected {n_dims} dimensions and a label, got {len(dims)} dimensions",
-                )
-            if label not in labels:
-                raise _malformed(path, line_no, f"class label {label!r} is not in @classLabel")
-            values = [dim.split(",") for dim in dims]
-            if len({len(v) for v in values}) != 1:
-                raise _malformed(path, line_no, "dimensions of one case differ in length")
-            try:
-                X.append(np.ascontiguousarray(np.array(values, dtype=np.float32).T))
-            except ValueError as exc:
-                raise _malformed(path, line_no, str(exc)) from exc
-            y.append(label)
-    if not y:
-        raise DataIntegrityError(f"Malformed data file {str(path)!r}: no cases after @data.")
-    return X, np.array(y)
-
-
-def _ts_header(path, line_no, header):
-    """Return (number of dimensions, class labels) from the header read up to @data."""
-    dims = header.get("dimensions", [])
-    labels = header.get("classlabel", [])
-    if len(dims) != 1 or not dims[0].isdigit():
-        raise _malformed(path, line_no, "missing or invalid @dimensions before @data")
-    if len(labels) < 2 or labels[0].lower() != "true":
-        raise _malformed(path, line_no, "missing @classLabel true <labels> before @data")
-    return int(dims[0]), set(labels[1:])
+    """The sequences and class labels of a ``.ts`` file (see :mod:`seqkit.io.ts`)."""
+    data = _parsed(read_sequences, path)
+    return data.X, data.y
 
 
 def _read_iob2(path):
-    """Read ``token<TAB>...<TAB>tag`` lines, blank lines between sentences."""
-    tokens, tags = [], []
-    sentence_tokens, sentence_tags = [], []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, raw in enumerate(handle, 1):
-            line = raw.rstrip("\r\n")
-            if not line:
-                if sentence_tokens:
-                    tokens.append(sentence_tokens)
-                    tags.append(sentence_tags)
-                    sentence_tokens, sentence_tags = [], []
-                continue
-            fields = line.split("\t")
-            tag = fields[-1]
-            if len(fields) < 2 or not _IOB2_TAG.fullmatch(tag):
-                raise _malformed(
-                    path,
-                    line_no,
-                    f"expected a token and an IOB2 tag separated by tabs, got {line!r}",
-                )
-            if tag.startswith("I-") and (not sentence_tags or sentence_tags[-1][2:] != tag[2:]):
-                tag = "B-" + tag[2:]
-            sentence_tokens.append(fields[0])
-            sentence_tags.append(tag)
-    if sentence_tokens:
-        tokens.append(sentence_tokens)
-        tags.append(sentence_tags)
-    return tokens, tags
+    """The sentences and IOB2 tags of a CoNLL file, IOB1's entity-starting ``I-`` read as ``B-``."""
+    data = _parsed(read_conll, path, scheme="auto")
+    return data.tokens, data.tags
 
 
 def _join_activities(X, y):

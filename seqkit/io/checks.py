@@ -1,0 +1,42 @@
+"""Checks across files that the pipelines share."""
+
+import numpy as np
+
+from seqkit.io.sources import file_error, quoted
+
+__all__ = ["check_labels_seen"]
+
+
+def _label_set(labels):
+    """The distinct labels of per-sequence labels or of per-step label sequences."""
+    found = set()
+    for item in labels:
+        if isinstance(item, (str, np.str_)):
+            found.add(str(item))
+        else:
+            found.update(str(label) for label in item)
+    return found
+
+
+def check_labels_seen(train_labels, test_labels, *, train_uri, test_uri):
+    """Raise if the test data holds labels the training data never has.
+
+    Parameters
+    ----------
+    train_labels, test_labels : array-like of str, or list of array-like of str
+        A label per sequence, or a sequence of labels (tags) per sequence.
+    train_uri, test_uri : str
+        The files they came from, for the message.
+
+    Raises
+    ------
+    DataFileError
+        Naming the unseen labels (the first five, sorted) and both files.
+    """
+    unseen = sorted(_label_set(test_labels) - _label_set(train_labels))
+    if unseen:
+        raise file_error(
+            test_uri, None,
+            f"label{'s' if len(unseen) > 1 else ''} {quoted(unseen)} never appear in the "
+            f"training data ({train_uri}); a model cannot predict labels it was not trained on",
+        )
