@@ -1,9 +1,10 @@
-"""The ``seqkit`` command: export a fitted model, serve it.
+"""The ``seqkit`` command: export a fitted model, serve it, score a file with it.
 
 ::
 
     seqkit export RUN_OR_PATH DEST     # a SavedModel that runs without seqkit
     seqkit serve MODEL [--port 5000]   # an MLflow scoring server on 127.0.0.1
+    seqkit predict MODEL INPUT [--output OUT]   # batch predictions for a data file
 
 ``RUN_OR_PATH`` is a file written by an estimator's ``save``, a pickled
 estimator or Pipeline (such as the ``estimator.pkl`` the pipelines log), or an
@@ -14,6 +15,14 @@ export``, an MLflow model folder, or an MLflow model URI (``runs:/...``,
 ``models:/...``). The server listens on 127.0.0.1 unless ``--host`` says
 otherwise and answers request bodies over ``--max-request-bytes`` (16 MiB by
 default) with status 413, unread.
+
+``seqkit predict`` reads ``INPUT`` (a local file or a URI, as the pipelines
+read data: a long table of series for a forecaster, a long table or ``.ts``
+file of sequences for a classifier or numeric tagger, CoNLL for a token
+tagger; a label column is ignored) in chunks of ``--chunk-rows`` and writes
+the predictions (see :mod:`seqkit.predicting`) to ``OUT`` (``.csv`` or
+``.parquet``; CoNLL for a token tagger), or to stdout. A progress bar shows on
+stderr when it is a terminal.
 
 Errors in what you ask for print one line and exit with status 1 (2 for
 wrong arguments), without a traceback.
@@ -134,6 +143,21 @@ def _export(args):
 # ----------------------------------------------------------------------- serve
 
 
+def _no_model(model):
+    """The error for a ``MODEL`` that names no model."""
+    from seqkit.export import MANIFEST
+
+    if Path(model).exists():
+        return CommandError(f"{model} is neither a seqkit export (no {MANIFEST}) nor an MLflow "
+                            f"model (no {MLMODEL}).")
+    return CommandError(f"No model at {model}: give a folder written by `seqkit export`, an "
+                        "MLflow model folder, or a runs:/ or models:/ URI.")
+
+
+def _temporary_folder(stack, command):
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"seqkit-{command}-")))
+
+
 def _mlflow_model(model, stack, tracking_uri):
     """An MLflow model folder for ``model``: a seqkit export is wrapped in one, a model URI
     downloaded."""
@@ -142,20 +166,35 @@ def _mlflow_model(model, stack, tracking_uri):
     path = Path(model)
     if (path / MLMODEL).is_file():
         return path
-    if (path / MANIFEST).is_file() or (not path.exists() and _URI.match(model)):
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seqkit-serve-")))
-        if path.exists():
-            return save_mlflow_model(path, folder / "model")
-        return _download(model, tracking_uri, folder)
-    if path.exists():
-        raise CommandError(
-            f"{model} is neither a seqkit export (no {MANIFEST}) nor an MLflow model "
-            f"(no {MLMODEL})."
-        )
-    raise CommandError(
-        f"No model at {model}: give a folder written by `seqkit export`, an MLflow model "
-        "folder, or a runs:/ or models:/ URI."
-    )
+    if (path / MANIFEST).is_file():
+        return save_mlflow_model(path, _temporary_folder(stack, "serve") / "model")
+    if not path.exists() and _URI.match(model):
+        return _download(model, tracking_uri, _temporary_folder(stack, "serve"))
+    raise _no_model(model)
+
+
+def _export_folder(model, stack, tracking_uri):
+    """The seqkit export of ``model``: the folder itself, or the SavedModel artifact of an
+    MLflow model folder or of a model URI (downloaded into a temporary folder)."""
+    import yaml
+
+    from seqkit.export import ARTIFACT, MANIFEST
+
+    path = Path(model)
+    if (path / MANIFEST).is_file():
+        return path
+    if not path.exists() and _URI.match(model):
+        path = _download(model, tracking_uri, _temporary_folder(stack, "predict"))
+    if not (path / MLMODEL).is_file():
+        raise _no_model(model)
+    try:
+        flavor = yaml.safe_load((path / MLMODEL).read_text(encoding="utf-8"))
+        export = path / flavor["flavors"]["python_function"]["artifacts"][ARTIFACT]["path"]
+    except (OSError, yaml.YAMLError, TypeError, KeyError) as err:
+        raise CommandError(f"{model} is an MLflow model without a seqkit export (artifact "
+                           f"{ARTIFACT!r}; {type(err).__name__}: {err}): log models with "
+                           "seqkit.export.log_model.") from None
+    return export
 
 
 def server_command(model, *, host="127.0.0.1", port=5000, workers=1,
@@ -231,6 +270,25 @@ def _serve(args):
             stop_server(process)
 
 
+# ----------------------------------------------------------------------- predict
+
+
+def _predict(args):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up lines
+    from seqkit.predicting import ReadOptions, predict_file
+
+    options = ReadOptions(id_column=args.id_column, time_column=args.time_column,
+                          target=args.target, label_column=args.label_column, freq=args.freq,
+                          chunk_rows=args.chunk_rows)
+    with contextlib.ExitStack() as stack:
+        export = _export_folder(args.model, stack, args.tracking_uri)
+        count, item = predict_file(export, args.input, args.output, options,
+                                   progress=sys.stderr.isatty())
+    if args.output is not None:
+        print(f"Wrote the predictions for {count} {item} to {args.output}")
+    return 0
+
+
 # ----------------------------------------------------------------------- main
 
 
@@ -253,7 +311,8 @@ def _positive_int(text):
 def build_parser():
     """The ``argparse`` parser of the ``seqkit`` command."""
     parser = argparse.ArgumentParser(
-        prog="seqkit", description="Export fitted seqkit models and serve them."
+        prog="seqkit",
+        description="Export fitted seqkit models, serve them, and score data files with them.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     export = commands.add_parser(
@@ -275,9 +334,7 @@ def build_parser():
         "a request size limit: POST {\"inputs\": ...} to /invocations; add \"params\": "
         "{\"signature\": \"predict_proba\"} for probabilities.",
     )
-    serve.add_argument("model", metavar="MODEL",
-                       help="a folder written by `seqkit export`, an MLflow model folder, or "
-                            "a runs:/ or models:/ URI")
+    _model_arguments(serve)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=_port, default=5000, help="default 5000")
@@ -286,9 +343,49 @@ def build_parser():
     serve.add_argument("--max-request-bytes", type=_positive_int,
                        default=DEFAULT_MAX_REQUEST_BYTES,
                        help="larger request bodies get status 413, unread (default 16 MiB)")
-    serve.add_argument("--tracking-uri", help="MLflow tracking URI for runs:/ and models:/ URIs")
     serve.set_defaults(run=_serve)
+    _add_predict(commands)
     return parser
+
+
+def _model_arguments(parser):
+    """MODEL and --tracking-uri, as serve and predict take them."""
+    parser.add_argument("model", metavar="MODEL",
+                        help="a folder written by `seqkit export`, an MLflow model folder, or "
+                             "runs:/..., models:/NAME/VERSION or models:/NAME@ALIAS")
+    parser.add_argument("--tracking-uri",
+                        help="MLflow tracking URI for runs:/ and models:/ URIs")
+
+
+def _add_predict(commands):
+    predict = commands.add_parser(
+        "predict", help="score a data file with a model, in chunks, into CSV, Parquet or CoNLL",
+        description="Score INPUT with MODEL chunk by chunk (bounded memory). Forecasters give "
+        "a long table unique_id, ds, y_pred of the dates after each series; classifiers id, "
+        "label and proba_<class> per class; taggers CoNLL (token, predicted tag) for tokens, "
+        "else id, step, label. A label column in INPUT is ignored.",
+    )
+    _model_arguments(predict)
+    predict.add_argument("input", metavar="INPUT",
+                         help="a data file or URI: .csv or .parquet long table, .ts, or CoNLL "
+                              "(.conll, .iob, .bio, .txt) for a token tagger")
+    predict.add_argument("--output", "-o", metavar="OUT",
+                         help=".csv or .parquet (.conll, .iob, .bio or .txt for a token "
+                              "tagger), written only if all is scored (default: stdout, as "
+                              "CSV or CoNLL)")
+    predict.add_argument("--id-column", default="unique_id",
+                         help="series or sequence id column (default unique_id)")
+    predict.add_argument("--time-column", default="ds", help="time column (default ds)")
+    predict.add_argument("--target", default="y",
+                         help="forecasters: the series' value column (default y)")
+    predict.add_argument("--label-column", default="label",
+                         help="a label column to ignore, not a feature (default label)")
+    predict.add_argument("--freq", help="forecasters: the pandas frequency of the dates, e.g. D "
+                                        "or MS (default: inferred)")
+    predict.add_argument("--chunk-rows", type=_positive_int, default=100_000,
+                         help="table rows (.ts cases, CoNLL sentences) read at a time "
+                              "(default 100000)")
+    predict.set_defaults(run=_predict)
 
 
 def main(argv=None):

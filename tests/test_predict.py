@@ -1,0 +1,282 @@
+"""``seqkit predict``: real files of each kind scored as the estimator predicts them, from an
+export folder or an MLflow model URI, in chunks or not; bad input writes nothing."""
+
+import io
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqkit import export
+from seqkit.cli import main
+from tests.estimators.data import monthly_series
+from tests.helpers.exports import fitted, requests
+
+FEATURES = ["f0", "f1"]
+
+
+def _predict(capsys, *argv):
+    """``(exit status, stdout, stderr)`` of ``seqkit predict argv`` run in this process."""
+    status = main(["predict", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _read(path):
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+def _assert_same_csv(got, want, what):
+    """Two CSV texts hold the same table (numbers to 1e-6: TensorFlow's sums may differ in
+    their last bits between batchings and loads)."""
+    pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(got)), pd.read_csv(io.StringIO(want)),
+                                  rtol=1e-6, obj=what)
+
+
+# ----------------------------------------------------------------------- files
+
+
+def _histories(integer_time):
+    """Three series of different lengths, as the estimator takes them (pandas, with their
+    time index) and as a long table."""
+    values = monthly_series(n=50, seed=3).to_numpy().astype(np.float32).astype(float)
+    series = []
+    for name, (start, stop), first in zip("abc", [(0, 40), (9, 30), (20, 50)],
+                                          ["2001-01-01", "2003-06-01", "1999-12-01"]):
+        steps = stop - start
+        index = (pd.RangeIndex(7, 7 + 2 * steps, 2) if integer_time
+                 else pd.date_range(first, periods=steps, freq="MS"))
+        series.append(pd.Series(values[start:stop], index=index, name=name))
+    table = pd.concat([pd.DataFrame({"unique_id": s.name, "ds": s.index, "y": s.to_numpy()})
+                       for s in series], ignore_index=True)
+    return series, table
+
+
+def _expected_forecasts(series):
+    forecasts = fitted("streaming_forecaster").predict(y=series)
+    return pd.concat([pd.DataFrame({"unique_id": s.name, "ds": f.index, "y_pred": f.to_numpy()})
+                      for s, f in zip(series, forecasts)], ignore_index=True)
+
+
+def _sequence_table(sequences, labels=None, time=True):
+    """A long table of numeric sequences: unique_id, [ds,] f0, f1[, label]."""
+    frames = []
+    for i, x in enumerate(sequences):
+        frame = pd.DataFrame(x, columns=FEATURES)
+        frame.insert(0, "unique_id", f"s{i}")
+        if time:
+            frame.insert(1, "ds", np.arange(len(x)) * 10)
+        if labels is not None:
+            frame["label"] = labels[i]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _write_ts(path, sequences, labels):
+    lines = ["@problemName tiny", "@timeStamps false", "@missing false", "@univariate false",
+             "@dimensions 2", "@equalLength false", "@classLabel true down up", "@data"]
+    for x, label in zip(sequences, labels):
+        dims = [",".join(repr(float(v)) for v in x[:, d]) for d in range(x.shape[1])]
+        lines.append(":".join([*dims, label]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _write_conll(path, sentences):
+    """Tokens with a (made-up) tag column, which prediction ignores."""
+    path.write_text("".join("".join(f"{t} O\n" for t in s) + "\n" for s in sentences))
+    return path
+
+
+def _read_conll(text):
+    sentences = [block.splitlines() for block in text.strip("\n").split("\n\n")]
+    return [[line.split()[0] for line in s] for s in sentences], \
+        [[line.split()[-1] for line in s] for s in sentences]
+
+
+# ----------------------------------------------------------------------- each kind
+
+
+@pytest.mark.slow  # loads a SavedModel
+@pytest.mark.parametrize("suffix,integer_time", [(".csv", False), (".parquet", True)])
+def test_forecasts_are_the_estimators_after_each_series(exports, tmp_path, capsys, suffix,
+                                                        integer_time):
+    series, table = _histories(integer_time)
+    source = tmp_path / f"sales{suffix}"
+    table.to_csv(source, index=False) if suffix == ".csv" else table.to_parquet(source)
+    out = tmp_path / f"forecasts{suffix}"
+    status, stdout, err = _predict(capsys, exports("streaming_forecaster"), source,
+                                   "--output", out)
+    assert (status, err) == (0, ""), err
+    assert f"for 3 series to {out}" in stdout
+    got, want = _read(out), _expected_forecasts(series)
+    assert list(got.columns) == ["unique_id", "ds", "y_pred"]
+    assert got["unique_id"].astype(str).tolist() == want["unique_id"].tolist()
+    if integer_time:
+        assert got["ds"].tolist() == want["ds"].tolist()
+    else:
+        assert (pd.to_datetime(got["ds"]) == want["ds"]).all()
+    np.testing.assert_allclose(got["y_pred"], want["y_pred"], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow  # loads a SavedModel
+@pytest.mark.parametrize("form", ["ts", "table"])
+def test_classes_and_probabilities_are_the_estimators(exports, tmp_path, capsys, form):
+    sequences = requests("classifier")[0]
+    model = fitted("classifier")
+    labels = model.predict(sequences).astype(str)
+    if form == "ts":  # the true labels' column is there, and ignored
+        source = _write_ts(tmp_path / "cases.ts", sequences, labels[::-1])
+    else:
+        source = tmp_path / "cases.csv"
+        _sequence_table(sequences, labels[::-1]).to_csv(source, index=False)
+    out = tmp_path / "classes.csv"
+    status, _, err = _predict(capsys, exports("classifier"), source, "-o", out)
+    assert (status, err) == (0, ""), err
+    got = pd.read_csv(out)
+    classes = [str(c) for c in model.classes_]
+    assert list(got.columns) == ["id", "label", *(f"proba_{c}" for c in classes)]
+    assert len(got) == len(sequences)
+    if form == "table":
+        assert got["id"].tolist() == [f"s{i}" for i in range(len(sequences))]
+    assert got["label"].tolist() == labels.tolist()
+    np.testing.assert_allclose(got.iloc[:, 2:], model.predict_proba(sequences), atol=1e-5)
+
+
+@pytest.mark.slow  # loads a SavedModel
+def test_token_tags_come_out_as_conll(exports, tmp_path, capsys):
+    sentences = requests("tagger")[0]
+    source = _write_conll(tmp_path / "text.conll", sentences)
+    status, out, err = _predict(capsys, exports("tagger"), source)  # to stdout
+    assert (status, err) == (0, ""), err
+    tokens, tags = _read_conll(out)
+    assert tokens == sentences
+    assert tags == [list(map(str, row)) for row in fitted("tagger").predict(sentences)]
+
+
+@pytest.mark.slow  # loads a SavedModel
+def test_numeric_tags_come_out_a_row_per_step(exports, tmp_path, capsys):
+    sequences = requests("bidirectional_tagger")[0]
+    steps = [np.zeros(len(x), dtype=int) for x in sequences]
+    source = tmp_path / "steps.parquet"
+    _sequence_table(sequences, steps, time=False).to_parquet(source)
+    out = tmp_path / "tags.parquet"
+    status, _, err = _predict(capsys, exports("bidirectional_tagger"), source, "-o", out)
+    assert (status, err) == (0, ""), err
+    got = pd.read_parquet(out)
+    want = fitted("bidirectional_tagger").predict(sequences)
+    assert list(got.columns) == ["id", "step", "label"]
+    assert got["id"].tolist() == [f"s{i}" for i, x in enumerate(sequences) for _ in x]
+    assert got["step"].tolist() == [j for x in sequences for j in range(len(x))]
+    assert got["label"].tolist() == [str(v) for row in want for v in row]
+
+
+# ----------------------------------------------------------------------- models, chunks
+
+
+@pytest.mark.slow  # loads a SavedModel
+def test_models_from_mlflow_runs_and_the_registry(exports, tracking, tmp_path, capsys):
+    _, table = _histories(False)
+    source = tmp_path / "sales.csv"
+    table.to_csv(source, index=False)
+    folder = exports("streaming_forecaster")
+    with mlflow.start_run() as run:
+        info = export.log_model(folder)
+    version = mlflow.register_model(info.model_uri, "sales")
+    mlflow.MlflowClient().set_registered_model_alias("sales", "champion", version.version)
+    mlflow_folder = export.save_mlflow_model(folder, tmp_path / "mlflow-model")
+    capsys.readouterr()  # MLflow's logging so far
+    status, want, err = _predict(capsys, folder, source)
+    assert (status, err) == (0, ""), err
+    for model in (mlflow_folder, f"runs:/{run.info.run_id}/model", "models:/sales/1",
+                  "models:/sales@champion"):
+        status, got, err = _predict(capsys, model, source, "--tracking-uri", tracking)
+        assert status == 0 and "error" not in err, (model, err)
+        _assert_same_csv(got, want, model)
+
+
+@pytest.mark.slow  # loads a SavedModel
+@pytest.mark.parametrize("name", ["streaming_forecaster", "classifier", "tagger"])
+def test_chunks_smaller_than_the_file_give_the_same_output(exports, tmp_path, capsys, name):
+    if name == "streaming_forecaster":
+        source = tmp_path / "sales.csv"
+        _histories(False)[1].to_csv(source, index=False)
+    elif name == "classifier":
+        source = tmp_path / "cases.csv"
+        _sequence_table(requests(name)[0]).to_csv(source, index=False)
+    else:
+        source = _write_conll(tmp_path / "text.iob", requests(name)[0])
+    status, whole, err = _predict(capsys, exports(name), source)
+    assert (status, err) == (0, ""), err
+    status, chunked, err = _predict(capsys, exports(name), source, "--chunk-rows", 2)
+    assert (status, err) == (0, ""), err
+    if name == "tagger":
+        assert chunked == whole
+    else:
+        _assert_same_csv(chunked, whole, name)
+
+
+# ----------------------------------------------------------------------- bad input
+
+
+def _assert_refused(capsys, tmp_path, argv, *words):
+    """``seqkit predict argv`` exits 1 with a one-line error holding ``words`` and writes
+    no file."""
+    before = set(tmp_path.rglob("*"))
+    status, out, err = _predict(capsys, *argv)
+    assert status == 1, err
+    assert err.startswith("seqkit predict: error: ") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, (word, err)
+    assert set(tmp_path.rglob("*")) == before
+
+
+@pytest.fixture
+def sales(tmp_path):
+    source = tmp_path / "sales.csv"
+    _histories(False)[1].to_csv(source, index=False)
+    return source
+
+
+def test_an_unknown_model_writes_nothing(tracking, tmp_path, capsys, sales):
+    out = tmp_path / "o.csv"
+    _assert_refused(capsys, tmp_path, [tmp_path / "nowhere", sales, "-o", out],
+                    "No model at", "nowhere")
+    _assert_refused(capsys, tmp_path, [tmp_path, sales, "-o", out], "neither a seqkit export")
+    _assert_refused(capsys, tmp_path, ["models:/nothing/1", sales, "-o", out,
+                                       "--tracking-uri", tracking],
+                    "Cannot download models:/nothing/1")
+
+
+@pytest.mark.slow  # loads a SavedModel
+def test_a_wrong_output_extension_is_named(exports, tmp_path, capsys, sales):
+    _assert_refused(capsys, tmp_path,
+                    [exports("streaming_forecaster"), sales, "-o", tmp_path / "o.json"],
+                    "--output must end in .csv or .parquet", "o.json")
+    sentences = _write_conll(tmp_path / "text.conll", [["Ada"]])
+    _assert_refused(capsys, tmp_path, [exports("tagger"), sentences, "-o", tmp_path / "o.csv"],
+                    "--output must end in .conll")
+
+
+@pytest.mark.slow  # loads a SavedModel
+def test_input_for_another_kind_is_refused(exports, tmp_path, capsys, sales):
+    out = tmp_path / "o.csv"
+    _assert_refused(capsys, tmp_path, [exports("classifier"), sales, "-o", out],
+                    "2 feature(s)", "sales.csv")
+    _assert_refused(capsys, tmp_path, [exports("tagger"), sales, "-o", tmp_path / "o.conll"],
+                    "sales.csv")
+    _assert_refused(capsys, tmp_path, [exports("forecaster"), sales, "-o", out],
+                    "covariate", "future")
+
+
+@pytest.mark.slow  # loads a SavedModel
+def test_a_bad_file_writes_nothing_even_after_good_chunks(exports, tmp_path, capsys):
+    _, table = _histories(False)
+    table["y"] = table["y"].astype(object)
+    table.loc[len(table) - 2, "y"] = "abc"  # in the last series, read in a later chunk
+    source = tmp_path / "sales.csv"
+    table.to_csv(source, index=False)
+    _assert_refused(capsys, tmp_path, [exports("streaming_forecaster"), source,
+                                       "-o", tmp_path / "o.parquet", "--chunk-rows", 5],
+                    "sales.csv", "'abc'")
