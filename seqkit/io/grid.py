@@ -11,7 +11,8 @@ __all__ = ["Grid"]
 
 def _inferred(stamps):
     """The frequency of ``stamps``, gaps allowed: what :func:`pandas.infer_freq` finds, else
-    the coarsest common frequency whose grid from the first time holds every time."""
+    the coarsest common frequency whose grid from the first time holds every time, at least
+    half of the steps between them being one step of the grid."""
     if len(stamps) < 2:
         return None
     if len(stamps) >= 3:
@@ -20,10 +21,13 @@ def _inferred(stamps):
         if offset is not None:
             return offset.freqstr
     month, day = stamps[0].strftime("%b").upper(), stamps[0].strftime("%a").upper()
-    smallest = to_offset(pd.Timedelta(np.diff(stamps.asi8).min(), unit=stamps.unit)).freqstr
+    step = pd.Timedelta(np.diff(stamps.asi8).min(), unit=stamps.unit)
+    days = step / pd.Timedelta(days=1)
+    smallest = f"{int(days)}D" if days == int(days) else to_offset(step).freqstr
     for freq in (f"YS-{month}", f"QS-{month}", "MS", f"YE-{month}", f"QE-{month}", "ME",
                  f"W-{day}", "B", smallest, "D", "h", "min", "s"):
-        if stamps.isin(pd.date_range(stamps[0], stamps[-1], freq=freq)).all():
+        steps = np.diff(pd.date_range(stamps[0], stamps[-1], freq=freq).get_indexer(stamps))
+        if (steps > 0).all() and (steps == 1).mean() >= 0.5:
             return freq
     return None
 

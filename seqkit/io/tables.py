@@ -220,6 +220,8 @@ def times(opened, chunk, column):
         return numeric, "number"
     try:
         stamps = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce"))
+        if stamps.isna().any():  # formats that differ from the first value's
+            stamps = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format="mixed"))
     except (ValueError, TypeError) as exc:
         raise opened.error(chunk.where(0, column),
                            f"cannot read the times as datetimes: {exc}") from exc
