@@ -240,6 +240,6 @@ def _labels(opened, part, column, owner, tags, labels):
         raise opened.error(
             part.where(i, column),
             f"the label must be the same on every row of a sequence (labels='sequence'); "
-            f"{owner} has {tags[0]!r} ({part.where(0)}) and {tags[i]!r} here",
+            f"{owner} has {str(tags[0])!r} ({part.where(0)}) and {str(tags[i])!r} here",
         )
     return tags[0]
