@@ -313,8 +313,7 @@ def _parts(opened, options, chunk_rows):
         info = SourceInfo(opened.uri, opened.format, "", len(chunk.positions), len(ids),
                           chunk.schema)
         season = options.season_length or season_length_for(grid.freq)
-        yield SeriesData(ids, y, X, grid.freq, season, filled if options.fill else 0,
-                         _long_frame(ids, y, X), info)
+        yield SeriesData(ids, y, X, grid.freq, season, filled, _long_frame(ids, y, X), info)
 
 
 def _with_ids(opened, options, chunks):

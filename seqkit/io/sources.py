@@ -89,7 +89,7 @@ def quoted(values, most=5):
     return text + (f" (and {len(values) - most} more)" if len(values) > most else "")
 
 
-def source_uri(source):
+def _source_uri(source):
     """The source as a string: a path-like as its file system path, a string as given."""
     return os.fspath(source) if isinstance(source, os.PathLike) else str(source)
 
@@ -241,7 +241,7 @@ def open_source(source, formats, reader):
         If the extension is not one of the formats', the protocol's package is
         missing, or the file does not exist or cannot be opened.
     """
-    uri = source_uri(source)
+    uri = _source_uri(source)
     fmt = _format(uri, formats, reader)
     fs, path = _filesystem(uri)
     # HTTP servers need not answer range requests: stream those files instead.

@@ -190,3 +190,14 @@ def test_chunks_keep_checking_contiguity_and_frequency(write, refused):
     refused(lambda: list(iter_series(name, chunk_rows=2)),
             "s.csv, line 6: the rows of one series must be contiguous; series 'a' continues here "
             "after rows of other seriess (its rows before end at line 3); sort the rows by id.")
+
+
+def test_parquet_chunks_give_the_same_series_as_a_whole_read(write, tmp_path):
+    frame = pd.DataFrame({"unique_id": ["a"] * 5 + ["b"] * 4, "ds": list(range(5)) + list(range(4)),
+                          "y": np.arange(9.0)})
+    frame.to_parquet(tmp_path / "s.pq")
+    whole = read_series("s.pq")
+    parts = list(iter_series("s.pq", chunk_rows=2))
+    assert [part.ids for part in parts] == [["a"], ["b"]]
+    pd.testing.assert_frame_equal(pd.concat([p.frame for p in parts], ignore_index=True),
+                                  whole.frame)
