@@ -274,7 +274,7 @@ def _serve(args):
 
 
 def _predict(args):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up lines
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # most of TensorFlow's start-up lines
     from seqkit.predicting import ReadOptions, predict_file
 
     options = ReadOptions(id_column=args.id_column, time_column=args.time_column,
@@ -306,6 +306,17 @@ def _positive_int(text):
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be an int >= 1. Got {text!r}")
     return int(text)
+
+
+def _frequency(text):
+    from pandas.tseries.frequencies import to_offset
+
+    try:
+        to_offset(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a pandas offset alias such as D, h, MS or W-SAT. Got {text!r}") from None
+    return text
 
 
 def build_parser():
@@ -380,8 +391,9 @@ def _add_predict(commands):
                          help="forecasters: the series' value column (default y)")
     predict.add_argument("--label-column", default="label",
                          help="a label column to ignore, not a feature (default label)")
-    predict.add_argument("--freq", help="forecasters: the pandas frequency of the dates, e.g. D "
-                                        "or MS (default: inferred)")
+    predict.add_argument("--freq", type=_frequency,
+                         help="forecasters: the pandas frequency of the dates, e.g. D or MS "
+                              "(default: inferred)")
     predict.add_argument("--chunk-rows", type=_positive_int, default=100_000,
                          help="table rows (.ts cases, CoNLL sentences) read at a time "
                               "(default 100000)")

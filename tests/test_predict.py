@@ -2,13 +2,14 @@
 export folder or an MLflow model URI, in chunks or not; bad input writes nothing."""
 
 import io
+import sys
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 
-from seqkit import export
+from seqkit import export, predicting
 from seqkit.cli import main
 from tests.estimators.data import monthly_series
 from tests.helpers.exports import fitted, requests
@@ -197,24 +198,48 @@ def test_models_from_mlflow_runs_and_the_registry(exports, tracking, tmp_path, c
 
 
 @pytest.mark.slow  # loads a SavedModel
-@pytest.mark.parametrize("name", ["streaming_forecaster", "classifier", "tagger"])
-def test_chunks_smaller_than_the_file_give_the_same_output(exports, tmp_path, capsys, name):
+@pytest.mark.parametrize("name", ["streaming_forecaster", "classifier", "bidirectional_tagger",
+                                  "tagger"])
+def test_chunks_and_batches_smaller_than_the_file_give_the_same_output(exports, tmp_path, capsys,
+                                                                       monkeypatch, name):
     if name == "streaming_forecaster":
         source = tmp_path / "sales.csv"
         _histories(False)[1].to_csv(source, index=False)
-    elif name == "classifier":
+    elif name == "tagger":
+        source = _write_conll(tmp_path / "text.iob", requests(name)[0])
+    else:
         source = tmp_path / "cases.csv"
         _sequence_table(requests(name)[0]).to_csv(source, index=False)
-    else:
-        source = _write_conll(tmp_path / "text.iob", requests(name)[0])
     status, whole, err = _predict(capsys, exports(name), source)
     assert (status, err) == (0, ""), err
     status, chunked, err = _predict(capsys, exports(name), source, "--chunk-rows", 2)
     assert (status, err) == (0, ""), err
-    if name == "tagger":
-        assert chunked == whole
-    else:
-        _assert_same_csv(chunked, whole, name)
+    monkeypatch.setattr(predicting, "BATCH_SEQUENCES", 2)  # batches of different lengths
+    status, batched, err = _predict(capsys, exports(name), source)
+    assert (status, err) == (0, ""), err
+    for got, what in [(chunked, "chunks"), (batched, "batches")]:
+        if name == "tagger":
+            assert got == whole, what
+        else:
+            _assert_same_csv(got, whole, what)
+
+
+def test_batches_hold_at_most_so_many_sequences_and_values(monkeypatch):
+    assert predicting.batches([3] * 600) == [slice(0, 256), slice(256, 512), slice(512, 600)]
+    monkeypatch.setattr(predicting, "BATCH_VALUES", 20)
+    assert predicting.batches([2, 3, 9, 30, 1, 1], width=2) == [
+        slice(0, 2), slice(2, 3), slice(3, 4), slice(4, 6)]
+
+
+@pytest.mark.slow  # loads a SavedModel
+def test_a_progress_bar_shows_on_a_terminal_only(exports, tmp_path, capsys, monkeypatch, sales):
+    status, _, err = _predict(capsys, exports("streaming_forecaster"), sales, "-o",
+                              tmp_path / "o.csv")
+    assert (status, err) == (0, "")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    status, _, err = _predict(capsys, exports("streaming_forecaster"), sales, "-o",
+                              tmp_path / "o.csv")
+    assert status == 0 and "3 series [" in err, err
 
 
 # ----------------------------------------------------------------------- bad input
