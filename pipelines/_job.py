@@ -1,12 +1,13 @@
 """The running pipeline: its tracked run, its fit, figures and artifacts, its entry points.
 
-A pipeline module defines a parser (from :func:`pipelines._args.base_parser`)
-and a body ``body(args, job) -> Report`` (a :class:`pipelines._report.Report`)
-that loads, fits, evaluates and logs through the :class:`Job` it is given;
-:func:`execute` runs the body inside an MLflow run and a staging folder,
-resuming a killed or interrupted run (see :mod:`pipelines._resume`), and
-:func:`cli` turns errors into a message and an exit code. :func:`entry_points`
-makes a pipeline module's ``run`` and ``main``.
+A pipeline module defines a parser (from :func:`pipelines._args.base_parser`),
+a loader ``load(args) -> Data`` (a :class:`pipelines._data.Data`, read and
+checked before anything is written) and a body ``body(args, job, data) ->
+Report`` (a :class:`pipelines._report.Report`) that fits, evaluates and logs
+through the :class:`Job` it is given; :func:`execute` runs the body inside an
+MLflow run and a staging folder, resuming a killed or interrupted run (see
+:mod:`pipelines._resume`), and :func:`cli` turns errors into a message and an
+exit code. :func:`entry_points` makes a pipeline module's ``run`` and ``main``.
 """
 
 import json
@@ -19,6 +20,8 @@ from matplotlib.figure import Figure
 from sklearn.pipeline import Pipeline
 
 from pipelines import _plots
+from pipelines._args import parse
+from pipelines._data import log_lineage
 from pipelines._report import print_report
 from pipelines._resume import FitCheckpoints
 from seqkit import tracking, training
@@ -37,11 +40,15 @@ class Job:
     checkpoint_dir : pathlib.Path or None
         Where :meth:`fit` checkpoints the estimator (its ``checkpoint_dir``
         while it fits), so that a killed run resumes.
+    register_model : str or None
+        Register the logged model as a new version of this name in the MLflow
+        model registry.
     """
 
-    def __init__(self, task, dataset, stage, checkpoint_dir=None):
+    def __init__(self, task, dataset, stage, checkpoint_dir=None, register_model=None):
         self.task, self.dataset, self.stage = task, dataset, Path(stage)
         self.checkpoint_dir = checkpoint_dir
+        self.register_model = register_model
         self._start = time.perf_counter()
 
     def progress(self, message):
@@ -146,8 +153,8 @@ class Job:
             Fitted. Exported with :func:`seqkit.export.export_saved_model`
             to ``model/`` (a SavedModel that serves raw inputs without
             seqkit) and logged as the run's MLflow model
-            (:func:`seqkit.export.log_model`); the scikit-learn object is
-            pickled to ``estimator.pkl``.
+            (:func:`seqkit.export.log_model`), registered if the job was
+            asked to; the scikit-learn object is pickled to ``estimator.pkl``.
         report : Report
 
         Returns
@@ -163,7 +170,13 @@ class Job:
         self.progress("exporting the model")
         saved_model = export.export_saved_model(model, self.stage / "model")
         tracking.log_artifact(saved_model)
-        export.log_model(saved_model, name="model")
+        if self.register_model:
+            info = export.log_model(saved_model, name="model",
+                                    registered_model_name=self.register_model)
+            self.progress(f"registered as models:/{self.register_model}/"
+                          f"{info.registered_model_version}")
+        else:
+            export.log_model(saved_model, name="model")
         self._artifact(None, "estimator.pkl", lambda path: path.write_bytes(pickle.dumps(model)))
         results = {
             "task": report.task, "dataset": report.dataset, "metrics": report.metrics,
@@ -184,8 +197,9 @@ def _metric_key(model, estimator_row, metric):
     return f"test_{metric}" if model == estimator_row else f"{model}_test_{metric}"
 
 
-def execute(task, args, body):
-    """Run ``body(args, job)`` in an MLflow run and a staging folder, then print the summary.
+def execute(task, args, data, body):
+    """Run ``body(args, job, data)`` in an MLflow run and a staging folder, then print the
+    summary.
 
     A run of the same task, data set and options that was killed or
     interrupted is resumed (see :class:`pipelines._resume.FitCheckpoints`):
@@ -199,28 +213,32 @@ def execute(task, args, body):
     task : str
     args : argparse.Namespace
         From :func:`pipelines._args.base_parser` (and the pipeline's own options).
+    data : pipelines._data.Data
+        From the pipeline's ``load(args)``: logged as the run's dataset inputs.
     body : callable
-        ``body(args, job) -> Report``.
+        ``body(args, job, data) -> Report``.
 
     Returns
     -------
     Report
     """
     start = time.perf_counter()
-    final = Path(args.output_dir).resolve() / task / args.dataset
+    final = Path(args.output_dir).resolve() / task / data.name
     with FitCheckpoints.opened(final, vars(args)) as checkpoints:
         with tracking.tracked_run(
-            args.experiment, f"{args.dataset}-{args.cell}",
-            tags={"task": task, "dataset": args.dataset, **checkpoints.tags()},
+            args.experiment, f"{data.name}-{args.cell}",
+            tags={"task": task, "dataset": data.name, **checkpoints.tags()},
             tracking_uri=args.tracking_uri, resumes=checkpoints.resumes,
         ) as run:
             checkpoints.record(run)
-            tracking.log_dataset(args.dataset)
+            if args.data is None:
+                tracking.log_dataset(args.dataset)
+            log_lineage(data)
             with staged_directory(final) as stage:
-                job = Job(task, args.dataset, stage, checkpoints.fit_dir)
+                job = Job(task, data.name, stage, checkpoints.fit_dir, args.register_model)
                 if resuming := checkpoints.resuming(run):
                     job.progress(resuming)
-                report = body(args, job)
+                report = body(args, job, data)
     report.run, report.export_dir = run, final / "model"
     report.seconds = time.perf_counter() - start
     print_report(report)
@@ -248,7 +266,7 @@ def cli(run, argv=None):
     return 0
 
 
-def entry_points(task, build_parser, body):
+def entry_points(task, build_parser, load, body):
     """A pipeline module's ``run`` and ``main`` functions.
 
     Parameters
@@ -256,8 +274,11 @@ def entry_points(task, build_parser, body):
     task : str
     build_parser : callable
         Returns the pipeline's ``argparse.ArgumentParser``.
+    load : callable
+        ``load(args) -> Data``: reads and checks the data before any run or
+        folder exists.
     body : callable
-        ``body(args, job) -> Report``, see :func:`execute`.
+        ``body(args, job, data) -> Report``, see :func:`execute`.
 
     Returns
     -------
@@ -268,7 +289,8 @@ def entry_points(task, build_parser, body):
     """
 
     def run(argv=None):
-        return execute(task, build_parser().parse_args(argv), body)
+        args = parse(build_parser(), argv)
+        return execute(task, args, load(args), body)
 
     def main(argv=None):
         return cli(run, argv)

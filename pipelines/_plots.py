@@ -37,8 +37,10 @@ def forecast(history, actual, point, lower, upper, baselines, *, coverage, conte
 
     Parameters
     ----------
-    history, actual, point, lower, upper : pandas.Series
-        Training series, held-out values, the forecast and its interval.
+    history, actual, point : pandas.Series
+        Training series, held-out values and the forecast.
+    lower, upper : pandas.Series or None
+        The forecast's interval, if there is one.
     baselines : dict of str to pandas.Series
         Baseline forecasts, drawn dashed.
     coverage : float
@@ -55,10 +57,11 @@ def forecast(history, actual, point, lower, upper, baselines, *, coverage, conte
     tail = history.iloc[-context:]
     axes.plot(tail.index, tail.to_numpy(), color="black", label="history")
     axes.plot(actual.index, actual.to_numpy(), color="black", linestyle=":", label="actual")
-    axes.fill_between(
-        point.index, lower.to_numpy(), upper.to_numpy(), alpha=0.25,
-        label=f"{coverage:.0%} interval",
-    )
+    if lower is not None:
+        axes.fill_between(
+            point.index, lower.to_numpy(), upper.to_numpy(), alpha=0.25,
+            label=f"{coverage:.0%} interval",
+        )
     axes.plot(point.index, point.to_numpy(), linewidth=2, label="seqkit forecast")
     for name, values in baselines.items():
         axes.plot(values.index, values.to_numpy(), linestyle="--", label=name)

@@ -1,7 +1,12 @@
-"""Classify bundled multivariate sequences and compare with 1-nearest-neighbour DTW.
+"""Classify multivariate sequences and compare with 1-nearest-neighbour DTW.
 
-Official train/test splits of the UEA archive; each channel is standardised
-with the training data's statistics; the score is test accuracy.
+The data: a bundled UEA set with its official train/test split
+(``--dataset``), or your files (``--data``, ``--test-data``): UCR/UEA ``.ts``
+files, or a long table (CSV or Parquet) with a sequence id, an optional time
+column, a label column and every other column a numeric channel. Without
+``--test-data``, a stratified 25% of the sequences is the test split. Each
+channel is standardised with the training data's statistics; the score is
+test accuracy.
 
 Run ``python -m pipelines.classification --help`` for the options.
 """
@@ -12,12 +17,14 @@ from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.pipeline import make_pipeline
 
 from pipelines import _plots
-from pipelines._args import base_parser, estimator_params
+from pipelines._args import add_column_options, base_parser, data_name, estimator_params
+from pipelines._data import Data, bundled_sequences, stratified_split
 from pipelines._job import entry_points
 from pipelines._report import Report
-from seqkit import datasets
+from seqkit import datasets, io
 from seqkit.baselines import NearestNeighborDTWClassifier
 from seqkit.estimators import SequenceClassifier
+from seqkit.exceptions import DataFileError
 from seqkit.preprocessing import SequenceScaler
 
 # Estimator settings per data set (the command-line options override them).
@@ -39,7 +46,38 @@ SETTINGS = {
 
 def build_parser():
     """The command-line options of the classification pipeline."""
-    return base_parser("classification", __doc__.splitlines()[0], default_dataset="japanese_vowels")
+    parser = base_parser("classification", __doc__.splitlines()[0],
+                         default_dataset="japanese_vowels")
+    add_column_options(parser, label_column=True,
+                       id_help="sequence id of each row (default: %(default)s)")
+    return parser
+
+
+def _read(args, source):
+    return io.read_sequences(source, id_column=args.id_column, time_column=args.time_column,
+                             label_column=args.label_column, labels="sequence")
+
+
+def load(args):
+    """Read and check the sequences; split off the test sequences."""
+    if args.data is None:
+        X_train, y_train, X_test, y_test = datasets.load_classification(args.dataset)
+        train = bundled_sequences(args.dataset, X_train, y_train)
+        test = bundled_sequences(args.dataset, X_test, y_test)
+        split = "the archive's official test split"
+    elif args.test_data is None:
+        train, test = stratified_split(_read(args, args.data), args.seed)
+        split = f"a stratified 25% of the sequences (seed {args.seed})"
+    else:
+        train, test = _read(args, args.data), _read(args, args.test_data)
+        split = f"--test-data {args.test_data}"
+        if test.channels != train.channels:
+            raise DataFileError(f"{args.test_data}: its channels {test.channels} differ from "
+                                f"those of {args.data}: {train.channels}.")
+    io.check_labels_seen(train.y, test.y, train_uri=train.info.uri, test_uri=test.info.uri)
+    params = {"n_channels": len(train.channels), "n_classes": len(set(train.y)),
+              "n_train_sequences": len(train.X), "n_test_sequences": len(test.X)}
+    return Data(data_name(args), train, test, split, params)
 
 
 def _scores(actual, predicted):
@@ -49,13 +87,11 @@ def _scores(actual, predicted):
     }
 
 
-def body(args, job):
-    """Load, scale, fit, predict the test split, compare with 1-NN DTW, plot; return the report."""
-    job.progress(f"loading {args.dataset} (official train/test split)")
-    X_train, y_train, X_test, y_test = datasets.load_classification(args.dataset)
-    model = make_pipeline(
-        SequenceScaler(), SequenceClassifier(**estimator_params(args, SETTINGS[args.dataset]))
-    )
+def body(args, job, data):
+    """Scale, fit, predict the test split, compare with 1-NN DTW, plot; return the report."""
+    X_train, y_train, X_test, y_test = data.train.X, data.train.y, data.test.X, data.test.y
+    settings = SETTINGS[args.dataset] if args.data is None else {}
+    model = make_pipeline(SequenceScaler(), SequenceClassifier(**estimator_params(args, settings)))
     job.fit(model, X_train, y_train)
     scaler, estimator = model[0], model[-1]
     predictions = {"seqkit": model.predict(X_test)}
@@ -72,16 +108,16 @@ def body(args, job):
     matrix = confusion_matrix(y_test, predictions["seqkit"], labels=labels)
     job.figure(
         _plots.confusion_matrix(matrix, [str(label) for label in labels],
-                                title=f"{args.dataset}: seqkit {args.cell}, test split"),
+                                title=f"{data.name}: seqkit {args.cell}, test split"),
         "confusion_matrix",
     )
     job.table(pd.DataFrame(matrix, index=labels, columns=labels), "confusion_matrix")
     job.gradient_norms(estimator,
                        *estimator.network_batch(scaler.transform(X_train[:64]), y_train[:64]))
-    return job.finish(model, Report("classification", args.dataset, metrics, "accuracy", True))
+    return job.finish(model, Report("classification", data.name, metrics, "accuracy", True))
 
 
-run, main = entry_points("classification", build_parser, body)
+run, main = entry_points("classification", build_parser, load, body)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,8 +1,13 @@
-"""Forecast the last steps of a bundled series and compare with seasonal naive and ETS.
+"""Forecast the last steps of each series and compare with seasonal naive and ETS.
 
-Temporal hold-out: the last ``horizon`` steps are the test split; the
-estimator, and every baseline, sees only the steps before them. Scores are
-MASE (scaled by the in-sample seasonal naive error) and sMAPE.
+Temporal hold-out: the last ``horizon`` steps of each series are the test
+split (or ``--test-data`` gives them); the estimator, and every baseline,
+sees only the steps before them. Scores are MASE (scaled by each series'
+in-sample seasonal naive error) and sMAPE, averaged over the series.
+
+The data: a bundled series (``--dataset``), or your long table (``--data``,
+CSV or Parquet, one row per series and time step, columns ``unique_id``,
+``ds``, ``y`` by default).
 
 Run ``python -m pipelines.forecasting --help`` for the options.
 """
@@ -13,12 +18,22 @@ import numpy as np
 import pandas as pd
 
 from pipelines import _plots
-from pipelines._args import base_parser, estimator_params, positive_int
+from pipelines._args import (
+    add_column_options,
+    base_parser,
+    data_name,
+    estimator_params,
+    optional_text,
+    positive_int,
+)
+from pipelines._data import Data, bundled_info
 from pipelines._job import entry_points
 from pipelines._report import Report
-from seqkit import datasets, tracking
+from seqkit import datasets, io, tracking
 from seqkit.baselines import AutoETSForecaster, SeasonalNaiveForecaster
 from seqkit.estimators import SequenceForecaster
+from seqkit.estimators._series import future_index
+from seqkit.exceptions import DataFileError, InvalidInputError
 from seqkit.metrics import (
     mean_absolute_scaled_error,
     symmetric_mean_absolute_percentage_error,
@@ -38,6 +53,11 @@ SETTINGS = {
     "airline": {"units": 32, "epochs": 200, "batch_size": 16, "learning_rate": 3e-3},
 }
 
+FILLS = ("interpolate", "ffill", "zero")
+
+# Training windows the default lookback leaves each series beyond the fewest it needs.
+_SPARE_WINDOWS = 8
+
 
 def _coverage(text):
     """argparse type: a float strictly between 0 and 1."""
@@ -54,13 +74,123 @@ def build_parser():
     """The command-line options of the forecasting pipeline."""
     parser = base_parser("forecasting", __doc__.splitlines()[0], default_dataset="sunspots")
     parser.add_argument("--horizon", type=positive_int,
-                        help="held-out steps to forecast (default: per data set)")
+                        help="held-out steps to forecast (default: per bundled set; with --data "
+                             "required, unless --test-data gives the future steps)")
     parser.add_argument("--lookback", type=positive_int,
-                        help="steps the network reads (default: per data set)")
+                        help="steps the network reads (default: per bundled set; with --data "
+                             "twice the season length or the horizon, at least 8, at most what "
+                             "the shortest series allows)")
     parser.add_argument("--coverage", type=_coverage, default=0.9,
                         help="nominal coverage of the prediction interval, in (0, 1) "
                              "(default: %(default)s)")
+    columns = add_column_options(parser, id_help="series id; a table without it is one series "
+                                                 "(default: %(default)s)")
+    columns.add_argument("--target", default="y", help="the values to forecast (default: y)")
+    columns.add_argument("--covariates", nargs="*", default=(), metavar="COLUMN",
+                         help="known covariates (names separated by spaces or commas): their "
+                              "future values must be in --test-data")
+    columns.add_argument("--freq", type=optional_text,
+                         help="pandas frequency of the time column, e.g. MS, W-SUN, D, h "
+                              "(default: inferred)")
+    columns.add_argument("--season-length", type=positive_int,
+                         help="season length m (default: from the frequency: yearly 1, "
+                              "quarterly 4, monthly 12, weekly 52, daily 7, hourly 24)")
+    columns.add_argument("--fill", choices=FILLS,
+                         help="fill missing steps and values this way (default: refuse them)")
     return parser
+
+
+def _covariates(args):
+    """The covariate columns, however they were given (``a b``, ``a,b``, one or many words)."""
+    return tuple(name for text in args.covariates for name in text.replace(",", " ").split())
+
+
+def _read(args, source):
+    return io.read_series(source, id_column=args.id_column, time_column=args.time_column,
+                          target=args.target, covariates=_covariates(args),
+                          freq=args.freq, fill=args.fill, season_length=args.season_length)
+
+
+def _bundled(args):
+    """A bundled series as ``io.SeriesData``, with its horizon and lookback."""
+    facts = SERIES[args.dataset]
+    y = datasets.load_series(args.dataset)
+    frame = pd.DataFrame({"unique_id": args.dataset, "ds": y.index, "y": y.to_numpy()})
+    info = bundled_info(args.dataset, fmt="csv", n_rows=len(y), n_items=1,
+                        schema={"ds": "datetime64[ns]", "y": "float64"})
+    data = io.SeriesData(ids=[args.dataset], y=[y], X=None, freq=y.index.freqstr,
+                         season_length=facts["season_length"], filled=0, frame=frame, info=info)
+    return data, args.horizon or facts["horizon"], args.lookback or facts["lookback"]
+
+
+def _check_test(train, test):
+    """The test file continues every training series by the same number of steps."""
+    where = f"{test.info.uri} (the test data of {train.info.uri})"
+    if test.ids != train.ids:
+        missing = sorted(set(train.ids) - set(test.ids))[:3]
+        extra = sorted(set(test.ids) - set(train.ids))[:3]
+        raise DataFileError(f"{where}: must hold the same series as the training data, in the "
+                            f"same order; missing {missing}, unknown {extra}.")
+    lengths = {len(series) for series in test.y}
+    if len(lengths) != 1:
+        raise DataFileError(f"{where}: every series must have the same number of steps (the "
+                            f"horizon); got lengths {sorted(lengths)}.")
+    for before, after in zip(train.y, test.y):
+        expected = future_index(before.index, 1)[0]
+        if after.index[0] != expected:
+            raise DataFileError(f"{where}: series {before.name!r} must continue at {expected} "
+                                f"(after its last training step); its test data start at "
+                                f"{after.index[0]}.")
+    return lengths.pop()
+
+
+def _estimator(args, horizon, lookback, season_length):
+    settings = SETTINGS[args.dataset] if args.data is None else {}
+    return SequenceForecaster(**estimator_params(args, {
+        **settings, "horizon": horizon, "lookback": lookback, "season_length": season_length,
+    }))
+
+
+def _default_lookback(args, train, horizon):
+    """Twice the season length or the horizon (at least 8), or less so that the shortest
+    series keeps ``_SPARE_WINDOWS`` training windows beyond the fewest it needs."""
+    shortest = min(len(series) for series in train.y)
+    fixed = _estimator(args, horizon, 1, train.season_length).min_series_length() - 1
+    wanted = max(2 * train.season_length, 2 * horizon, 8)
+    return max(1, min(wanted, shortest - fixed - _SPARE_WINDOWS))
+
+
+def load(args):
+    """Read and check the series; split off the test steps."""
+    if args.data is None:
+        data, horizon, lookback = _bundled(args)
+        train, test = data.split(horizon)
+        split = f"the last {horizon} steps"
+    else:
+        data = _read(args, args.data)
+        if args.test_data is None:
+            if args.horizon is None:
+                raise DataFileError(f"{args.data}: give --horizon (the steps to forecast and "
+                                    "hold out), or --test-data with the future steps.")
+            horizon = args.horizon
+            train, test = data.split(horizon)
+            split = f"the last {horizon} steps of each series"
+        else:
+            train, test = data, _read(args, args.test_data)
+            horizon = _check_test(train, test)
+            if args.horizon not in (None, horizon):
+                raise DataFileError(f"{args.test_data}: holds {horizon} steps per series, but "
+                                    f"--horizon is {args.horizon}.")
+            split = f"--test-data {args.test_data}"
+        lookback = args.lookback or _default_lookback(args, train, horizon)
+    fewest = _estimator(args, horizon, lookback, train.season_length).min_series_length()
+    train.check_length(max(fewest, train.season_length + 1),
+                       f"lookback {lookback} and horizon {horizon} with the windows held out "
+                       f"for validation and calibration need {fewest}; the MASE needs more than "
+                       f"the season length {train.season_length}")
+    params = {"horizon": horizon, "lookback": lookback, "season_length": train.season_length,
+              "freq": train.freq, "n_series": len(train.ids), "filled_values": data.filled}
+    return Data(data_name(args), train, test, split, params)
 
 
 def _scores(actual, forecast, train, season_length):
@@ -70,54 +200,81 @@ def _scores(actual, forecast, train, season_length):
     }
 
 
-def body(args, job):
-    """Load, split, fit, forecast, compare with the baselines, plot; return the report."""
-    series = SERIES[args.dataset]
-    horizon = args.horizon or series["horizon"]
-    season = series["season_length"]
-    job.progress(f"loading {args.dataset}; the last {horizon} steps are the test split")
-    y = datasets.load_series(args.dataset)
-    train, test = y.iloc[:-horizon], y.iloc[-horizon:]
-    estimator = SequenceForecaster(**estimator_params(args, {
-        **SETTINGS[args.dataset],
-        "horizon": horizon,
-        "lookback": args.lookback or series["lookback"],
-        "season_length": season,
-    }))
-    job.fit(estimator, train)
-    point = estimator.predict()
-    lower, upper = estimator.predict_interval(args.coverage)
+def _intervals(estimator, coverage, X, job):
+    """The prediction intervals, or ``(None, None)`` when too few windows calibrate them."""
+    try:
+        return estimator.predict_interval(coverage, X=X)
+    except InvalidInputError as err:
+        job.progress(f"no prediction interval: {err}")
+        return None, None
+
+
+def _mean_scores(actual, forecasts, train, season_length):
+    """MASE and sMAPE of each series, averaged over the series."""
+    rows = [_scores(a, f, t, season_length) for a, f, t in zip(actual, forecasts, train)]
+    return {name: float(np.mean([row[name] for row in rows])) for name in rows[0]}
+
+
+def _baseline(job, name, make, train, horizon):
+    """A baseline fit on each training series; its forecasts, indexed like the test steps."""
+    job.progress(f"baseline: {name}" + (f" on {len(train)} series" if len(train) > 1 else ""))
+    return [pd.Series(make().fit(series).predict(horizon), index=future_index(series.index,
+                                                                              horizon))
+            for series in train]
+
+
+def body(args, job, data):
+    """Fit, forecast, compare with the baselines, plot; return the report."""
+    train, test, facts = data.train, data.test, data.params
+    horizon, season = facts["horizon"], facts["season_length"]
+    estimator = _estimator(args, horizon, facts["lookback"], season)
+    job.fit(estimator, train.y, *([] if train.X is None else [train.X]))
+    future = None if test.X is None else test.X
+    point = estimator.predict(X=future)
+    lower, upper = _intervals(estimator, args.coverage, future, job)
     forecasts = {
-        "seasonal_naive": job.baseline(
-            f"seasonal naive (m={season})", SeasonalNaiveForecaster(season).fit, train
-        ).predict(horizon),
-        "ets": job.baseline(
-            "ETS, form chosen by AICc", AutoETSForecaster(season).fit, train
-        ).predict(horizon),
+        "seasonal_naive": _baseline(job, f"seasonal naive (m={season})",
+                                    lambda: SeasonalNaiveForecaster(season), train.y, horizon),
+        "ets": _baseline(job, "ETS, form chosen by AICc", lambda: AutoETSForecaster(season),
+                         train.y, horizon),
     }
-    forecasts = {name: pd.Series(values, index=test.index) for name, values in forecasts.items()}
-    metrics = {"seqkit": _scores(test, point, train, season)}
-    metrics.update({name: _scores(test, f, train, season) for name, f in forecasts.items()})
-    inside = np.mean((test >= lower) & (test <= upper))
-    tracking.log_metrics(
-        {"test_interval_coverage": inside, "interval_nominal_coverage": args.coverage}
-    )
+    metrics = {"seqkit": _mean_scores(test.y, point, train.y, season)}
+    metrics.update({name: _mean_scores(test.y, f, train.y, season)
+                    for name, f in forecasts.items()})
+    if lower is not None:
+        actual = np.concatenate([series.to_numpy() for series in test.y])
+        inside = np.mean((actual >= np.concatenate(lower)) & (actual <= np.concatenate(upper)))
+        tracking.log_metrics(
+            {"test_interval_coverage": inside, "interval_nominal_coverage": args.coverage}
+        )
     job.figure(
-        _plots.forecast(train, test, point, lower, upper, forecasts,
+        _plots.forecast(train.y[0], test.y[0], point[0],
+                        None if lower is None else lower[0], None if upper is None else upper[0],
+                        {name: f[0] for name, f in forecasts.items()},
                         coverage=args.coverage, context=4 * horizon),
         "forecast",
     )
-    job.table(
-        pd.DataFrame({"actual": test, "seqkit": point, "seqkit_lower": lower,
-                      "seqkit_upper": upper, **forecasts}),
-        "forecasts",
-    )
+    job.table(_forecast_table(test, point, lower, upper, forecasts), "forecasts")
     x, targets = estimator.training_windows()  # the latest 64 of them below
     job.gradient_norms(estimator, x[-64:], targets[-64:])
-    return job.finish(estimator, Report("forecasting", args.dataset, metrics, "mase", False))
+    return job.finish(estimator, Report("forecasting", data.name, metrics, "mase", False))
 
 
-run, main = entry_points("forecasting", build_parser, body)
+def _forecast_table(test, point, lower, upper, forecasts):
+    """The long table of the test steps: ``unique_id, ds, actual``, then every forecast."""
+    columns = {"actual": test.y, "seqkit": point, "seqkit_lower": lower, "seqkit_upper": upper,
+               **forecasts}
+    frames = []
+    for i, series_id in enumerate(test.ids):
+        frame = pd.DataFrame({name: np.asarray(values[i], dtype=float)
+                              for name, values in columns.items() if values is not None})
+        frame.insert(0, "ds", test.y[i].index)
+        frame.insert(0, "unique_id", series_id)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+run, main = entry_points("forecasting", build_parser, load, body)
 
 if __name__ == "__main__":
     raise SystemExit(main())

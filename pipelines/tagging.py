@@ -1,8 +1,13 @@
-"""Tag every step of bundled sequences and compare with a CRF and a most-frequent-tag baseline.
+"""Tag every step of sequences and compare with a CRF and a most-frequent-tag baseline.
 
-Fixed train/test splits. Scores are entity-level F1 (seqeval, CoNLL rules)
-and token accuracy. For activity segmentation, whose labels are plain
-activities, each run of one label counts as an entity.
+The data: a bundled set with its fixed split (``--dataset``), or your files
+(``--data``, ``--test-data``): CoNLL-style column files (a token and its tag
+per line, blank lines between sentences; IOB1, IOB2 or IOBES tags, read as
+IOB2), or a long table (CSV or Parquet) of numeric steps with a sequence id,
+an optional time column and a label per step. Without ``--test-data``, a
+random 20% of the sequences is the test split. Scores are entity-level F1
+(seqeval, CoNLL rules) and token accuracy. For plain labels (activities),
+each run of one label counts as an entity.
 
 Run ``python -m pipelines.tagging --help`` for the options.
 """
@@ -11,10 +16,11 @@ import pandas as pd
 from seqeval.metrics import classification_report
 from sklearn.pipeline import make_pipeline
 
-from pipelines._args import base_parser, estimator_params
+from pipelines._args import add_column_options, base_parser, data_name, estimator_params
+from pipelines._data import Data, bundled_info, bundled_sequences, random_split
 from pipelines._job import entry_points
 from pipelines._report import Report
-from seqkit import datasets
+from seqkit import datasets, io
 from seqkit.baselines import CRFTagger, MostFrequentTagTagger
 from seqkit.crf import is_iob2_tag
 from seqkit.estimators import SequenceTagger
@@ -39,9 +45,62 @@ SETTINGS = {
 }
 
 
+_TABLES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
 def build_parser():
     """The command-line options of the tagging pipeline."""
-    return base_parser("tagging", __doc__.splitlines()[0], default_dataset="japanese_ner")
+    parser = base_parser("tagging", __doc__.splitlines()[0], default_dataset="japanese_ner")
+    columns = add_column_options(parser, label_column=True,
+                                 id_help="sequence id of each row (default: %(default)s)")
+    columns.add_argument("--scheme", choices=("auto", "iob1", "iob2", "iobes"), default="auto",
+                         help="tag scheme of a CoNLL file, converted to IOB2 (default: detected)")
+    return parser
+
+
+def _read(args, source):
+    if source.lower().split("?", 1)[0].endswith(_TABLES):
+        return io.read_sequences(source, id_column=args.id_column, time_column=args.time_column,
+                                 label_column=args.label_column, labels="step")
+    return io.read_conll(source, scheme=args.scheme)
+
+
+def _bundled(name):
+    X_train, y_train, X_test, y_test = datasets.load_tagging(name)
+    if isinstance(X_train[0], list):
+        def part(tokens, tags):
+            info = bundled_info(name, fmt="conll", n_rows=sum(map(len, tokens)),
+                                n_items=len(tokens), schema={"columns": 2})
+            return io.TokenData(tokens=tokens, tags=tags, scheme="iob2", info=info)
+    else:
+        def part(X, y):
+            return bundled_sequences(name, X, y)
+    return part(X_train, y_train), part(X_test, y_test)
+
+
+def _arrays(part):
+    """``(X, y)`` of a part: tokens and tags, or numeric sequences and their labels."""
+    if isinstance(part, io.TokenData):
+        return part.tokens, part.tags
+    return part.X, part.y
+
+
+def load(args):
+    """Read and check the sequences; split off the test sequences."""
+    if args.data is None:
+        train, test = _bundled(args.dataset)
+        split = "the data set's fixed test split"
+    elif args.test_data is None:
+        train, test = random_split(_read(args, args.data), args.seed)
+        split = f"a random 20% of the sequences (seed {args.seed})"
+    else:
+        train, test = _read(args, args.data), _read(args, args.test_data)
+        split = f"--test-data {args.test_data}"
+    io.check_labels_seen(_arrays(train)[1], _arrays(test)[1], train_uri=train.info.uri,
+                         test_uri=test.info.uri)
+    return Data(data_name(args), train, test, split, {
+        "n_train_sequences": len(_arrays(train)[0]), "n_test_sequences": len(_arrays(test)[0]),
+    })
 
 
 def as_entities(labels):
@@ -64,12 +123,12 @@ def _per_entity(actual, predicted):
     return pd.DataFrame(report).T[["precision", "recall", "f1-score", "support"]]
 
 
-def body(args, job):
-    """Load, fit, tag the test split, compare with the baselines, tabulate; return the report."""
-    job.progress(f"loading {args.dataset} (fixed train/test split)")
-    X_train, y_train, X_test, y_test = datasets.load_tagging(args.dataset)
-    tokens = isinstance(X_train[0], list)
-    estimator = SequenceTagger(**estimator_params(args, SETTINGS[args.dataset]))
+def body(args, job, data):
+    """Fit, tag the test split, compare with the baselines, tabulate; return the report."""
+    (X_train, y_train), (X_test, y_test) = _arrays(data.train), _arrays(data.test)
+    tokens = isinstance(data.train, io.TokenData)
+    settings = SETTINGS[args.dataset] if args.data is None else {}
+    estimator = SequenceTagger(**estimator_params(args, settings))
     # Numeric channels are standardised with the training data's statistics.
     model = estimator if tokens else make_pipeline(SequenceScaler(), estimator)
     job.fit(model, X_train, y_train)
@@ -93,10 +152,10 @@ def body(args, job):
     )
     sample = X_train[:64] if tokens else model[0].transform(X_train[:64])
     job.gradient_norms(estimator, *estimator.network_batch(sample, y_train[:64]))
-    return job.finish(model, Report("tagging", args.dataset, metrics, "entity_f1", True))
+    return job.finish(model, Report("tagging", data.name, metrics, "entity_f1", True))
 
 
-run, main = entry_points("tagging", build_parser, body)
+run, main = entry_points("tagging", build_parser, load, body)
 
 if __name__ == "__main__":
     raise SystemExit(main())

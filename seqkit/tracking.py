@@ -32,6 +32,8 @@ from seqkit.exceptions import TrackingError
 
 __all__ = [
     "DEFAULT_DATABASE",
+    "PIPELINE_RUN_TAG",
+    "PROJECT_RUN_TAG",
     "RESUMES_TAG",
     "TrackedRun",
     "TrackingError",
@@ -39,6 +41,7 @@ __all__ = [
     "log_artifact",
     "log_dataset",
     "log_history",
+    "log_input",
     "log_metrics",
     "log_params",
     "resolve_tracking_uri",
@@ -173,6 +176,15 @@ def ui_command(tracking_uri):
 RESUMES_TAG = "seqkit.resumes_run_id"
 """Tag of a run that carries on the work of an earlier run it could not continue."""
 
+PROJECT_RUN_TAG = "seqkit.project_run_id"
+"""Tag of a pipeline's run naming the ``mlflow run`` run (in the Default experiment) that
+started it."""
+
+PIPELINE_RUN_TAG = "seqkit.pipeline_run_id"
+"""Tag of an ``mlflow run`` run in the Default experiment naming the pipeline's own run."""
+
+_DEFAULT_EXPERIMENT_ID = "0"
+
 
 def _continuable(client, run_id, experiment_id):
     """Whether the run ``run_id`` can be continued: in the store, not deleted, in the
@@ -193,7 +205,11 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
     """Start an MLflow run; finish it, or mark it ``FAILED`` with the error and re-raise.
 
     Inside ``mlflow run`` (``MLFLOW_RUN_ID`` set), the run created by MLflow
-    is resumed and ``experiment`` is ignored.
+    is resumed and ``experiment`` is ignored, unless MLflow created that run
+    in the Default experiment (``mlflow run`` without ``--experiment-name``):
+    then the work goes to a new run in ``experiment``, tagged
+    :data:`PROJECT_RUN_TAG` with the project's run, which gets the tag
+    :data:`PIPELINE_RUN_TAG` and a note pointing to it.
 
     With ``resumes``, the id of the run of an interrupted job that this one
     takes up, that run is continued (same id; its status goes back to
@@ -229,14 +245,24 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
 
     uri = check_tracking_store(tracking_uri)
     mlflow.set_tracking_uri(uri)
-    run_id = os.environ.get("MLFLOW_RUN_ID")
+    client = mlflow.tracking.MlflowClient()
+    run_id = os.environ.pop("MLFLOW_RUN_ID", None)
+    project_run = None
+    if run_id and client.get_run(run_id).info.experiment_id == _DEFAULT_EXPERIMENT_ID:
+        project_run, run_id = run_id, None
+        tags = {**(tags or {}), PROJECT_RUN_TAG: project_run}
     if not run_id:
         experiment_id = mlflow.set_experiment(experiment).experiment_id
-        if resumes and _continuable(mlflow.tracking.MlflowClient(), resumes, experiment_id):
+        if resumes and _continuable(client, resumes, experiment_id):
             run_id = resumes
     if resumes and run_id != resumes:
         tags = {**(tags or {}), RESUMES_TAG: resumes}
     active = mlflow.start_run(run_id=run_id, run_name=run_name, tags=tags)
+    if project_run:
+        client.set_tag(project_run, PIPELINE_RUN_TAG, active.info.run_id)
+        client.set_tag(project_run, "mlflow.note.content",
+                       f"This project run's pipeline recorded its work in run "
+                       f"{active.info.run_id} of the experiment {experiment!r}.")
     try:
         if params:
             log_params(params)
@@ -342,6 +368,40 @@ def log_dataset(name):
         {"dataset": name, **{f"dataset_sha256.{f}": digest for f, digest in info["sha256"].items()}}
     )
     mlflow.log_dict(info, "dataset.json")
+
+
+def log_input(frame, *, source, name, context, tags=None, targets=None):
+    """Log a data table as an MLflow dataset input of the active run.
+
+    The run page's Datasets section then shows it with its source, schema,
+    MLflow's digest (computed from at most the first 10,000 rows) and the
+    tags, where the caller puts what MLflow's digest cannot tell: the SHA-256
+    of the whole file and the row and series counts.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data as read, one row per row of the file (long form).
+    source : str
+        Where it was read from: a path or URI, as the user gave it.
+    name : str
+    context : {"training", "evaluation"} or str
+    tags : dict of str to str or None
+        Added to the ``mlflow.data.context`` tag.
+    targets : str or None
+        The target or label column of ``frame``, if it has one.
+    """
+    import warnings
+
+    import mlflow
+    import mlflow.data
+
+    with warnings.catch_warnings():
+        # MLflow warns that the source's type is inferred from the URI, which is what we want.
+        warnings.simplefilter("ignore")
+        dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets=targets)
+    mlflow.log_input(dataset, context=context,
+                     tags={key: str(value) for key, value in (tags or {}).items()})
 
 
 def log_artifact(path, artifact_path=None):

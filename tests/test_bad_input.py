@@ -449,11 +449,12 @@ FILE_CASES = [
     ("malformed .ts value",
      lambda t, m: partial(datasets.load_classification, "basic_motions", data_dir=_edited(
          "basic_motions", "BasicMotions_TRAIN.ts", _bad_ts_value, t, m)),
-     DataIntegrityError, r"BasicMotions_TRAIN\.ts', line \d+: could not convert"),
+     DataIntegrityError,
+     r"BasicMotions_TRAIN\.ts, line \d+, dimension 0: values must be numbers; got 'x"),
     ("malformed IOB2 tag",
      lambda t, m: partial(datasets.load_tagging, "japanese_ner", data_dir=_edited(
          "japanese_ner", "hironsan_iob_sents.txt", _bad_iob2_tag, t, m)),
-     DataIntegrityError, r"line 5: expected a token and an IOB2 tag"),
+     DataIntegrityError, r"line 5, column 10: tag 'X-DAT' fits no tag scheme"),
     ("export folder missing",
      lambda t, m: partial(export.load_saved_model, t / "nowhere"),
      export.ExportError, r"No seqkit export at .*does not exist"),
@@ -604,7 +605,7 @@ def test_bad_pipeline_command_lines(main, argv, setup, status, pattern, workdir,
     assert {run.info.status for run in recorded_runs()} <= {"FAILED"}
 
 
-def _diverging_fit(args, job):
+def _diverging_fit(args, job, data):
     """A pipeline body whose fit overflows: targets near 1e20, unscaled."""
     series = np.full(40, 1e20) + np.arange(40.0)
     job.fit(SequenceForecaster(lookback=4, horizon=1, scaling=None, units=4, epochs=3,
@@ -614,7 +615,8 @@ def _diverging_fit(args, job):
 
 def test_a_fit_that_diverges_fails_the_run_and_exports_nothing(workdir, recorded_runs,
                                                                capsys):
-    _, main = entry_points("forecasting", forecasting.build_parser, _diverging_fit)
+    _, main = entry_points("forecasting", forecasting.build_parser, forecasting.load,
+                           _diverging_fit)
     assert main(["--dataset", "sunspots"]) == 1
     err = capsys.readouterr().err
     assert re.search(r"error: The fit diverged: its loss became NaN or inf in epoch 1, so the "

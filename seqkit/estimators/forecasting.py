@@ -166,6 +166,31 @@ tbptt_steps, random_state, verbose
         targets = standardize(windows[:, self.lookback :], loc, scale)
         return x, targets.reshape(len(windows), -1).astype(np.float32)
 
+    def min_series_length(self):
+        """The fewest steps from which on every series keeps a training window in :meth:`fit`.
+
+        ``lookback + horizon`` steps make one window; the latest
+        ``calibration_fraction`` and ``validation_fraction`` of a series'
+        windows, and ``horizon - 1`` windows before each of those tails (so
+        that no target step is shared), are held out of training. Once a
+        series has a tail to hold out, the gaps can leave no training window
+        at all, so some lengths below the one returned work and others do
+        not; every length from it on works.
+
+        Returns
+        -------
+        int
+        """
+        self._check_params()
+        gap = self.horizon - 1
+        last_failing = 0
+        # Beyond this many windows the training head (about 0.72 of them) outgrows both gaps.
+        for windows in range(1, 4 * self.horizon + 20):
+            stop, _ = _tail_split(windows, self.calibration_fraction, gap)
+            if _tail_split(stop, self.validation_fraction, gap)[0] < 1:
+                last_failing = windows
+        return last_failing + self.lookback + self.horizon
+
     def training_windows(self, series_index=0):
         """The network's inputs and scaled targets for every training window of one fitted series.
 

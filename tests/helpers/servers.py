@@ -1,15 +1,18 @@
 """Servers that tests start on 127.0.0.1, and stop: ports, HTTP, process groups."""
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,24 @@ def invocations(url, inputs, **params):
     body = {"inputs": {k: v.tolist() for k, v in inputs.items()} if isinstance(inputs, dict)
             else inputs.tolist()}
     return http(url + "/invocations", {**body, "params": params} if params else body)
+
+
+
+class _QuietFileHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (the base class's signature)
+        pass
+
+
+@contextlib.contextmanager
+def serving_folder(folder):
+    """Serve the files of ``folder`` over HTTP on 127.0.0.1 (a thread); yield the base URL."""
+    handler = functools.partial(_QuietFileHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

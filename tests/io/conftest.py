@@ -1,12 +1,9 @@
 """Data files written into a temporary working directory, and a local HTTP server."""
 
-import functools
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from seqkit.exceptions import DataFileError
+from tests.helpers.servers import serving_folder
 
 
 @pytest.fixture
@@ -38,21 +35,8 @@ def refused():
     return check
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's signature)
-        pass
-
-
 @pytest.fixture
 def http_folder(tmp_path):
     """The ``http://127.0.0.1:<port>`` URL of a server in a thread serving ``tmp_path``."""
-    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving_folder(tmp_path) as url:
+        yield url

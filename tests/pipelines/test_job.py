@@ -14,7 +14,7 @@ from seqkit.exceptions import TrainingDivergedError
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _diverging_fit(args, job):
+def _diverging_fit(args, job, data):
     """A pipeline body whose fit overflows: targets near 1e20, unscaled."""
     series = np.full(40, 1e20) + np.arange(40.0)
     job.fit(SequenceForecaster(lookback=4, horizon=1, scaling=None, units=4, epochs=3,
@@ -25,7 +25,8 @@ def _diverging_fit(args, job):
 def test_a_diverged_fit_logs_its_history_and_fails_the_run(workdir, recorded_runs):
     from mlflow.tracking import MlflowClient
 
-    run, _ = entry_points("forecasting", forecasting.build_parser, _diverging_fit)
+    run, _ = entry_points("forecasting", forecasting.build_parser, forecasting.load,
+                          _diverging_fit)
     with pytest.raises(TrainingDivergedError, match="in epoch 1,"):
         run(["--dataset", "sunspots"])
     (recorded,) = recorded_runs()

@@ -1,0 +1,189 @@
+"""The pipelines on a user's files: CSV, Parquet, ``.ts`` and CoNLL, local and over HTTP.
+
+The files hold real data (the bundled sets, written in the formats users
+bring); the runs use tiny settings (1 epoch, 4 units).
+"""
+
+import hashlib
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines import classification, forecasting, tagging
+from seqkit import datasets
+from tests.helpers.pipelines import TINY, artifact_paths
+from tests.helpers.servers import serving_folder
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+
+def _sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _inputs(run):
+    """``{context: (dataset, tags)}`` of a run's dataset inputs."""
+    found = {}
+    for item in run.inputs.dataset_inputs:
+        tags = {tag.key: tag.value for tag in item.tags}
+        found[tags["mlflow.data.context"]] = (item.dataset, tags)
+    return found
+
+
+def _co2_panel(path):
+    """Weekly CO2 at Mauna Loa cut into three series of consecutive years, as a long table."""
+    y = datasets.load_series("co2")
+    frames = [pd.DataFrame({"unique_id": f"co2-{i}", "ds": part.index, "y": part.to_numpy()})
+              for i, part in enumerate(y.iloc[start:start + 120] for start in (0, 120, 240))]
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+def test_forecasting_reads_a_panel_over_http_and_records_its_lineage(workdir, recorded_runs):
+    _co2_panel(workdir / "co2_panel.csv")
+    with serving_folder(workdir) as url:
+        report = forecasting.run(["--data", f"{url}/co2_panel.csv", "--horizon", "8", *TINY])
+
+    (run,) = recorded_runs()
+    assert run.info.status == "FINISHED" and run.info.run_name == "co2_panel-peephole_lstm"
+    params = run.data.params
+    assert params["data"] == f"{url}/co2_panel.csv"
+    assert params["split"] == "the last 8 steps of each series"
+    assert params["n_series"] == "3" and params["freq"] == "W-SAT"
+    assert params["season_length"] == "52" and params["horizon"] == "8"
+    inputs = _inputs(run)
+    training, tags = inputs["training"]
+    assert tags["sha256"] == _sha256(workdir / "co2_panel.csv")
+    assert tags["rows"] == str(360 - 3 * 8) and tags["items"] == "3"
+    assert training.source_type == "http" and training.digest
+    assert "evaluation" in inputs
+    assert set(report.metrics) == {"seqkit", "seasonal_naive", "ets"}
+    assert np.isfinite(report.metrics["seqkit"]["mase"])
+    table = pd.read_csv(workdir / "outputs" / "forecasting" / "co2_panel" / "tables" /
+                        "forecasts.csv")
+    assert list(table["unique_id"].unique()) == ["co2-0", "co2-1", "co2-2"]
+    assert len(table) == 24 and table["seqkit"].notna().all()
+
+
+def test_forecasting_takes_a_parquet_test_file_and_registers_the_model(workdir, recorded_runs):
+    from mlflow.tracking import MlflowClient
+
+    y = datasets.load_series("airline")
+    frame = pd.DataFrame({"month": y.index, "passengers": y.to_numpy()})  # no id column
+    frame.iloc[:-12].to_parquet(workdir / "airline.parquet")
+    frame.iloc[-12:].to_parquet(workdir / "airline_future.parquet")
+
+    report = forecasting.run([
+        "--data", "airline.parquet", "--test-data", "airline_future.parquet",
+        "--time-column", "month", "--target", "passengers", "--register-model", "airline",
+        *TINY,
+    ])
+
+    (run,) = recorded_runs()
+    assert run.data.params["horizon"] == "12" and run.data.params["season_length"] == "12"
+    assert run.data.params["split"] == "--test-data airline_future.parquet"
+    assert _inputs(run)["evaluation"][1]["sha256"] == _sha256(workdir / "airline_future.parquet")
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    (version,) = client.search_model_versions("name='airline'")
+    assert version.run_id == run.info.run_id and str(version.version) == "1"
+    assert np.isfinite(report.metrics["seqkit"]["mase"])
+
+
+def test_classification_on_ts_files(workdir, recorded_runs):
+    for part in ("TRAIN", "TEST"):
+        shutil.copy(datasets.verify("basic_motions")[part == "TEST"],
+                    workdir / f"motions_{part}.ts")
+
+    report = classification.run(["--data", "motions_TRAIN.ts", "--test-data", "motions_TEST.ts",
+                                 *TINY])
+
+    (run,) = recorded_runs()
+    assert run.info.status == "FINISHED"
+    assert run.data.params["n_channels"] == "6" and run.data.params["n_classes"] == "4"
+    assert _inputs(run)["training"][1]["format"] == "ts"
+    assert 0 <= report.metrics["seqkit"]["accuracy"] <= 1
+    assert (workdir / "outputs" / "classification" / "motions_TRAIN" / "model").is_dir()
+
+
+def test_classification_on_a_long_table_makes_a_stratified_split(workdir, recorded_runs):
+    X, y, _, _ = datasets.load_classification("japanese_vowels")
+    keep = [i for i, label in enumerate(y) if label in {"1", "2", "3"}][:60]
+    rows = [
+        {"unique_id": f"u{i}", "ds": t, "speaker": y[i],
+         **{f"c{j}": float(v) for j, v in enumerate(step)}}
+        for i in keep for t, step in enumerate(X[i])
+    ]
+    pd.DataFrame(rows).to_csv(workdir / "vowels.csv", index=False)
+
+    classification.run(["--data", "vowels.csv", "--label-column", "speaker", *TINY])
+
+    (run,) = recorded_runs()
+    params = run.data.params
+    assert params["split"] == "a stratified 25% of the sequences (seed 0)"
+    assert params["n_train_sequences"] == "45" and params["n_test_sequences"] == "15"
+    assert params["n_channels"] == "12"
+
+
+def test_tagging_on_a_conll_file(workdir, recorded_runs):
+    tokens, tags, _, _ = datasets.load_tagging("japanese_ner")
+    lines = ["-DOCSTART- -X- O", ""]
+    for sentence, labels in zip(tokens[:150], tags[:150]):
+        lines += [f"{token} {tag}" for token, tag in zip(sentence, labels)] + [""]
+    (workdir / "ner.conll").write_text("\n".join(lines), encoding="utf-8")
+
+    report = tagging.run(["--data", "ner.conll", *TINY])
+
+    (run,) = recorded_runs()
+    assert run.data.params["split"] == "a random 20% of the sequences (seed 0)"
+    assert run.data.params["n_test_sequences"] == "30"
+    assert _inputs(run)["training"][1]["format"] == "conll"
+    assert {"seqkit", "crf", "most_frequent_tag"} == set(report.metrics)
+
+
+def test_tagging_on_numeric_long_tables(workdir, recorded_runs):
+    from mlflow.tracking import MlflowClient
+
+    parts = datasets.load_tagging("basic_motions_segmentation")
+    for name, X, y in (("train", *parts[:2]), ("test", *parts[2:])):
+        pd.DataFrame([
+            {"unique_id": f"s{i}", "activity": label, **{f"c{j}": v for j, v in enumerate(step)}}
+            for i, (x, labels) in enumerate(zip(X[:4], y[:4]))
+            for step, label in zip(x, labels)
+        ]).to_parquet(workdir / f"{name}.parquet")
+
+    report = tagging.run(["--data", "train.parquet", "--test-data", "test.parquet",
+                          "--label-column", "activity", *TINY])
+
+    (run,) = recorded_runs()
+    assert run.info.status == "FINISHED"
+    assert set(report.metrics) == {"seqkit", "crf"}
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    assert "tables/per_entity_f1.csv" in artifact_paths(client, run.info.run_id)
+
+
+def test_a_bad_file_is_refused_before_any_run_or_folder(workdir, recorded_runs, capsys):
+    lines = ["unique_id,ds,y"] + [f"a,2020-{m:02d}-01,{m}" for m in range(1, 13)]
+    lines.insert(5, "a,2020-04-01,4")  # a duplicate (series, time) row
+    (workdir / "sales.csv").write_text("\n".join(lines) + "\n")
+
+    assert forecasting.main(["--data", "sales.csv", "--horizon", "2", *TINY]) == 1
+
+    error = capsys.readouterr().err
+    assert "sales.csv" in error and "line 6" in error
+    assert recorded_runs() == []
+    assert not (workdir / "mlflow.db").exists() and not (workdir / "outputs").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "co2", "--data", "x.csv"], "not both"),
+    (["--datas", "x.csv"], "unrecognized arguments: --datas"),
+    (["--test-data", "x.csv"], "--test-data needs --data"),
+    (["--dataset", "sales.csv"], "your own file goes to --data"),
+])
+def test_data_options_are_never_confused(argv, message, workdir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        forecasting.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
