@@ -184,10 +184,12 @@ def load(args):
             split = f"--test-data {args.test_data}"
         lookback = args.lookback or _default_lookback(args, train, horizon)
     fewest = _estimator(args, horizon, lookback, train.season_length).min_series_length()
-    train.check_length(max(fewest, train.season_length + 1),
-                       f"lookback {lookback} and horizon {horizon} with the windows held out "
-                       f"for validation and calibration need {fewest}; the MASE needs more than "
-                       f"the season length {train.season_length}")
+    if fewest > train.season_length:
+        why = (f"lookback {lookback} and horizon {horizon}, with the windows held out for "
+               "validation and calibration,")
+    else:
+        why = f"the MASE, with season length {train.season_length},"
+    train.check_length(max(fewest, train.season_length + 1), why)
     params = {"horizon": horizon, "lookback": lookback, "season_length": train.season_length,
               "freq": train.freq, "n_series": len(train.ids), "filled_values": data.filled}
     return Data(data_name(args), train, test, split, params)

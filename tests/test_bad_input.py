@@ -558,8 +558,78 @@ def _damaged_sunspots(folder, monkeypatch):
     monkeypatch.setenv("SEQKIT_DATA_DIR", str(data))
 
 
+_MONTHS = ["unique_id,ds,y"] + [f"a,{2020 + m // 12}-{m % 12 + 1:02d}-01,{m}" for m in range(24)]
+_TS = "@problemName x\n@univariate true\n@classLabel true a b c\n@data\n"
+
+
+def _user_file(name, lines):
+    """A set-up writing the user's file ``name`` (a list of lines, or bytes) into the folder."""
+    def write(folder, monkeypatch):
+        path = folder / name
+        if isinstance(lines, bytes):
+            path.write_bytes(lines)
+        else:
+            path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return write
+
+
+def _user_files(*setups):
+    def write(folder, monkeypatch):
+        for setup in setups:
+            setup(folder, monkeypatch)
+    return write
+
+
+# A user's file that breaks a rule: the pipeline names the file, the line and the column.
+_USER_FILE_CASES = [
+    ("duplicate (series, time) rows", forecasting.main, ["--data", "s.csv", "--horizon", "2"],
+     _user_file("s.csv", _MONTHS[:5] + _MONTHS[4:]), 1,
+     r"error: s\.csv, line 6, column 'ds': duplicate time 2020-04-01.* line 5 has it too"),
+    ("a value that is not a number", forecasting.main, ["--data", "s.csv", "--horizon", "2"],
+     _user_file("s.csv", _MONTHS[:7] + ["a,2020-07-01,abc"] + _MONTHS[8:]), 1,
+     r"error: s\.csv, line 8, column 'y': values must be numbers; got 'abc'"),
+    ("a missing step without --fill", forecasting.main, ["--data", "s.csv", "--horizon", "2"],
+     _user_file("s.csv", _MONTHS[:7] + _MONTHS[8:]), 1,
+     r"error: s\.csv, line 8, column 'ds': series 'a' misses 1 step .*--fill"),
+    ("time not sorted", forecasting.main, ["--data", "s.csv", "--horizon", "2"],
+     _user_file("s.csv", [*_MONTHS[:3], _MONTHS[4], _MONTHS[3], *_MONTHS[5:]]), 1,
+     r"error: s\.csv, line 5, column 'ds': times must increase within series 'a'"),
+    ("a missing column", forecasting.main,
+     ["--data", "s.csv", "--horizon", "2", "--target", "sales"], _user_file("s.csv", _MONTHS), 1,
+     r"error: s\.csv, line 1 \(the header\): missing column 'sales'; the columns are "
+     r"'unique_id', 'ds', 'y'"),
+    ("series too short for the lookback", forecasting.main,
+     ["--data", "s.csv", "--horizon", "2", "--lookback", "30"], _user_file("s.csv", _MONTHS), 1,
+     r"error: s\.csv: series 'a' has 22 steps; lookback 30 and horizon 2, .* needs at least 32"),
+    ("no horizon for a user's file", forecasting.main, ["--data", "s.csv"],
+     _user_file("s.csv", _MONTHS), 1, r"error: s\.csv: give --horizon"),
+    ("an empty file", forecasting.main, ["--data", "s.csv", "--horizon", "2"],
+     _user_file("s.csv", b""), 1, r"error: s\.csv: the file is empty \(0 bytes\)"),
+    ("a wrong extension", forecasting.main, ["--data", "s.xlsx", "--horizon", "2"],
+     _user_file("s.xlsx", _MONTHS), 1,
+     r"error: s\.xlsx: read_series reads files ending in \.csv, .*got the extension '\.xlsx'"),
+    ("a file that is not what its extension says", forecasting.main,
+     ["--data", "s.parquet", "--horizon", "2"], _user_file("s.parquet", _MONTHS), 1,
+     r"error: s\.parquet: is not a Parquet file: it does not start with b'PAR1'"),
+    ("a missing value '?' in a .ts file", classification.main, ["--data", "q.ts"],
+     _user_file("q.ts", [_TS + "1,2,3:a", "1,?,3:b"]), 1,
+     r"error: q\.ts, line 6, dimension 0: missing values \('\?'\) are not supported"),
+    ("test labels never seen in training", classification.main,
+     ["--data", "train.ts", "--test-data", "test.ts"],
+     _user_files(_user_file("train.ts", [_TS + "1,2,3:a", "1,2,3:b", "1,2,4:a", "2,2,3:b"]),
+                 _user_file("test.ts", [_TS + "1,2,3:a", "1,2,3:c"])), 1,
+     r"error: test\.ts: label 'c' never appears in the training data \(train\.ts\)"),
+    ("a tag that fits no scheme", tagging.main, ["--data", "t.conll"],
+     _user_file("t.conll", ["EU B-ORG", "rejects O", "German X-MISC", ""]), 1,
+     r"error: t\.conll, line 3, column 2: tag 'X-MISC' fits no tag scheme"),
+    ("--data and --dataset together", forecasting.main, ["--data", "s.csv", "--dataset", "co2"],
+     None, 2, r"give either --dataset \(a bundled set\) or --data \(your file\), not both"),
+    ("an abbreviated --data", classification.main, ["--dat", "s.ts"], None, 2,
+     r"unrecognized arguments: --dat s\.ts"),
+]
+
 # (case, pipeline main, argv, set-up(folder, monkeypatch), exit status, message pattern)
-PIPELINE_CASES = [
+PIPELINE_CASES = _USER_FILE_CASES + [
     ("unknown data set", tagging.main, ["--dataset", "sunspots"], None, 2,
      r"argument --dataset: invalid choice: 'sunspots'"),
     ("unknown cell", classification.main, ["--cell", "transformer"], None, 2,

@@ -37,6 +37,7 @@ def check_labels_seen(train_labels, test_labels, *, train_uri, test_uri):
     if unseen:
         raise file_error(
             test_uri, None,
-            f"label{'s' if len(unseen) > 1 else ''} {quoted(unseen)} never appear in the "
+            f"{'labels' if len(unseen) > 1 else 'label'} {quoted(unseen)} "
+            f"{'never appear' if len(unseen) > 1 else 'never appears'} in the "
             f"training data ({train_uri}); a model cannot predict labels it was not trained on",
         )

@@ -160,5 +160,5 @@ class Grid:
             self._where(part, j),
             f"series {series_id!r} misses {len(missing)} step{'s' if len(missing) > 1 else ''} "
             f"of its regular grid, the first {missing[0]} (after {part.unit} "
-            f"{part.positions[j - 1]}); pass fill= to insert them",
+            f"{part.positions[j - 1]}); pass fill= (--fill on the command line) to insert them",
         )

@@ -336,7 +336,8 @@ def _filled(opened, part, series_id, frame, options, kind):
     if options.fill is None:  # no steps were inserted: frame rows are the file's rows
         row, col = (int(v[0]) for v in np.nonzero(missing))
         raise opened.error(part.where(row, frame.columns[col]),
-                           "missing value (empty or NaN); pass fill= to fill it")
+                           "missing value (empty or NaN); pass fill= (--fill on the command "
+                           "line) to fill it")
     if options.fill == "zero":
         return frame.fillna(0.0)
     if options.fill == "ffill":

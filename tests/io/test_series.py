@@ -45,7 +45,8 @@ def test_parquet_rows_are_named_as_rows(write, refused, tmp_path):
                           "y": [1.0, np.nan, 3.0]})
     frame.to_parquet(tmp_path / "s.parquet")
     refused(lambda: read_series("s.parquet"),
-            "s.parquet, row 2, column 'y': missing value (empty or NaN); pass fill= to fill it.")
+            "s.parquet, row 2, column 'y': missing value (empty or NaN); pass fill= (--fill on "
+            "the command line) to fill it.")
     data = read_series("s.parquet", fill="interpolate")
     assert data.y[0].tolist() == [1.0, 2.0, 3.0] and data.freq == "h" and data.filled == 1
     assert data.info.format == "parquet" and data.info.schema["y"] == "double"
@@ -83,7 +84,8 @@ def test_fill_cannot_fill_a_first_value(write, refused):
         ("ds,y\n2020-01-01,1\n2020-01-02,inf\n", {},
          "s.csv, line 3, column 'y': values must be finite numbers; got 'inf'."),
         ("ds,y\n2020-01-01,1\n2020-01-02,NaN\n2020-01-03,3\n", {},
-         "s.csv, line 3, column 'y': missing value (empty or NaN); pass fill= to fill it."),
+         "s.csv, line 3, column 'y': missing value (empty or NaN); pass fill= (--fill on the "
+         "command line) to fill it."),
         ("ds,y\n2020-01-01,1\n2020-01-01,2\n2020-01-02,3\n", {},
          "s.csv, line 3, column 'ds': duplicate time 2020-01-01 00:00:00 in series 'y': line 2 "
          "has it too."),
@@ -101,7 +103,8 @@ def test_fill_cannot_fill_a_first_value(write, refused):
          "grid of series 'y' (irregular steps)."),
         ("ds,y\n2020-01-04,1\n2020-01-05,2\n2020-01-06,3\n2020-01-09,4\n", {},
          "s.csv, line 5, column 'ds': series 'y' misses 2 steps of its regular grid, the first "
-         "2020-01-07 00:00:00 (after line 4); pass fill= to insert them."),
+         "2020-01-07 00:00:00 (after line 4); pass fill= (--fill on the command line) to "
+         "insert them."),
         ("unique_id,ds,y\na,2020-01-01,1\na,2020-01-02,2\na,2020-01-03,3\n"
          "b,2020-01-01,1\nb,2020-02-01,2\nb,2020-03-01,3\n", {},
          "s.csv, line 5, column 'ds': series frequencies differ: series 'b' is 'MS', series "

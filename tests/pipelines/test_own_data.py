@@ -1,7 +1,8 @@
 """The pipelines on a user's files: CSV, Parquet, ``.ts`` and CoNLL, local and over HTTP.
 
-The files hold real data (the bundled sets, written in the formats users
-bring); the runs use tiny settings (1 epoch, 4 units).
+The files hold real data: the bundled sets as ``python -m pipelines.examples``
+writes them, in the formats users bring. The runs use tiny settings (1 epoch,
+4 units).
 """
 
 import hashlib
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pipelines import classification, forecasting, tagging
-from seqkit import datasets
+from pipelines.examples import write_examples
 from tests.helpers.pipelines import TINY, artifact_paths
 from tests.helpers.servers import serving_folder
 
@@ -32,17 +33,23 @@ def _inputs(run):
     return found
 
 
-def _co2_panel(path):
-    """Weekly CO2 at Mauna Loa cut into three series of consecutive years, as a long table."""
-    y = datasets.load_series("co2")
-    frames = [pd.DataFrame({"unique_id": f"co2-{i}", "ds": part.index, "y": part.to_numpy()})
-              for i, part in enumerate(y.iloc[start:start + 120] for start in (0, 120, 240))]
-    pd.concat(frames).to_csv(path, index=False)
-    return path
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    return write_examples(tmp_path_factory.mktemp("examples"))
 
 
-def test_forecasting_reads_a_panel_over_http_and_records_its_lineage(workdir, recorded_runs):
-    _co2_panel(workdir / "co2_panel.csv")
+@pytest.fixture
+def files(examples, workdir):
+    """``files(*names)`` copies example files into the working directory."""
+    def copy(*names):
+        for name in names:
+            shutil.copy(next(path for path in examples if path.name == name), workdir / name)
+    return copy
+
+
+def test_forecasting_reads_a_panel_over_http_and_records_its_lineage(workdir, files,
+                                                                     recorded_runs):
+    files("co2_panel.csv")
     with serving_folder(workdir) as url:
         report = forecasting.run(["--data", f"{url}/co2_panel.csv", "--horizon", "8", *TINY])
 
@@ -67,13 +74,11 @@ def test_forecasting_reads_a_panel_over_http_and_records_its_lineage(workdir, re
     assert len(table) == 24 and table["seqkit"].notna().all()
 
 
-def test_forecasting_takes_a_parquet_test_file_and_registers_the_model(workdir, recorded_runs):
+def test_forecasting_takes_a_parquet_test_file_and_registers_the_model(workdir, files,
+                                                                       recorded_runs):
     from mlflow.tracking import MlflowClient
 
-    y = datasets.load_series("airline")
-    frame = pd.DataFrame({"month": y.index, "passengers": y.to_numpy()})  # no id column
-    frame.iloc[:-12].to_parquet(workdir / "airline.parquet")
-    frame.iloc[-12:].to_parquet(workdir / "airline_future.parquet")
+    files("airline.parquet", "airline_future.parquet")  # no id column
 
     report = forecasting.run([
         "--data", "airline.parquet", "--test-data", "airline_future.parquet",
@@ -91,10 +96,8 @@ def test_forecasting_takes_a_parquet_test_file_and_registers_the_model(workdir, 
     assert np.isfinite(report.metrics["seqkit"]["mase"])
 
 
-def test_classification_on_ts_files(workdir, recorded_runs):
-    for part in ("TRAIN", "TEST"):
-        shutil.copy(datasets.verify("basic_motions")[part == "TEST"],
-                    workdir / f"motions_{part}.ts")
+def test_classification_on_ts_files(workdir, files, recorded_runs):
+    files("motions_TRAIN.ts", "motions_TEST.ts")
 
     report = classification.run(["--data", "motions_TRAIN.ts", "--test-data", "motions_TEST.ts",
                                  *TINY])
@@ -107,54 +110,37 @@ def test_classification_on_ts_files(workdir, recorded_runs):
     assert (workdir / "outputs" / "classification" / "motions_TRAIN" / "model").is_dir()
 
 
-def test_classification_on_a_long_table_makes_a_stratified_split(workdir, recorded_runs):
-    X, y, _, _ = datasets.load_classification("japanese_vowels")
-    keep = [i for i, label in enumerate(y) if label in {"1", "2", "3"}][:60]
-    rows = [
-        {"unique_id": f"u{i}", "ds": t, "speaker": y[i],
-         **{f"c{j}": float(v) for j, v in enumerate(step)}}
-        for i in keep for t, step in enumerate(X[i])
-    ]
-    pd.DataFrame(rows).to_csv(workdir / "vowels.csv", index=False)
+def test_classification_on_a_long_table_makes_a_stratified_split(workdir, files,
+                                                                   recorded_runs):
+    files("vowels.csv")
 
     classification.run(["--data", "vowels.csv", "--label-column", "speaker", *TINY])
 
     (run,) = recorded_runs()
     params = run.data.params
     assert params["split"] == "a stratified 25% of the sequences (seed 0)"
-    assert params["n_train_sequences"] == "45" and params["n_test_sequences"] == "15"
+    assert params["n_train_sequences"] == "202" and params["n_test_sequences"] == "68"
     assert params["n_channels"] == "12"
 
 
-def test_tagging_on_a_conll_file(workdir, recorded_runs):
-    tokens, tags, _, _ = datasets.load_tagging("japanese_ner")
-    lines = ["-DOCSTART- -X- O", ""]
-    for sentence, labels in zip(tokens[:150], tags[:150]):
-        lines += [f"{token} {tag}" for token, tag in zip(sentence, labels)] + [""]
-    (workdir / "ner.conll").write_text("\n".join(lines), encoding="utf-8")
+def test_tagging_on_a_conll_file(workdir, files, recorded_runs):
+    files("ner.conll")
 
     report = tagging.run(["--data", "ner.conll", *TINY])
 
     (run,) = recorded_runs()
     assert run.data.params["split"] == "a random 20% of the sequences (seed 0)"
-    assert run.data.params["n_test_sequences"] == "30"
+    assert run.data.params["n_test_sequences"] == "100"
     assert _inputs(run)["training"][1]["format"] == "conll"
     assert {"seqkit", "crf", "most_frequent_tag"} == set(report.metrics)
 
 
-def test_tagging_on_numeric_long_tables(workdir, recorded_runs):
+def test_tagging_on_a_numeric_long_table(workdir, files, recorded_runs):
     from mlflow.tracking import MlflowClient
 
-    parts = datasets.load_tagging("basic_motions_segmentation")
-    for name, X, y in (("train", *parts[:2]), ("test", *parts[2:])):
-        pd.DataFrame([
-            {"unique_id": f"s{i}", "activity": label, **{f"c{j}": v for j, v in enumerate(step)}}
-            for i, (x, labels) in enumerate(zip(X[:4], y[:4]))
-            for step, label in zip(x, labels)
-        ]).to_parquet(workdir / f"{name}.parquet")
+    files("segmentation.parquet")
 
-    report = tagging.run(["--data", "train.parquet", "--test-data", "test.parquet",
-                          "--label-column", "activity", *TINY])
+    report = tagging.run(["--data", "segmentation.parquet", "--label-column", "activity", *TINY])
 
     (run,) = recorded_runs()
     assert run.info.status == "FINISHED"
