@@ -14,7 +14,7 @@ import pytest
 
 from pipelines import classification, forecasting, tagging
 from pipelines.examples import write_examples
-from tests.helpers.pipelines import TINY, artifact_paths
+from tests.helpers.pipelines import TINY
 from tests.helpers.servers import serving_folder
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -96,20 +96,6 @@ def test_forecasting_takes_a_parquet_test_file_and_registers_the_model(workdir, 
     assert np.isfinite(report.metrics["seqkit"]["mase"])
 
 
-def test_classification_on_ts_files(workdir, files, recorded_runs):
-    files("motions_TRAIN.ts", "motions_TEST.ts")
-
-    report = classification.run(["--data", "motions_TRAIN.ts", "--test-data", "motions_TEST.ts",
-                                 *TINY])
-
-    (run,) = recorded_runs()
-    assert run.info.status == "FINISHED"
-    assert run.data.params["n_channels"] == "6" and run.data.params["n_classes"] == "4"
-    assert _inputs(run)["training"][1]["format"] == "ts"
-    assert 0 <= report.metrics["seqkit"]["accuracy"] <= 1
-    assert (workdir / "outputs" / "classification" / "motions_TRAIN" / "model").is_dir()
-
-
 def test_classification_on_a_long_table_makes_a_stratified_split(workdir, files,
                                                                    recorded_runs):
     files("vowels.csv")
@@ -133,20 +119,6 @@ def test_tagging_on_a_conll_file(workdir, files, recorded_runs):
     assert run.data.params["n_test_sequences"] == "100"
     assert _inputs(run)["training"][1]["format"] == "conll"
     assert {"seqkit", "crf", "most_frequent_tag"} == set(report.metrics)
-
-
-def test_tagging_on_a_numeric_long_table(workdir, files, recorded_runs):
-    from mlflow.tracking import MlflowClient
-
-    files("segmentation.parquet")
-
-    report = tagging.run(["--data", "segmentation.parquet", "--label-column", "activity", *TINY])
-
-    (run,) = recorded_runs()
-    assert run.info.status == "FINISHED"
-    assert set(report.metrics) == {"seqkit", "crf"}
-    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
-    assert "tables/per_entity_f1.csv" in artifact_paths(client, run.info.run_id)
 
 
 def test_a_bad_file_is_refused_before_any_run_or_folder(workdir, recorded_runs, capsys):
