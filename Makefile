@@ -1,31 +1,45 @@
-# The README's commands. Each sets up its own virtual environment first.
+# The README's commands. Each sets up its own virtual environment first: `make demo` with
+# what the main job needs, `make test` adds the development extras (test tools, ONNX, Spark).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat setup.py pyproject.toml | cksum | cut -d' ' -f1)
+SUM := $(shell cat setup.py pyproject.toml | cksum | cut -d' ' -f1)
+BASE := $(VENV)/.installed-base-$(SUM)
+DEV := $(VENV)/.installed-dev-$(SUM)
 
-.PHONY: install test test-fast demo bench lint
+.PHONY: install install-dev test test-fast demo bench lint clean-demo
 
-$(STAMP): setup.py pyproject.toml
+$(BASE): setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-base-*
+	touch $(BASE)
+
+$(DEV): $(BASE)
 	$(PY) -m pip install --quiet -e ".[dev]"
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	rm -f $(VENV)/.installed-dev-*
+	touch $(DEV)
 
-install: $(STAMP)
+install: $(BASE)
 
-test: $(STAMP)
+install-dev: $(DEV)
+
+test: $(DEV)
 	$(PY) -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(DEV)
 	$(PY) -m pytest -m "not slow"
 
-demo: $(STAMP)
+demo: $(BASE)
 	$(PY) -m pipelines
 
-bench: $(STAMP)
+bench: $(BASE)
 	$(PY) benchmarks/cells.py
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(VENV)/bin/ruff check seqkit pipelines tests benchmarks
+
+# What `make demo` and the README's commands leave in the working directory.
+clean-demo:
+	rm -rf outputs mlruns mlflow.db my_data forecasts.csv labels.parquet tagged.conll

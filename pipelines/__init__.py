@@ -10,11 +10,43 @@ against baselines on the same test split, records everything in MLflow
     python -m pipelines          # all of them, the main job
 
 The pipelines are applications, not library code: importing this package
-quietens TensorFlow's C++ logging and MLflow's artifact progress bars, unless
-``TF_CPP_MIN_LOG_LEVEL`` or ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` is set.
+keeps TensorFlow, absl and MLflow from logging below their warnings (and
+TensorFlow's C++ runtime below its fatal errors) and MLflow's artifact
+progress bars off, unless ``TF_CPP_MIN_LOG_LEVEL``, ``MLFLOW_LOGGING_LEVEL``
+or ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` is set: the output is the
+progress, the tables and the paths.
 """
 
+import contextlib
+import logging
 import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_QUIET_TF = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+
+
+@contextlib.contextmanager
+def _stderr_closed():
+    """File descriptor 2 points to the null device: what C++ code prints there is dropped
+    (TensorFlow's runtime prints its start-up notes before any log level applies)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+if _QUIET_TF and "tensorflow" not in sys.modules:
+    with _stderr_closed():
+        import tensorflow  # noqa: F401
+
+for _name in ("tensorflow", "absl"):
+    logging.getLogger(_name).setLevel(logging.ERROR)

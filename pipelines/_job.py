@@ -14,14 +14,15 @@ import json
 import pickle
 import sys
 import time
+import warnings
 from pathlib import Path
 
-from matplotlib.figure import Figure
 from sklearn.pipeline import Pipeline
 
 from pipelines import _plots
 from pipelines._args import parse
 from pipelines._data import log_lineage
+from pipelines._progress import EpochProgress, InitialWeights
 from pipelines._report import print_report
 from pipelines._resume import FitCheckpoints
 from seqkit import tracking, training
@@ -50,6 +51,7 @@ class Job:
         self.checkpoint_dir = checkpoint_dir
         self.register_model = register_model
         self._start = time.perf_counter()
+        self._initial = None
 
     def progress(self, message):
         """Print a progress line with the time since the pipeline started."""
@@ -71,7 +73,9 @@ class Job:
         -----
         The estimator fits with the job's ``checkpoint_dir`` (a checkpoint
         there is resumed) and gets its own ``checkpoint_dir`` back afterwards,
-        which is what is logged and pickled.
+        which is what is logged and pickled. A fit longer than 10 seconds
+        prints a progress line every 10 seconds; the warnings it raises are
+        printed as ``note:`` lines.
 
         Raises
         ------
@@ -92,13 +96,19 @@ class Job:
         start = time.perf_counter()
         estimator.set_params(checkpoint_dir=self.checkpoint_dir or params["checkpoint_dir"])
         try:
-            model.fit(*data)
+            self._initial = InitialWeights()
+            with (training.watching(EpochProgress(self.progress, params["epochs"]), self._initial),
+                  warnings.catch_warnings(record=True) as caught):
+                warnings.simplefilter("default", UserWarning)
+                model.fit(*data)
         except TrainingDivergedError as exc:
             if exc.history:
                 self._log_history(exc.history)
             raise
         finally:
             estimator.set_params(checkpoint_dir=params["checkpoint_dir"])
+        for warning in caught:  # what the fit had to say, as a line of the log
+            self.progress(f"note: {warning.message}")
         epochs = len(next(iter(estimator.history_.values())))
         self.progress(f"fitted in {time.perf_counter() - start:.1f}s ({epochs} epochs)")
         self._log_history(estimator.history_)
@@ -107,7 +117,7 @@ class Job:
     def _log_history(self, history):
         """Log a fit's per-epoch ``history`` as metrics and as the learning curves."""
         tracking.log_history(history)
-        self.figure(_plots.learning_curves(history), "learning_curves")
+        self.figure(_plots.learning_curves(history, title=self.dataset), "learning_curves")
 
     def baseline(self, name, fit, *data):
         """Fit a baseline with ``fit(*data)``, printing progress; return what ``fit`` returns."""
@@ -131,7 +141,9 @@ class Job:
 
     def gradient_norms(self, estimator, x, y):
         """Plot ``||dLoss/dh_t||`` over the time steps of the estimator's network (both
-        directions of a bidirectional one).
+        directions of a bidirectional one), with the weights it started from and those it
+        ended with, side by side: a gradient that vanishes over the steps shows as a falling
+        line.
 
         Parameters
         ----------
@@ -139,10 +151,17 @@ class Job:
         x, y : arrays
             A batch of the network's inputs and targets.
         """
-        norms = training.gradient_norms_over_time(estimator.model_, x, y)
-        figure = Figure(figsize=(6, 3.5), layout="constrained")
-        training.plot_gradient_norms(norms, ax=figure.subplots())
-        self.figure(figure, "gradient_norms")
+        model = estimator.model_
+        trained = model.get_weights()
+        panels = {"after training": training.gradient_norms_over_time(model, x, y)}
+        if self._initial is not None and self._initial.weights is not None:
+            model.set_weights(self._initial.weights)
+            try:
+                panels = {"at initialisation": training.gradient_norms_over_time(model, x, y),
+                          **panels}
+            finally:
+                model.set_weights(trained)
+        self.figure(_plots.gradient_norms(panels, title=self.dataset), "gradient_norms")
 
     def finish(self, model, report):
         """Log the metrics, export the model, pickle it, write ``results.json``.
@@ -167,6 +186,7 @@ class Job:
             _metric_key(name, report.model, metric): value
             for name, row in report.metrics.items() for metric, value in row.items()
         })
+        tracking.describe_run(report.summary())
         self.progress("exporting the model")
         saved_model = export.export_saved_model(model, self.stage / "model")
         tracking.log_artifact(saved_model)
@@ -197,7 +217,7 @@ def _metric_key(model, estimator_row, metric):
     return f"test_{metric}" if model == estimator_row else f"{model}_test_{metric}"
 
 
-def execute(task, args, data, body):
+def execute(task, args, data, body, description=None):
     """Run ``body(args, job, data)`` in an MLflow run and a staging folder, then print the
     summary.
 
@@ -217,6 +237,8 @@ def execute(task, args, data, body):
         From the pipeline's ``load(args)``: logged as the run's dataset inputs.
     body : callable
         ``body(args, job, data) -> Report``.
+    description : str or None
+        The experiment's description in the MLflow UI.
 
     Returns
     -------
@@ -229,6 +251,7 @@ def execute(task, args, data, body):
             args.experiment, f"{data.name}-{args.cell}",
             tags={"task": task, "dataset": data.name, **checkpoints.tags()},
             tracking_uri=args.tracking_uri, resumes=checkpoints.resumes,
+            description=description,
         ) as run:
             checkpoints.record(run)
             if args.data is None:
@@ -266,7 +289,7 @@ def cli(run, argv=None):
     return 0
 
 
-def entry_points(task, build_parser, load, body):
+def entry_points(task, build_parser, load, body, description=None):
     """A pipeline module's ``run`` and ``main`` functions.
 
     Parameters
@@ -279,6 +302,9 @@ def entry_points(task, build_parser, load, body):
         folder exists.
     body : callable
         ``body(args, job, data) -> Report``, see :func:`execute`.
+    description : str or None
+        The experiment's description in the MLflow UI (the pipeline module's
+        docstring, say).
 
     Returns
     -------
@@ -290,7 +316,7 @@ def entry_points(task, build_parser, load, body):
 
     def run(argv=None):
         args = parse(build_parser(), argv)
-        return execute(task, args, load(args), body)
+        return execute(task, args, load(args), body, description)
 
     def main(argv=None):
         return cli(run, argv)

@@ -8,13 +8,15 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def learning_curves(history):
+def learning_curves(history, *, title):
     """Per-epoch training and validation metrics, one panel per metric.
 
     Parameters
     ----------
     history : dict of str to list of float
         An estimator's ``history_`` (``loss``, ``val_loss``, ...).
+    title : str
+        The data set, named above the panels.
 
     Returns
     -------
@@ -29,6 +31,64 @@ def learning_curves(history):
             axes.plot(epochs, history[f"val_{name}"], label="validation")
         axes.set(xlabel="epoch", ylabel=name, title=name)
         axes.legend()
+    validation = "" if any(name.startswith("val_") for name in history) else \
+        " (no validation split)"
+    figure.suptitle(f"{title}: learning curves{validation}")
+    return figure
+
+
+def gradient_norms(panels, *, title):
+    """``||dLoss/dh_t||`` over the time steps, one panel per state of the weights.
+
+    Parameters
+    ----------
+    panels : dict of str to array-like
+        Panel title (e.g. ``"at initialisation"``) -> the norms from
+        :func:`seqkit.training.gradient_norms_over_time`.
+    title : str
+        The data set, named above the panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from seqkit.training import plot_gradient_norms
+
+    figure = Figure(figsize=(5.5 * len(panels), 3.5), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(panels), sharey=True))
+    for ax, (name, norms) in zip(axes, panels.items()):
+        plot_gradient_norms(norms, ax=ax)
+        ax.set_title(name)
+    figure.suptitle(f"{title}: gradient reaching each time step")
+    return figure
+
+
+def per_entity_f1(table, *, title):
+    """Entity-level F1 per entity type, a bar per model.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows per entity type (and the averages seqeval adds), columns
+        ``(model, "f1-score")`` among others, as the tagging pipeline builds it.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    f1 = table.xs("f1-score", axis=1, level=1)
+    f1 = f1.loc[[name for name in f1.index if not name.endswith(" avg")]]
+    figure = Figure(figsize=(max(5.0, 0.9 * len(f1) + 2), 3.5), layout="constrained")
+    axes = figure.subplots()
+    width = 0.8 / len(f1.columns)
+    positions = np.arange(len(f1))
+    for i, model in enumerate(f1.columns):
+        axes.bar(positions + (i - (len(f1.columns) - 1) / 2) * width, f1[model], width,
+                 label=model)
+    axes.set_xticks(positions, f1.index, rotation=30, ha="right")
+    axes.set(ylabel="entity F1", ylim=(0, 1), title=f"{title}: entity F1 per type, test split")
+    axes.legend(fontsize="small")
     return figure
 
 

@@ -43,6 +43,13 @@ class Report:
         """The name of the seqkit estimator's row."""
         return next(iter(self.metrics))
 
+    def summary(self):
+        """One line: the estimator's primary score beside the best baseline's."""
+        name, best = self.best_baseline()
+        value = self.metrics[self.model][self.primary]
+        return (f"{self.task} on {self.dataset}, test split: seqkit {self.primary} "
+                f"{value:.4f}; best baseline {name} {best:.4f}")
+
     def best_baseline(self):
         """``(name, value)`` of the best baseline on the primary metric."""
         baselines = {name: row[self.primary] for name, row in self.metrics.items()

@@ -6,7 +6,8 @@ files, or a long table (CSV or Parquet) with a sequence id, an optional time
 column, a label column and every other column a numeric channel. Without
 ``--test-data``, a stratified 25% of the sequences is the test split. Each
 channel is standardised with the training data's statistics; the score is
-test accuracy.
+test accuracy. The main job's targets: at least 0.98 on JapaneseVowels and
+1.0 on BasicMotions.
 
 Run ``python -m pipelines.classification --help`` for the options.
 """
@@ -117,7 +118,7 @@ def body(args, job, data):
     return job.finish(model, Report("classification", data.name, metrics, "accuracy", True))
 
 
-run, main = entry_points("classification", build_parser, load, body)
+run, main = entry_points("classification", build_parser, load, body, __doc__)
 
 if __name__ == "__main__":
     raise SystemExit(main())

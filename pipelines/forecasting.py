@@ -3,7 +3,9 @@
 Temporal hold-out: the last ``horizon`` steps of each series are the test
 split (or ``--test-data`` gives them); the estimator, and every baseline,
 sees only the steps before them. Scores are MASE (scaled by each series'
-in-sample seasonal naive error) and sMAPE, averaged over the series.
+in-sample seasonal naive error) and sMAPE, averaged over the series. The
+main job's target on the bundled sunspots and CO2 series: a MASE below every
+baseline's.
 
 The data: a bundled series (``--dataset``), or your long table (``--data``,
 CSV or Parquet, one row per series and time step, columns ``unique_id``,
@@ -83,6 +85,9 @@ def build_parser():
     parser.add_argument("--coverage", type=_coverage, default=0.9,
                         help="nominal coverage of the prediction interval, in (0, 1) "
                              "(default: %(default)s)")
+    parser.add_argument("--nonnegative", choices=("auto", "yes", "no"), default="auto",
+                        help="clip the prediction intervals at 0: yes, no, or auto (default): "
+                             "when no training value is negative")
     columns = add_column_options(parser, id_help="series id; a table without it is one series "
                                                  "(default: %(default)s)")
     columns.add_argument("--target", default="y", help="the values to forecast (default: y)")
@@ -211,6 +216,20 @@ def _intervals(estimator, coverage, X, job):
         return None, None
 
 
+def _nonnegative(args, train, job):
+    """Whether the intervals are clipped at 0 (``--nonnegative``), said in the log."""
+    if args.nonnegative == "no":
+        return False
+    if args.nonnegative == "auto":
+        if any((series < 0).any() for series in train.y):
+            return False
+        job.progress("no training value is negative: the interval's lower bounds are clipped "
+                     "at 0 (--nonnegative no keeps them as computed)")
+    else:
+        job.progress("--nonnegative yes: the interval's lower bounds are clipped at 0")
+    return True
+
+
 def _mean_scores(actual, forecasts, train, season_length):
     """MASE and sMAPE of each series, averaged over the series."""
     rows = [_scores(a, f, t, season_length) for a, f, t in zip(actual, forecasts, train)]
@@ -234,6 +253,8 @@ def body(args, job, data):
     future = None if test.X is None else test.X
     point = estimator.predict(X=future)
     lower, upper = _intervals(estimator, args.coverage, future, job)
+    if lower is not None and _nonnegative(args, train, job):
+        lower = [bound.clip(lower=0.0) for bound in lower]
     forecasts = {
         "seasonal_naive": _baseline(job, f"seasonal naive (m={season})",
                                     lambda: SeasonalNaiveForecaster(season), train.y, horizon),
@@ -276,7 +297,7 @@ def _forecast_table(test, point, lower, upper, forecasts):
     return pd.concat(frames, ignore_index=True)
 
 
-run, main = entry_points("forecasting", build_parser, load, body)
+run, main = entry_points("forecasting", build_parser, load, body, __doc__)
 
 if __name__ == "__main__":
     raise SystemExit(main())

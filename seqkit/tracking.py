@@ -38,6 +38,7 @@ __all__ = [
     "TrackedRun",
     "TrackingError",
     "check_tracking_store",
+    "describe_run",
     "log_artifact",
     "log_dataset",
     "log_history",
@@ -184,6 +185,9 @@ PIPELINE_RUN_TAG = "seqkit.pipeline_run_id"
 """Tag of an ``mlflow run`` run in the Default experiment naming the pipeline's own run."""
 
 _DEFAULT_EXPERIMENT_ID = "0"
+_NOTE_TAG = "mlflow.note.content"
+# The MLflow UI opens an experiment of this kind on its runs (not on a GenAI overview).
+_EXPERIMENT_KIND_TAG, _TRAINED_MODELS = "mlflow.experimentKind", "custom_model_development"
 
 
 def _continuable(client, run_id, experiment_id):
@@ -201,7 +205,7 @@ def _continuable(client, run_id, experiment_id):
 
 @contextlib.contextmanager
 def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_uri=None,
-                resumes=None):
+                resumes=None, description=None):
     """Start an MLflow run; finish it, or mark it ``FAILED`` with the error and re-raise.
 
     Inside ``mlflow run`` (``MLFLOW_RUN_ID`` set), the run created by MLflow
@@ -231,6 +235,10 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
         As in :func:`resolve_tracking_uri`.
     resumes : str or None, default=None
         A run id, see above.
+    description : str or None, default=None
+        The experiment's description (Markdown, shown on its page in the
+        MLflow UI). The experiment is also marked as one of trained models
+        (tag ``mlflow.experimentKind``), so that the UI opens it on its runs.
 
     Yields
     ------
@@ -253,6 +261,7 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
         tags = {**(tags or {}), PROJECT_RUN_TAG: project_run}
     if not run_id:
         experiment_id = mlflow.set_experiment(experiment).experiment_id
+        _describe_experiment(client, experiment_id, description)
         if resumes and _continuable(client, resumes, experiment_id):
             run_id = resumes
     if resumes and run_id != resumes:
@@ -260,7 +269,7 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
     active = mlflow.start_run(run_id=run_id, run_name=run_name, tags=tags)
     if project_run:
         client.set_tag(project_run, PIPELINE_RUN_TAG, active.info.run_id)
-        client.set_tag(project_run, "mlflow.note.content",
+        client.set_tag(project_run, _NOTE_TAG,
                        f"This project run's pipeline recorded its work in run "
                        f"{active.info.run_id} of the experiment {experiment!r}.")
     try:
@@ -272,6 +281,21 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
         mlflow.end_run(status="FAILED")
         raise
     mlflow.end_run(status="FINISHED")
+
+
+def _describe_experiment(client, experiment_id, description):
+    tags = client.get_experiment(experiment_id).tags
+    wanted = {_EXPERIMENT_KIND_TAG: _TRAINED_MODELS, _NOTE_TAG: description}
+    for key, value in wanted.items():
+        if value is not None and tags.get(key) != value:
+            client.set_experiment_tag(experiment_id, key, value)
+
+
+def describe_run(text):
+    """Set the active run's description (a line shown on its page in the MLflow UI)."""
+    import mlflow
+
+    mlflow.set_tag(_NOTE_TAG, text)
 
 
 def _record_failure(exc):
@@ -397,11 +421,12 @@ def log_input(frame, *, source, name, context, tags=None, targets=None):
     import mlflow.data
 
     with warnings.catch_warnings():
-        # MLflow warns that the source's type is inferred from the URI, which is what we want.
+        # MLflow warns that the source's type is inferred from the URI (what we want), and
+        # that integer columns cannot hold missing values (a schema of data, not of a model).
         warnings.simplefilter("ignore")
         dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets=targets)
-    mlflow.log_input(dataset, context=context,
-                     tags={key: str(value) for key, value in (tags or {}).items()})
+        mlflow.log_input(dataset, context=context,
+                         tags={key: str(value) for key, value in (tags or {}).items()})
 
 
 def log_artifact(path, artifact_path=None):

@@ -7,6 +7,8 @@
   become NaN or inf, can stop early on a validation split, can checkpoint every
   epoch and resume a killed run as if it had never stopped, and trains on
   several workers under a ``tf.distribute`` strategy (:mod:`seqkit.distribute`).
+* :func:`watching` adds callbacks to every fit inside a block (a progress
+  line per epoch while an estimator fits).
 * :func:`gradient_norms_over_time` returns ``||dLoss/dh_t||`` for every step
   ``t`` of the first recurrent layer, and :func:`plot_gradient_norms` draws it:
   vanishing or exploding gradients, seen with one's own eyes.
@@ -24,7 +26,7 @@ norms and their plot).
 
 from seqkit.training.checkpoints import checkpoint_state
 from seqkit.training.diagnostics import gradient_norms_over_time, plot_gradient_norms
-from seqkit.training.loop import compile_model, fit
+from seqkit.training.loop import compile_model, fit, watching
 from seqkit.training.tbptt import TruncatedBPTT
 
 __all__ = [
@@ -34,4 +36,5 @@ __all__ = [
     "fit",
     "gradient_norms_over_time",
     "plot_gradient_norms",
+    "watching",
 ]

@@ -2,6 +2,8 @@
 and :func:`fit`, with its checks of data and arguments and its epoch loop, which drives
 Keras callbacks."""
 
+import contextlib
+import contextvars
 import math
 import warnings
 
@@ -159,6 +161,27 @@ def _check_replicas(strategy, seed, batch_size, sizes, owner):
                 f"replicas at least one sample of every batch. Got batch_size={batch_size} for "
                 f"{n} {name} samples: a batch of {_last_batch(n, batch_size)}."
             )
+
+
+_WATCHERS = contextvars.ContextVar("seqkit_training_watchers", default=())
+
+
+@contextlib.contextmanager
+def watching(*callbacks):
+    """Add Keras callbacks to every :func:`fit` inside the block (estimators' fits included).
+
+    For applications that report on fits they do not call themselves, such as a
+    progress line per epoch while an estimator's ``fit`` runs.
+
+    Parameters
+    ----------
+    *callbacks : keras.callbacks.Callback
+    """
+    token = _WATCHERS.set((*_WATCHERS.get(), *callbacks))
+    try:
+        yield
+    finally:
+        _WATCHERS.reset(token)
 
 
 def fit(
@@ -321,7 +344,7 @@ def fit(
         if early_stopping:
             chain.append(keras.callbacks.EarlyStopping(patience=patience,
                                                        restore_best_weights=True))
-        chain.extend([*callbacks, progress])
+        chain.extend([*callbacks, *_WATCHERS.get(), progress])
         _run_epochs(
             model, train_batch, steps.evaluate, (arrays, y, sample_weight), validation,
             epochs=epochs, initial_epoch=progress.epochs_done, batch_size=batch_size,

@@ -1,8 +1,13 @@
 """Each pipeline end to end on its real data, with tiny settings (1 epoch, 4 units)."""
 
 import json
+import os
+import re
+import subprocess
+import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipelines import __main__ as main_job
@@ -24,8 +29,10 @@ CASES = {
     ),
     # Bidirectional tagging networks: a line of gradient norms per direction.
     "tagging/japanese_ner": (tagging, "entity_f1", ["tables/per_entity_f1.csv",
+                                                    "plots/per_entity_f1.png",
                                                     "plots/gradient_norms.png"]),
     "tagging/basic_motions_segmentation": (tagging, "entity_f1", ["tables/per_entity_f1.csv",
+                                                                  "plots/per_entity_f1.png",
                                                                   "plots/gradient_norms.png"]),
 }
 
@@ -62,6 +69,10 @@ def test_pipeline_records_exports_and_reports(case, workdir, recorded_runs, caps
     assert json.loads((export / "results.json").read_text())["metrics"] == report.metrics
     out = capsys.readouterr().out
     assert f"Exported model (SavedModel): {export / 'model'}" in out
+    assert run.data.tags["mlflow.note.content"] == report.summary()
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.note.content"] == module.__doc__
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert f"mlflow ui --backend-store-uri sqlite:///{workdir / 'mlflow.db'}" in out
 
 
@@ -96,3 +107,36 @@ def test_main_job_runs_the_pipelines_and_prints_the_result_table(workdir, capsys
     assert "basic_motions" in line and "accuracy" in line and "= 1.0" in line
     assert str(workdir / "outputs" / "classification" / "basic_motions" / "model") in out
     assert "Browse every run: mlflow ui --backend-store-uri sqlite:///" in out
+
+
+def test_forecast_intervals_of_a_series_never_negative_stay_at_or_above_zero(workdir, capsys):
+    forecasting.run(["--dataset", "sunspots", *TINY, "--coverage", "0.95"])
+    table = pd.read_csv(workdir / "outputs" / "forecasting" / "sunspots" / "tables" /
+                        "forecasts.csv")
+    assert (table["seqkit_lower"] >= 0).all()
+    assert "no training value is negative: the interval's lower bounds are clipped at 0" in \
+        capsys.readouterr().out
+
+
+def test_the_main_job_prints_progress_tables_and_paths_and_no_log_noise(tmp_path):
+    """In a fresh process, as ``make demo`` runs it: no TensorFlow, absl or MLflow lines."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("MLFLOW_", "TF_CPP"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines", "--only", "tagging/japanese_ner", "--epochs", "3"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = (result.stdout + result.stderr).splitlines()
+    noise = [line for line in lines if NOISE.search(line)]
+    assert noise == [], noise
+    assert result.stderr == ""
+    assert any(re.match(r"\[tagging/japanese_ner +\d+\.\ds\] fitting", line) for line in lines)
+    assert any(line.startswith("seqkit ") for line in lines)  # a table row
+    assert any(line.startswith("Browse every run: mlflow ui") for line in lines)
+
+
+# What TensorFlow's runtime, absl, Keras and MLflow print when nobody asks them.
+NOISE = re.compile(r"^[IWEF]\d{4} |absl|oneDNN|cpu_feature_guard|retracing|WARNING:tensorflow|"
+                   r"INFO mlflow|Validating input example|UserWarning|FutureWarning|"
+                   r"warnings\.warn")
