@@ -1,8 +1,8 @@
-"""Peak memory of ``seqkit predict`` on a forecasting file larger than memory should matter.
+"""Peak memory of ``seqkit predict`` on a 1 GiB forecasting file, and on one a tenth of it.
 
 Fits a small forecaster on a daily series and exports it, writes a long-table
 CSV (``unique_id, ds, y``: many daily series of ``--steps`` steps each) of at
-least ``--gb`` GB and one a tenth of its size, then scores each with
+least ``--gib`` GiB and one of a tenth of its series, then scores each with
 ``seqkit predict EXPORT FILE --output forecasts.parquet`` in a fresh process.
 That process runs under a small wrapper process that reports the peak
 resident memory of its children (``resource.getrusage(RUSAGE_CHILDREN)
@@ -10,13 +10,12 @@ resident memory of its children (``resource.getrusage(RUSAGE_CHILDREN)
 ``--chunk-rows`` rows bounds the memory, so both peaks should be about the
 same, whatever the file's size.
 
-Run: ``python benchmarks/predict_memory.py`` (about 10 minutes on 2 cores;
-it needs twice ``--gb`` of free space in the temporary folder).
+Run: ``python benchmarks/predict_memory.py`` (about 8 minutes on 2 cores;
+it needs ``--gib`` of free space in the temporary folder).
 """
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,6 @@ WRAPPER = (
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     "sys.exit(status)\n"
 )
-ROW_BYTES = len("s0000000,2020-01-01,10.1234\n")
 
 
 def export_forecaster(folder, steps):
@@ -51,20 +49,25 @@ def export_forecaster(folder, steps):
     return export_saved_model(model, folder / "model")
 
 
-def write_series(path, n_series, steps):
-    """A long-table CSV of ``n_series`` daily series of ``steps`` steps; returns its size."""
+def write_series(path, steps, *, n_series=None, size=None):
+    """A long-table CSV of daily series of ``steps`` steps: ``n_series`` of them, or as many
+    as make ``size`` bytes or more. Returns the number of series and the file's size."""
     import numpy as np
     import pandas as pd
 
     dates = pd.date_range("2020-01-01", periods=steps, freq="D").strftime("%Y-%m-%d")
     rng = np.random.default_rng(0)
     wave = 10 + np.sin(np.arange(steps) * 2 * np.pi / 7)
+    written = 0
     with open(path, "w", encoding="ascii") as file:
-        file.write("unique_id,ds,y\n")
-        for i in range(n_series):
+        written += file.write("unique_id,ds,y\n")
+        i = 0
+        while i < n_series if size is None else written < size:
             values = wave * rng.uniform(0.5, 2) + rng.normal(0, 0.1, steps)
-            file.write("".join(f"s{i:07d},{d},{v:.4f}\n" for d, v in zip(dates, values)))
-    return path.stat().st_size
+            written += file.write("".join(f"s{i:07d},{d},{v:.4f}\n"
+                                          for d, v in zip(dates, values)))
+            i += 1
+    return i, path.stat().st_size
 
 
 def score(model, source, chunk_rows):
@@ -80,9 +83,23 @@ def score(model, source, chunk_rows):
     return wall, int(result.stdout.split()[-1]) / 1024
 
 
+def report(model, source, args, **what):
+    """Write ``source`` (:func:`write_series` ``what``), score it, print a row; returns the
+    number of series."""
+    start = time.perf_counter()
+    n_series, size = write_series(source, args.steps, **what)
+    written = time.perf_counter() - start
+    wall, peak = score(model, source, args.chunk_rows)
+    source.unlink()
+    print(f"{n_series:>9} {size / 1e6:>10.0f} {size / 2**30:>6.2f} {written:>10.0f} "
+          f"{wall:>9.0f} {size / 1e6 / wall:>6.1f} {peak:>15.0f}", flush=True)
+    return n_series
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gb", type=float, default=1.0, help="size of the large file (GB)")
+    parser.add_argument("--gib", type=float, default=1.0,
+                        help="least size of the large file, in GiB (default 1)")
     parser.add_argument("--steps", type=int, default=730, help="steps per series")
     parser.add_argument("--chunk-rows", type=int, default=100_000)
     parser.add_argument("--folder", help="where the files go (default: a temporary folder)")
@@ -90,21 +107,12 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(dir=args.folder, prefix="predict-memory-") as folder:
         folder = Path(folder)
         model = export_forecaster(folder, args.steps)
-        big = max(10, round(args.gb * 1e9 / (ROW_BYTES * args.steps)))
         print(f"seqkit predict, chunks of {args.chunk_rows} rows, daily series of "
               f"{args.steps} steps, lookback 28, horizon 7; peak RSS of the seqkit process")
-        print(f"{'series':>9} {'file (MB)':>10} {'write (s)':>10} {'wall (s)':>9} "
+        print(f"{'series':>9} {'file (MB)':>10} {'GiB':>6} {'write (s)':>10} {'wall (s)':>9} "
               f"{'MB/s':>6} {'peak RSS (MiB)':>15}", flush=True)
-        for n_series in (big // 10, big):
-            source = folder / f"series-{n_series}.csv"
-            start = time.perf_counter()
-            size = write_series(source, n_series, args.steps)
-            written = time.perf_counter() - start
-            wall, peak = score(model, source, args.chunk_rows)
-            print(f"{n_series:>9} {size / 1e6:>10.0f} {written:>10.0f} {wall:>9.0f} "
-                  f"{size / 1e6 / wall:>6.1f} {peak:>15.0f}", flush=True)
-            source.unlink()
-    print(f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
+        n_series = report(model, folder / "large.csv", args, size=args.gib * 2**30)
+        report(model, folder / "small.csv", args, n_series=n_series // 10)
 
 
 if __name__ == "__main__":

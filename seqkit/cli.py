@@ -345,7 +345,7 @@ def build_parser():
         "a request size limit: POST {\"inputs\": ...} to /invocations; add \"params\": "
         "{\"signature\": \"predict_proba\"} for probabilities.",
     )
-    _model_arguments(serve)
+    _model_argument(serve)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=_port, default=5000, help="default 5000")
@@ -354,18 +354,17 @@ def build_parser():
     serve.add_argument("--max-request-bytes", type=_positive_int,
                        default=DEFAULT_MAX_REQUEST_BYTES,
                        help="larger request bodies get status 413, unread (default 16 MiB)")
+    serve.add_argument("--tracking-uri", help="MLflow tracking URI for runs:/ and models:/ URIs")
     serve.set_defaults(run=_serve)
     _add_predict(commands)
     return parser
 
 
-def _model_arguments(parser):
-    """MODEL and --tracking-uri, as serve and predict take them."""
+def _model_argument(parser):
+    """MODEL, as serve and predict take it."""
     parser.add_argument("model", metavar="MODEL",
                         help="a folder written by `seqkit export`, an MLflow model folder, or "
                              "runs:/..., models:/NAME/VERSION or models:/NAME@ALIAS")
-    parser.add_argument("--tracking-uri",
-                        help="MLflow tracking URI for runs:/ and models:/ URIs")
 
 
 def _add_predict(commands):
@@ -376,7 +375,7 @@ def _add_predict(commands):
         "label and proba_<class> per class; taggers CoNLL (token, predicted tag) for tokens, "
         "else id, step, label. A label column in INPUT is ignored.",
     )
-    _model_arguments(predict)
+    _model_argument(predict)
     predict.add_argument("input", metavar="INPUT",
                          help="a data file or URI: .csv or .parquet long table, .ts, or CoNLL "
                               "(.conll, .iob, .bio, .txt) for a token tagger")
@@ -397,6 +396,8 @@ def _add_predict(commands):
     predict.add_argument("--chunk-rows", type=_positive_int, default=100_000,
                          help="table rows (.ts cases, CoNLL sentences) read at a time "
                               "(default 100000)")
+    predict.add_argument("--tracking-uri",
+                         help="MLflow tracking URI for runs:/ and models:/ URIs")
     predict.set_defaults(run=_predict)
 
 

@@ -152,7 +152,13 @@ def _check_channels(data, n_features, source):
 
 
 class _Scorer:
-    """What one kind of export reads and how it turns a chunk into predictions."""
+    """What one kind of export reads and how it turns a chunk into predictions.
+
+    ``chunks(source, options)`` is the reader's iterator, ``load(export)``
+    loads the signatures the kind calls (in :attr:`signatures` order, as
+    ``functions``), ``score(chunk)`` gives a data frame (or, for CoNLL,
+    ``(tokens, predicted tags)``) and ``count(chunk)`` the items it holds.
+    """
 
     item = "sequences"  # what the progress bar counts
     conll = False  # whether the output is CoNLL rather than a table
