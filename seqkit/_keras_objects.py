@@ -28,6 +28,7 @@ KERAS_OBJECTS = {
     "seqkit>CarriedOutput": "seqkit.networks.stateful",
     "seqkit>LinearChainCRF": "seqkit.crf",
     "seqkit>CRFLoss": "seqkit.crf",
+    "seqkit>PinballLoss": "seqkit.quantiles",
 }
 """Each name seqkit registers with Keras (``package>class``), and the module that registers it."""
 

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from seqkit import crf, networks
+from seqkit import crf, networks, quantiles
 from seqkit._keras_objects import KERAS_OBJECTS, _stand_in
 from seqkit.cells import ElmanRNN, ElmanRNNCell, PeepholeLSTM, PeepholeLSTMCell
 from tests.helpers.exports import SUBPROCESS_ENV
@@ -70,6 +70,12 @@ def _crf_model(compiled=False):
     return model
 
 
+def _pinball_model():
+    model = networks.build_many_to_one(2, 6, cell="elman", units=3, seed=0)
+    model.compile(loss=quantiles.PinballLoss((0.1, 0.5, 0.9)))
+    return model
+
+
 # registered name -> (a model that holds it, an input of that model)
 MODELS = {
     "seqkit>ElmanRNN": (lambda: keras.Sequential([keras.Input((None, 1)), ElmanRNN(1)]),
@@ -99,6 +105,7 @@ MODELS = {
         [np.ones((2, 3, 2), "float32"), np.full((2, 3), 0.5, "float32")]),
     "seqkit>LinearChainCRF": (_crf_model, np.ones((2, 3, 2), "float32")),
     "seqkit>CRFLoss": (lambda: _crf_model(compiled=True), np.ones((2, 3, 2), "float32")),
+    "seqkit>PinballLoss": (lambda: _pinball_model(), np.ones((2, 3, 2), "float32")),
 }
 
 

@@ -15,6 +15,7 @@ from seqkit._validation import (
     renamed_parameter,
 )
 from seqkit.estimators._base import BaseSequenceEstimator, estimator_init
+from seqkit.estimators._quantiles import QuantileForecasts
 from seqkit.estimators._series import check_covariates, check_series
 from seqkit.exceptions import InvalidInputError
 from seqkit.export.spec import ForecastSpec, ServingSpec
@@ -43,7 +44,7 @@ def _tail_split(n, fraction, gap):
     return max(n - tail - gap, 0), n - tail
 
 
-class SequenceForecaster(BaseSequenceEstimator):
+class SequenceForecaster(QuantileForecasts, BaseSequenceEstimator):
     """Recurrent network that forecasts the next ``horizon`` values of time series.
 
     Strategy: direct multi-output. The network reads the last ``lookback``
@@ -57,6 +58,11 @@ class SequenceForecaster(BaseSequenceEstimator):
     the units of ``scaling``), give the interval half-widths. Their coverage
     is the asked one on average when the future behaves like the calibration
     tail (exchangeable errors); it is not conditional on anything.
+
+    With ``loss="quantile"`` the network forecasts ``quantiles`` instead,
+    trained on the pinball loss (Koenker & Bassett, 1978) and never crossing
+    (:mod:`seqkit.quantiles`); :meth:`predict_quantiles` gives them and
+    :meth:`predict` the median.
 
     Parameters
     ----------
@@ -75,6 +81,14 @@ class SequenceForecaster(BaseSequenceEstimator):
     calibration_fraction : float in [0, 1), default 0.2
         Fraction of each series' windows (the latest) held out to calibrate
         ``predict_interval``; 0 trains on all windows and gives no intervals.
+    loss : {"mse", "quantile"}, default "mse"
+        ``"mse"``: point forecasts (the mean squared error). ``"quantile"``:
+        quantile forecasts of the levels ``quantiles``, trained on their mean
+        pinball loss.
+    quantiles : sequence of float in (0, 1), default (0.1, 0.5, 0.9)
+        The levels of a ``loss="quantile"`` model, increasing, none repeated,
+        holding 0.5 (the median, which :meth:`predict` returns); :meth:`fit`
+        refuses others. Unused with ``loss="mse"``.
     season_length : int, default 1
         Season length ``m`` of the MASE that :meth:`score` returns (the name
         :mod:`seqkit.baselines` and :mod:`seqkit.metrics` use too).
@@ -95,6 +109,8 @@ tbptt_steps, random_state, verbose
         Covariates per step (0 without ``X``).
     season_length_ : int
         The season length :meth:`score` uses.
+    quantiles_ : tuple of float or None
+        The quantile levels forecast; ``None`` for a point model.
     residuals_ : ndarray of shape (n_calibration, horizon, n_targets)
         Absolute calibration errors in scaled units.
     series_ : list of ndarray of shape (timesteps, n_targets)
@@ -115,7 +131,7 @@ tbptt_steps, random_state, verbose
 
     __init__ = estimator_init(
         lookback=24, horizon=1, scaling="window", calibration_fraction=0.2, season_length=1,
-        seasonal_period=DEPRECATED,
+        seasonal_period=DEPRECATED, loss="mse", quantiles=(0.1, 0.5, 0.9),
     )
 
     def _check_params(self):
@@ -130,6 +146,7 @@ tbptt_steps, random_state, verbose
             self.calibration_fraction, "calibration_fraction", owner,
             low=0.0, high=1.0, high_inclusive=False,
         )
+        return self._checked_levels(owner)
 
     # ------------------------------------------------------------------ windows
 
@@ -241,7 +258,7 @@ tbptt_steps, random_state, verbose
         self
         """
         owner = type(self).__name__
-        self._check_params()
+        levels = self._check_params()
         season_length, renamed = renamed_parameter(
             self.season_length, self.seasonal_period, "season_length", "seasonal_period", owner,
             default=1,
@@ -263,7 +280,7 @@ tbptt_steps, random_state, verbose
                     "that one training window needs."
                 )
         self.series_, self.covariates_ = series, covariates
-        self.season_length_ = season_length
+        self.season_length_, self.quantiles_ = season_length, levels
         self.n_targets_ = series[0].shape[1]
         self.n_features_in_ = 0 if covariates is None else covariates[0].shape[1]
         self.target_scaler_ = SequenceScaler(
@@ -290,13 +307,14 @@ tbptt_steps, random_state, verbose
                 stacklevel=2,
             )
         n_targets = self.n_targets_
+        loss, levels = self._network_loss()
         self._fit_network(
             networks.build_many_to_one,
             *_stack(train),
-            loss="mse",
+            loss=loss,
             network={
                 "n_features": n_targets + self.n_features_in_,
-                "n_outputs": self.horizon * n_targets,
+                "n_outputs": self.horizon * n_targets * levels,
                 "output_activation": "linear",
                 "n_static": self.horizon * self.n_features_in_,
             },
@@ -307,7 +325,7 @@ tbptt_steps, random_state, verbose
         self.residuals_ = np.zeros((0, self.horizon, n_targets))
         if calibration:
             x, targets = _stack(calibration)
-            errors = np.abs(targets - self._predict_network(x))
+            errors = np.abs(targets - self._scaled_points(x))
             self.residuals_ = errors.reshape(-1, self.horizon, n_targets).astype(np.float64)
         return self
 
@@ -328,10 +346,18 @@ tbptt_steps, random_state, verbose
 
     def _forecast(self, horizon, y, X):
         """Point forecasts ``(series, horizon, targets)``, the windows' scales and forms."""
+        x, (loc, scale), horizon, forms, many = self._forecast_inputs(horizon, y, X)
+        output = self._scaled_points(x).reshape(len(forms), self.horizon, self.n_targets_)
+        points = unstandardize(output[:, :horizon], loc, scale)
+        return points, np.broadcast_to(scale, (len(forms), 1, self.n_targets_)), forms, many
+
+    def _forecast_inputs(self, horizon, y, X, method="predict"):
+        """The network input of each series' forecast, its ``(loc, scale)``, the horizon
+        checked, and the series' forms."""
         check_is_fitted(self)
         owner = type(self).__name__
         horizon = self.horizon if horizon is None else horizon
-        check_int(horizon, "horizon", f"{owner}.predict", minimum=1, maximum=self.horizon)
+        check_int(horizon, "horizon", f"{owner}.{method}", minimum=1, maximum=self.horizon)
         if y is None:
             series, forms, many = self.series_, self.forms_, self.many_
         else:
@@ -346,10 +372,7 @@ tbptt_steps, random_state, verbose
                 )
         inputs = np.stack([values[-self.lookback :] for values in series])
         blocks = self._forecast_covariates(X, series, forms, many, y is None)
-        x, (loc, scale) = self._network_inputs(inputs, blocks)
-        output = self._predict_network(x).reshape(len(series), self.horizon, self.n_targets_)
-        points = unstandardize(output[:, :horizon], loc, scale)
-        return points, np.broadcast_to(scale, (len(series), 1, self.n_targets_)), forms, many
+        return (*self._network_inputs(inputs, blocks), horizon, forms, many)
 
     def _forecast_covariates(self, X, series, forms, many, after_training):
         """Covariates ``(series, lookback + horizon, covariates)`` around each forecast origin."""
@@ -395,6 +418,7 @@ tbptt_steps, random_state, verbose
                 target_scaling=(self.target_scaler_.mean_, self.target_scaler_.scale_),
                 covariate_scaling=None if covariates is None else (covariates.mean_,
                                                                    covariates.scale_),
+                quantiles=self.quantiles_,
             ),
         )
 
@@ -508,6 +532,10 @@ tbptt_steps, random_state, verbose
             self.season_length, self.seasonal_period, "season_length", "seasonal_period",
             type(self).__name__, default=1,
         )[0]
+        if config["loss"] == "mse":  # unused: as checkpoints made before quantile forecasts
+            del config["loss"], config["quantiles"]
+        else:
+            config["quantiles"] = [float(q) for q in config["quantiles"]]
         return config
 
     def __setstate__(self, state):
@@ -516,6 +544,10 @@ tbptt_steps, random_state, verbose
                      "seasonal_period": DEPRECATED}
             if "series_" in state:
                 state["season_length_"] = state["season_length"]
+        if "loss" not in state:  # pickled before quantile forecasts
+            state = {**state, "loss": "mse", "quantiles": (0.1, 0.5, 0.9)}
+            if "series_" in state:
+                state["quantiles_"] = None
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

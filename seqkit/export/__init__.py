@@ -25,6 +25,12 @@ Signatures (``saved_model_cli show --dir DIR --all`` lists them):
     Classifier and tagger: ``probabilities``, columns in the order of
     ``classes_`` (the tagger's are 0 at padded steps; it returns ``lengths``
     too).
+``predict_quantiles``
+    Forecaster fit with ``loss="quantile"``: the inputs of
+    ``serving_default`` -> ``quantiles`` ``(batch, horizon, targets,
+    levels)`` float64 on the original scale, increasing along the levels
+    (listed in the manifest's ``quantiles``); its ``serving_default`` gives
+    the median.
 ``step``
     Streaming: one timestep ``x`` (``(batch, features)`` float32, or
     ``(batch,)`` string tokens) and the recurrent states ``h_1`` (and

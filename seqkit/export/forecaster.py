@@ -1,9 +1,11 @@
-"""The signatures of a forecaster: forecasts from histories, and ``step`` where it is defined."""
+"""The signatures of a forecaster: forecasts from histories, quantiles from a quantile
+forecaster, and ``step`` where it is defined."""
 
 import tensorflow as tf
 
 from seqkit import padding, preprocessing
 from seqkit.export.graph import Graph, lengths
+from seqkit.quantiles import MEDIAN, monotone_quantiles
 
 
 class ForecasterGraph(Graph):
@@ -21,9 +23,22 @@ class ForecasterGraph(Graph):
                 and not self.n_covariates)
 
     def _unscale(self, output, loc, scale):
+        """Point forecasts ``(batch, horizon, targets)`` on the original scale: the network's
+        outputs, or the median of a quantile forecaster's."""
         f = self.forecast_spec
+        if f.quantiles is not None:
+            return self._quantiles(output, loc, scale)[..., f.quantiles.index(MEDIAN)]
         output = tf.reshape(tf.cast(output, tf.float64), [-1, f.horizon, f.n_targets])
         return preprocessing.unstandardize(output, loc, scale)
+
+    def _quantiles(self, output, loc, scale):
+        """Quantiles ``(batch, horizon, targets, levels)`` on the original scale, never
+        crossing (:func:`seqkit.quantiles.monotone_quantiles`)."""
+        f = self.forecast_spec
+        output = tf.reshape(tf.cast(output, tf.float64),
+                            [-1, f.horizon, f.n_targets, len(f.quantiles)])
+        return preprocessing.unstandardize(monotone_quantiles(output), loc[..., None],
+                                           scale[..., None])
 
     def _windows(self, history, covariates):
         """The last ``lookback`` real steps of each history (and the covariates around them)."""
@@ -51,6 +66,13 @@ class ForecasterGraph(Graph):
                 preprocessing.standardize(tf.cast(block, tf.float64), *f.covariate_scaling))
 
     def forecast(self, history, covariates=None):
+        return {"forecasts": self._unscale(*self._network_output(history, covariates))}
+
+    def forecast_quantiles(self, history, covariates=None):
+        return {"quantiles": self._quantiles(*self._network_output(history, covariates))}
+
+    def _network_output(self, history, covariates):
+        """The network's output for each history, and the ``(loc, scale)`` that unscale it."""
         f = self.forecast_spec
         window, block = self._windows(history, covariates)
         if f.window_scaling:
@@ -65,15 +87,15 @@ class ForecasterGraph(Graph):
             future = tf.reshape(block[:, f.lookback :], [-1, f.horizon * self.n_covariates])
             output = self.network([tf.cast(sequence, tf.float32), tf.cast(future, tf.float32)],
                                   training=False)
-        return {"forecasts": self._unscale(output, loc, scale)}
+        return output, loc, scale
 
     def endpoints(self):
-        history = self.input_spec("history")
+        inputs = [self.input_spec("history")]
         if self.n_covariates:
-            covariates = self.input_spec("covariates", width=self.n_covariates)
-            endpoints = {"serving_default": (self.forecast, [history, covariates])}
-        else:
-            endpoints = {"serving_default": (self.forecast, [history])}
+            inputs.append(self.input_spec("covariates", width=self.n_covariates))
+        endpoints = {"serving_default": (self.forecast, inputs)}
+        if self.forecast_spec.quantiles is not None:
+            endpoints["predict_quantiles"] = (self.forecast_quantiles, inputs)
         if self.streaming:
             endpoints["step"] = (self.step, [self.input_spec(step=True), self.state_specs()])
         return endpoints
@@ -86,5 +108,8 @@ class ForecasterGraph(Graph):
 
     def manifest(self):
         f = self.forecast_spec
-        return {**super().manifest(), "lookback": f.lookback, "horizon": f.horizon,
-                "n_covariates": self.n_covariates}
+        manifest = {**super().manifest(), "lookback": f.lookback, "horizon": f.horizon,
+                    "n_covariates": self.n_covariates}
+        if f.quantiles is not None:
+            manifest["quantiles"] = list(f.quantiles)
+        return manifest

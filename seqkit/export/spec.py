@@ -34,6 +34,10 @@ class ForecastSpec:
         ``(mean, scale)`` of the targets, each ``(n_targets,)``.
     covariate_scaling : tuple of ndarray or None
         ``(mean, scale)`` of the covariates, each ``(n_covariates,)``.
+    quantiles : tuple of float or None
+        The quantile levels the network forecasts, increasing, 0.5 among
+        them: its outputs are raw quantiles, made monotone by
+        :func:`seqkit.quantiles.monotone_quantiles`. ``None``: point forecasts.
     """
 
     lookback: int
@@ -43,6 +47,7 @@ class ForecastSpec:
     window_scaling: bool
     target_scaling: tuple
     covariate_scaling: tuple | None = None
+    quantiles: tuple | None = None
 
 
 @dataclasses.dataclass(frozen=True)

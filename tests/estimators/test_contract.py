@@ -191,7 +191,7 @@ CHANGED_OWN = {
                      "crf": True, "scheme": "iob2"},
     SequenceForecaster: {"lookback": 5, "horizon": 2, "scaling": None,
                          "calibration_fraction": 0.0, "season_length": 4,
-                         "seasonal_period": 7},
+                         "seasonal_period": 7, "loss": "quantile", "quantiles": (0.2, 0.5)},
 }
 
 

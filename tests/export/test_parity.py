@@ -18,7 +18,8 @@ from tests.helpers.exports import (
     requests,
 )
 
-NAMES = ["classifier", "tagger", "bidirectional_tagger", "forecaster", "streaming_forecaster"]
+NAMES = ["classifier", "tagger", "bidirectional_tagger", "forecaster", "streaming_forecaster",
+         "quantile_forecaster"]
 
 
 def _forms(name):

@@ -50,6 +50,9 @@ def fitted(name):
         return fast_forecaster(cell="lstm").fit(series, X=_covariates(len(series), 0))
     if name == "streaming_forecaster":  # standard scaling: has a step signature
         return fast_forecaster(scaling="standard", cell="gru").fit(series)
+    if name == "quantile_forecaster":  # quantiles, window scaling, covariates
+        return fast_forecaster(loss="quantile", quantiles=(0.1, 0.5, 0.9)).fit(
+            series, X=_covariates(len(series), 0))
     raise KeyError(name)
 
 
@@ -119,7 +122,11 @@ def predictions(name, raw):
                                   "lengths": lengths}}
     histories, covariates = raw
     forecasts = model.predict(y=histories, X=covariates)
-    return {"serving_default": {"forecasts": np.stack(forecasts)[..., None]}}
+    answers = {"serving_default": {"forecasts": np.stack(forecasts)[..., None]}}
+    if name == "quantile_forecaster":
+        quantiles = model.predict_quantiles(y=histories, X=covariates)
+        answers["predict_quantiles"] = {"quantiles": np.stack(quantiles)[:, :, None, :]}
+    return answers
 
 
 @functools.cache

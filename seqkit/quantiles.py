@@ -1,0 +1,135 @@
+"""Quantile forecasts: the pinball loss, and outputs that cannot cross.
+
+A quantile forecaster's network gives, for each forecast value, one raw
+output per quantile level. :func:`monotone_quantiles` turns them into
+quantiles that increase with the level by construction (the lowest as given,
+each next one above it by a softplus), and both the loss in training and the
+forecasts (``predict_quantiles`` and the exported ``predict_quantiles``
+signature) go through it, written once in ``keras.ops``.
+
+:class:`PinballLoss` is the loss of quantile regression (Koenker & Bassett,
+1978, "Regression quantiles", *Econometrica* 46(1)): for level ``tau`` and
+error ``e = y - q``, ``max(tau * e, (tau - 1) * e)``, whose expectation is
+minimised by the ``tau``-quantile of ``y``.
+"""
+
+import numbers
+
+import keras
+import numpy as np
+from keras import ops
+
+from seqkit.exceptions import InputTypeError, InvalidParameterError
+
+MEDIAN = 0.5
+
+
+def check_quantiles(quantiles, name, owner, *, require_median=True):
+    """Return ``quantiles`` as a tuple of floats after checking them.
+
+    Rules: a non-empty sequence of real numbers, each in (0, 1), strictly
+    increasing (sorted, none repeated), holding 0.5 (the median that
+    ``predict`` returns) when ``require_median``.
+
+    Raises
+    ------
+    InputTypeError
+        If ``quantiles`` is not a sequence of real numbers.
+    InvalidParameterError
+        If it breaks a rule; the message names the rule and the value.
+    """
+    rule = (f"The {name!r} parameter of {owner} must be a sequence of floats in (0, 1), "
+            "increasing" + (", including 0.5" if require_median else ""))
+    if isinstance(quantiles, (str, bytes)) or not hasattr(quantiles, "__len__") or any(
+        isinstance(q, bool) or not isinstance(q, numbers.Real) for q in quantiles
+    ):
+        raise InputTypeError(f"{rule}. Got {quantiles!r} instead.")
+    values = tuple(float(q) for q in quantiles)
+    if not values:
+        raise InvalidParameterError(f"{rule}. Got an empty sequence.")
+    outside = [q for q in values if not 0 < q < 1]
+    if outside:
+        raise InvalidParameterError(f"{rule}. Got {quantiles!r} instead: {outside[0]!r} is "
+                                    "outside (0, 1).")
+    repeated = sorted({q for q in values if values.count(q) > 1})
+    if repeated:
+        raise InvalidParameterError(f"{rule}. Got {quantiles!r} instead: {repeated[0]!r} is "
+                                    "repeated.")
+    if list(values) != sorted(values):
+        raise InvalidParameterError(f"{rule}. Got {quantiles!r} instead: they must increase; "
+                                    f"sort them: {tuple(sorted(values))!r}.")
+    if require_median and MEDIAN not in values:
+        raise InvalidParameterError(f"{rule}. Got {quantiles!r} instead: 0.5 is missing, the "
+                                    "median that predict returns.")
+    return values
+
+
+def monotone_quantiles(raw):
+    """Quantiles that never cross, from raw network outputs.
+
+    ``q_0 = r_0`` and ``q_k = q_{k-1} + softplus(r_k)``: increasing in ``k``
+    for any input (strictly, but for softplus underflow to 0 far below).
+
+    Parameters
+    ----------
+    raw : array or tensor of shape (..., n_quantiles)
+
+    Returns
+    -------
+    tensor of shape (..., n_quantiles)
+    """
+    raw = ops.convert_to_tensor(raw)
+    steps = ops.concatenate([raw[..., :1], ops.softplus(raw[..., 1:])], axis=-1)
+    return ops.cumsum(steps, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="seqkit")
+class PinballLoss(keras.losses.Loss):
+    """The pinball (quantile) loss of monotone quantile outputs (Koenker & Bassett, 1978).
+
+    ``y_true`` ``(batch, n_values)``; ``y_pred`` ``(batch, n_values *
+    n_quantiles)``, the raw outputs of each value's quantiles side by side,
+    made monotone by :func:`monotone_quantiles`. The loss is the mean over
+    values and quantile levels of ``max(tau * e, (tau - 1) * e)``,
+    ``e = y - q_tau``.
+
+    Parameters
+    ----------
+    quantiles : sequence of float in (0, 1)
+        The levels, increasing.
+    name : str, default "pinball_loss"
+    """
+
+    def __init__(self, quantiles=(0.1, 0.5, 0.9), name="pinball_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.quantiles = check_quantiles(quantiles, "quantiles", "PinballLoss",
+                                         require_median=False)
+
+    def call(self, y_true, y_pred):
+        levels = ops.convert_to_tensor(np.asarray(self.quantiles), dtype=y_pred.dtype)
+        y_true = ops.cast(y_true, y_pred.dtype)
+        q = monotone_quantiles(ops.reshape(y_pred, (-1, ops.shape(y_true)[1],
+                                                    len(self.quantiles))))
+        error = y_true[..., None] - q
+        return ops.mean(ops.maximum(levels * error, (levels - 1) * error), axis=(1, 2))
+
+    def get_config(self):
+        return {**super().get_config(), "quantiles": list(self.quantiles)}
+
+
+def pinball_loss(y_true, quantiles, levels):
+    """The mean pinball loss of quantile forecasts, in NumPy (for scoring them).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+    quantiles : array-like of shape (n, n_levels)
+    levels : sequence of float of length n_levels
+
+    Returns
+    -------
+    float
+    """
+    error = np.asarray(y_true, dtype=float)[:, None] - np.asarray(quantiles, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    return float(np.mean(np.maximum(levels * error, (levels - 1) * error)))
