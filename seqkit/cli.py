@@ -373,9 +373,10 @@ def _add_predict(commands):
     predict = commands.add_parser(
         "predict", help="score a data file with a model, in chunks, into CSV, Parquet or CoNLL",
         description="Score INPUT with MODEL chunk by chunk (bounded memory). Forecasters give "
-        "a long table unique_id, ds, y_pred of the dates after each series; classifiers id, "
-        "label and proba_<class> per class; taggers CoNLL (token, predicted tag) for tokens, "
-        "else id, step, label. A label column in INPUT is ignored.",
+        "a long table unique_id, ds, y_pred of the dates after each series (and y_pred_q<level> "
+        "per level of a quantile forecaster); classifiers id, label and proba_<class> per "
+        "class; taggers CoNLL (token, predicted tag) for tokens, else id, step, label. A label "
+        "column in INPUT is ignored.",
     )
     _model_argument(predict)
     predict.add_argument("input", metavar="INPUT",

@@ -10,8 +10,9 @@ What comes out, by the kind in the export's manifest:
 
 forecaster
     A long table ``unique_id, ds, y_pred``: ``horizon`` rows per series,
-    dated after its last step on its frequency. Exports hold point forecasts
-    only, so there are no interval columns.
+    dated after its last step on its frequency. A quantile forecaster's
+    export (with ``predict_quantiles``) adds a column ``y_pred_q<level>`` per
+    quantile level, e.g. ``y_pred_q0.1``; its ``y_pred`` is the median.
 classifier
     ``id, label`` and a column ``proba_<class>`` per class, in the order of
     the model's classes.
@@ -193,6 +194,9 @@ class _Forecaster(_Scorer):
     def __init__(self, manifest):
         super().__init__(manifest)
         self.lookback, self.horizon = manifest["lookback"], manifest["horizon"]
+        self.quantiles = manifest.get("quantiles") or []
+        if self.quantiles:
+            self.signatures = ("serving_default", "predict_quantiles")
         if manifest.get("n_covariates"):
             raise CommandError(
                 f"The model was fit with {manifest['n_covariates']} covariate(s): its forecasts "
@@ -217,13 +221,16 @@ class _Forecaster(_Scorer):
     def score(self, data):
         data.check_length(self.lookback, f"lookback {self.lookback}")
         histories = np.stack([s.to_numpy(np.float32)[-self.lookback:] for s in data.y])
-        forecasts = _call(self.functions[0], lambda part: {"history": histories[part, :, None]},
-                          [self.lookback] * len(histories))["forecasts"]
-        return pd.DataFrame({
+        outputs = [_call(f, lambda part: {"history": histories[part, :, None]},
+                         [self.lookback] * len(histories)) for f in self.functions]
+        frame = pd.DataFrame({
             "unique_id": np.repeat(np.asarray(data.ids, dtype=object), self.horizon),
             "ds": future_dates(data.y, self.horizon, data.freq),
-            "y_pred": forecasts[:, :, 0].ravel(),
+            "y_pred": outputs[0]["forecasts"][:, :, 0].ravel(),
         })
+        for column, level in enumerate(self.quantiles):
+            frame[f"y_pred_q{level:g}"] = outputs[1]["quantiles"][:, :, 0, column].ravel()
+        return frame
 
 
 class _Sequences(_Scorer):

@@ -54,10 +54,15 @@ def _histories(integer_time):
     return series, table
 
 
-def _expected_forecasts(series):
-    forecasts = fitted("streaming_forecaster").predict(y=series)
-    return pd.concat([pd.DataFrame({"unique_id": s.name, "ds": f.index, "y_pred": f.to_numpy()})
-                      for s, f in zip(series, forecasts)], ignore_index=True)
+def _expected_forecasts(name, series):
+    model = fitted(name)
+    frames = [pd.DataFrame({"unique_id": s.name, "ds": f.index, "y_pred": f.to_numpy()})
+              for s, f in zip(series, model.predict(y=series))]
+    if name == "quantile_forecaster":
+        for frame, quantiles in zip(frames, model.predict_quantiles(y=series)):
+            for level in quantiles.columns:
+                frame[f"y_pred_q{level:g}"] = quantiles[level].to_numpy()
+    return pd.concat(frames, ignore_index=True)
 
 
 def _sequence_table(sequences, labels=None, time=True):
@@ -100,25 +105,26 @@ def _read_conll(text):
 
 
 @pytest.mark.slow  # loads a SavedModel
-@pytest.mark.parametrize("suffix,integer_time", [(".csv", False), (".parquet", True)])
-def test_forecasts_are_the_estimators_after_each_series(exports, tmp_path, capsys, suffix,
+@pytest.mark.parametrize("name,suffix,integer_time", [
+    ("streaming_forecaster", ".csv", False), ("streaming_forecaster", ".parquet", True),
+    ("quantile_forecaster", ".csv", False)])
+def test_forecasts_are_the_estimators_after_each_series(exports, tmp_path, capsys, name, suffix,
                                                         integer_time):
     series, table = _histories(integer_time)
     source = tmp_path / f"sales{suffix}"
     table.to_csv(source, index=False) if suffix == ".csv" else table.to_parquet(source)
     out = tmp_path / f"forecasts{suffix}"
-    status, stdout, err = _predict(capsys, exports("streaming_forecaster"), source,
-                                   "--output", out)
+    status, stdout, err = _predict(capsys, exports(name), source, "--output", out)
     assert (status, err) == (0, ""), err
     assert f"for 3 series to {out}" in stdout
-    got, want = _read(out), _expected_forecasts(series)
-    assert list(got.columns) == ["unique_id", "ds", "y_pred"]
+    got, want = _read(out), _expected_forecasts(name, series)
+    assert list(got.columns) == list(want.columns)
     assert got["unique_id"].astype(str).tolist() == want["unique_id"].tolist()
     if integer_time:
         assert got["ds"].tolist() == want["ds"].tolist()
     else:
         assert (pd.to_datetime(got["ds"]) == want["ds"]).all()
-    np.testing.assert_allclose(got["y_pred"], want["y_pred"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got.iloc[:, 2:], want.iloc[:, 2:], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.slow  # loads a SavedModel

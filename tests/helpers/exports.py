@@ -50,6 +50,8 @@ def fitted(name):
         return fast_forecaster(cell="lstm").fit(series, X=_covariates(len(series), 0))
     if name == "streaming_forecaster":  # standard scaling: has a step signature
         return fast_forecaster(scaling="standard", cell="gru").fit(series)
+    if name == "quantile_forecaster":  # predict_quantiles of the levels 0.1, 0.5 and 0.9
+        return fast_forecaster(cell="gru", loss="quantile").fit(series)
     if name == "quantile_forecaster":  # quantiles, window scaling, covariates
         return fast_forecaster(loss="quantile", quantiles=(0.1, 0.5, 0.9)).fit(
             series, X=_covariates(len(series), 0))
