@@ -10,6 +10,7 @@ MLflow run and a staging folder, resuming a killed or interrupted run (see
 exit code. :func:`entry_points` makes a pipeline module's ``run`` and ``main``.
 """
 
+import contextlib
 import json
 import pickle
 import sys
@@ -98,8 +99,7 @@ class Job:
         try:
             self._initial = InitialWeights()
             with (training.watching(EpochProgress(self.progress, params["epochs"]), self._initial),
-                  warnings.catch_warnings(record=True) as caught):
-                warnings.simplefilter("default", UserWarning)
+                  self.notes()):
                 model.fit(*data)
         except TrainingDivergedError as exc:
             if exc.history:
@@ -107,12 +107,19 @@ class Job:
             raise
         finally:
             estimator.set_params(checkpoint_dir=params["checkpoint_dir"])
-        for warning in caught:  # what the fit had to say, as a line of the log
-            self.progress(f"note: {warning.message}")
         epochs = len(next(iter(estimator.history_.values())))
         self.progress(f"fitted in {time.perf_counter() - start:.1f}s ({epochs} epochs)")
         self._log_history(estimator.history_)
         return model
+
+    @contextlib.contextmanager
+    def notes(self):
+        """Print the warnings raised inside the block as ``note:`` lines of the log."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default", UserWarning)
+            yield
+        for warning in caught:
+            self.progress(f"note: {warning.message}")
 
     def _log_history(self, history):
         """Log a fit's per-epoch ``history`` as metrics and as the learning curves."""

@@ -157,3 +157,40 @@ def confusion_matrix(matrix, labels, *, title):
         color = "white" if count > threshold else "black"
         axes.text(col, row, str(count), ha="center", va="center", color=color, fontsize="small")
     return figure
+
+
+def backtest(results, history, *, context):
+    """The forecasts of a backtest at each cut-off, over the first series.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        From :func:`seqkit.model_selection.backtest` (the first series' rows
+        are drawn: ``unique_id`` equal to ``history.name``, else the first id).
+    history : pandas.Series
+        That series, as it was backtested.
+    context : int
+        How many steps to show before the first cut-off.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    ids = results["unique_id"].unique()
+    rows = results[results["unique_id"] == (history.name if history.name in ids else ids[0])]
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    axes = figure.subplots()
+    first = history.index.get_loc(rows["cutoff"].iloc[0])
+    shown = history.iloc[max(0, first - context):]
+    axes.plot(shown.index, shown.to_numpy(), color="black", label="series")
+    for number, (cutoff, window) in enumerate(rows.groupby("cutoff", sort=True)):
+        axes.plot(window["ds"], window["y_pred"], linewidth=2,
+                  label="forecasts at each cut-off" if number == 0 else None, color="C0")
+        if "y_lower" in window:
+            axes.fill_between(window["ds"], window["y_lower"], window["y_upper"], alpha=0.2,
+                              color="C0")
+        axes.axvline(cutoff, color="grey", linewidth=0.8, linestyle=":")
+    axes.set(title=f"{history.name}: backtest, {rows['cutoff'].nunique()} cut-offs (dotted)",
+             ylabel=history.name)
+    axes.legend(loc="upper left", fontsize="small")
+    return figure

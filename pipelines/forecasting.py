@@ -40,6 +40,7 @@ from seqkit.metrics import (
     mean_absolute_scaled_error,
     symmetric_mean_absolute_percentage_error,
 )
+from seqkit.model_selection import backtest, backtest_score
 
 # Season length m (for seasonal naive, ETS and MASE), held-out horizon and window.
 SERIES = {
@@ -85,6 +86,9 @@ def build_parser():
     parser.add_argument("--coverage", type=_coverage, default=0.9,
                         help="nominal coverage of the prediction interval, in (0, 1) "
                              "(default: %(default)s)")
+    parser.add_argument("--backtest-windows", type=positive_int, metavar="N",
+                        help="also backtest on the training steps: N rolling-origin windows of "
+                             "the horizon, ending at the test split (default: none)")
     parser.add_argument("--nonnegative", choices=("auto", "yes", "no"), default="auto",
                         help="clip the prediction intervals at 0: yes, no, or auto (default): "
                              "when no training value is negative")
@@ -158,8 +162,9 @@ def _estimator(args, horizon, lookback, season_length):
 
 def _default_lookback(args, train, horizon):
     """Twice the season length or the horizon (at least 8), or less so that the shortest
-    series keeps ``_SPARE_WINDOWS`` training windows beyond the fewest it needs."""
-    shortest = min(len(series) for series in train.y)
+    series keeps ``_SPARE_WINDOWS`` training windows beyond the fewest it needs (before its
+    backtest windows, if any)."""
+    shortest = min(len(series) for series in train.y) - (args.backtest_windows or 0) * horizon
     fixed = _estimator(args, horizon, 1, train.season_length).min_series_length() - 1
     wanted = max(2 * train.season_length, 2 * horizon, 8)
     return max(1, min(wanted, shortest - fixed - _SPARE_WINDOWS))
@@ -195,6 +200,10 @@ def load(args):
     else:
         why = f"the MASE, with season length {train.season_length},"
     train.check_length(max(fewest, train.season_length + 1), why)
+    if args.backtest_windows:
+        room = fewest + (args.backtest_windows - 1) * horizon + horizon
+        train.check_length(room, f"a fit ({fewest} steps) before --backtest-windows "
+                                 f"{args.backtest_windows} windows of {horizon} steps")
     params = {"horizon": horizon, "lookback": lookback, "season_length": train.season_length,
               "freq": train.freq, "n_series": len(train.ids), "filled_values": data.filled}
     return Data(data_name(args), train, test, split, params)
@@ -280,7 +289,29 @@ def body(args, job, data):
     job.table(_forecast_table(test, point, lower, upper, forecasts), "forecasts")
     x, targets = estimator.training_windows()  # the latest 64 of them below
     job.gradient_norms(estimator, x[-64:], targets[-64:])
+    if args.backtest_windows:
+        _backtest(args, job, estimator, train, season, interval=lower is not None)
     return job.finish(estimator, Report("forecasting", data.name, metrics, "mase", False))
+
+
+def _backtest(args, job, estimator, train, season, *, interval):
+    """Rolling-origin windows over the training steps, by clones of ``estimator``: metrics per
+    window (the MLflow step), the long table and the forecasts at each cut-off."""
+    job.progress(f"backtest: {args.backtest_windows} windows of {estimator.horizon} steps, one "
+                 "fit before the first cut-off")
+    with job.notes():
+        results = backtest(estimator, train.y, train.X, n_windows=args.backtest_windows,
+                           coverage=args.coverage if interval else None)
+    scores = backtest_score(results, train.y, season_length=season)
+    for window, row in scores.drop(index="overall").iterrows():
+        tracking.log_metrics({f"backtest_{name}": value for name, value in row.items()
+                              if name != "n_forecasts"}, step=int(window))
+    tracking.log_metrics({f"backtest_{name}": value
+                          for name, value in scores.loc["overall"].items()
+                          if name != "n_forecasts"})
+    job.table(results, "backtest")
+    job.table(scores, "backtest_scores")
+    job.figure(_plots.backtest(results, train.y[0], context=4 * estimator.horizon), "backtest")
 
 
 def _forecast_table(test, point, lower, upper, forecasts):

@@ -128,6 +128,12 @@ def _export(args):
 
     from seqkit.export import export_saved_model, read_manifest
 
+    dest = Path(args.dest)
+    if dest.exists() and not args.force and not (dest.is_dir() and not any(dest.iterdir())):
+        raise CommandError(
+            f"{args.dest} exists: `seqkit export` replaces a folder only when given --force "
+            "(the old export stays until the new one is complete)."
+        )
     model = load_fitted_model(args.source, args.tracking_uri)
     try:
         export_saved_model(model, args.dest)
@@ -337,7 +343,10 @@ def build_parser():
     export.add_argument("source", metavar="RUN_OR_PATH",
                         help="an estimator file (estimator.save() or a pickle), a run id, "
                              "runs:/<id> (its estimator.pkl) or runs:/<id>/<artifact>")
-    export.add_argument("dest", metavar="DEST", help="the SavedModel folder to write")
+    export.add_argument("dest", metavar="DEST",
+                        help="the SavedModel folder to write (must not exist, unless --force)")
+    export.add_argument("--force", action="store_true",
+                        help="replace DEST if it holds a seqkit export")
     export.add_argument("--tracking-uri", help="MLflow tracking URI for runs (default: "
                                                "$MLFLOW_TRACKING_URI, else ./mlflow.db)")
     export.set_defaults(run=_export)

@@ -727,6 +727,11 @@ SEQKIT_CASES = [
      lambda t: ["export", "runs:/0123456789abcdef0123456789abcdef", t / "out",
                 "--tracking-uri", f"sqlite:///{t / 'mlflow.db'}"],
      r"Cannot download runs:/0123456789abcdef0123456789abcdef/estimator\.pkl: Run"),
+    ("export onto an existing folder without --force",
+     lambda t: ["export", _unfitted_file(t), t],
+     r"exists: `seqkit export` replaces a folder only when given --force"),
+    ("predict with a model that does not exist", lambda t: ["predict", t / "nowhere", "x.csv"],
+     r"No model at .*nowhere: give a folder written by `seqkit export`"),
     ("serve a missing folder", lambda t: ["serve", t / "missing"],
      r"No model at .*missing: give a folder written by"),
     ("serve a folder that is no model", lambda t: ["serve", t],
@@ -745,6 +750,45 @@ def test_bad_seqkit_commands_print_one_line_and_exit_1(argv, pattern, tmp_path, 
     err = capsys.readouterr().err
     assert status == 1
     assert err.startswith(f"seqkit {argv[0]}: error: ") and err.count("\n") == 1, err
+    assert re.search(pattern, err), err
+    assert _snapshot(tmp_path, tracking=True) == before
+
+
+@pytest.fixture(scope="module")
+def exported_forecaster(tmp_path_factory):
+    return export.export_saved_model(fitted("streaming_forecaster"),
+                                     tmp_path_factory.mktemp("forecaster") / "model")
+
+
+_DUPLICATE_ROWS = "unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n"
+
+# (case, argv(folder, export), message pattern): `seqkit predict` with a working model
+PREDICT_CASES = [
+    ("an output of an unknown kind",
+     lambda t, model: ["predict", model, _with_file(t, "s.csv", _DUPLICATE_ROWS.encode()),
+                       "--output", t / "out.xlsx"],
+     r"--output must end in \.csv or \.parquet for a table\. Got '.*out\.xlsx'"),
+    ("input for another kind of model",
+     lambda t, model: ["predict", model, _with_file(t, "cases.ts", b"@data\n"),
+                       "--output", t / "out.csv"],
+     r"cases\.ts: iter_series reads files ending in \.csv, .*got the extension '\.ts'"),
+    ("a bad input file",
+     lambda t, model: ["predict", model, _with_file(t, "s.csv", _DUPLICATE_ROWS.encode()),
+                       "--output", t / "out.csv"],
+     r"s\.csv, line 3, column 'ds': duplicate time 2020-01-01 00:00:00 in series 'a': line 2"),
+]
+
+
+@pytest.mark.parametrize(("argv", "pattern"), [case[1:] for case in PREDICT_CASES],
+                         ids=[case[0] for case in PREDICT_CASES])
+def test_bad_seqkit_predict_commands_write_nothing(argv, pattern, exported_forecaster, tmp_path,
+                                                  monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = [str(arg) for arg in argv(tmp_path, exported_forecaster)]
+    before = _snapshot(tmp_path, tracking=True)
+    assert seqkit_main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("seqkit predict: error: ") and err.count("\n") == 1, err
     assert re.search(pattern, err), err
     assert _snapshot(tmp_path, tracking=True) == before
 
@@ -912,7 +956,8 @@ def catalogue_size():
     return (len(FIT_CASES) + len(PARAMETER_CASES) + len(PREDICT_CASES) + len(UNFITTED_CALLS)
             + len(LAYER_CASES)
             + len(FILE_CASES) + len(SIGNATURE_CASES) + len(PIPELINE_CASES) + 2
-            + len(SEQKIT_CASES) + len(SEQKIT_USAGE_CASES) + 1 + len(MLFLOW_RUN_CASES)
+            + len(SEQKIT_CASES) + len(PREDICT_CASES) + len(SEQKIT_USAGE_CASES) + 1
+            + len(MLFLOW_RUN_CASES)
             + len(SERVING_CASES))
 
 

@@ -35,6 +35,23 @@ def test_export_from_an_estimator_file(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_export_refuses_an_existing_destination_unless_forced(tmp_path, capsys):
+    path = tmp_path / "tagger.zip"
+    fitted("tagger").save(path)
+    assert _run(capsys, "export", path, tmp_path / "model")[0] == 0
+    manifest = (tmp_path / "model" / export.MANIFEST).read_bytes()
+
+    status, out, err = _run(capsys, "export", path, tmp_path / "model")
+    assert (status, out) == (1, "")
+    assert f"{tmp_path / 'model'} exists: `seqkit export` replaces a folder only when given " \
+           "--force" in err
+    assert (tmp_path / "model" / export.MANIFEST).read_bytes() == manifest
+
+    status, out, err = _run(capsys, "export", path, tmp_path / "model", "--force")
+    assert (status, err) == (0, "") and "Exported a tagger" in out
+
+
+@pytest.mark.slow
 def test_export_from_an_mlflow_run_by_uri_or_id(tracking, tmp_path, capsys):  # noqa: F811
     pickled = tmp_path / "estimator.pkl"
     pickled.write_bytes(pickle.dumps(fitted("classifier")))  # as the pipelines log it

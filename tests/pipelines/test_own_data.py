@@ -47,11 +47,14 @@ def files(examples, workdir):
     return copy
 
 
-def test_forecasting_reads_a_panel_over_http_and_records_its_lineage(workdir, files,
-                                                                     recorded_runs):
+def test_forecasting_reads_a_panel_over_http_records_its_lineage_and_backtests(
+        workdir, files, recorded_runs):
+    from mlflow.tracking import MlflowClient
+
     files("co2_panel.csv")
     with serving_folder(workdir) as url:
-        report = forecasting.run(["--data", f"{url}/co2_panel.csv", "--horizon", "8", *TINY])
+        report = forecasting.run(["--data", f"{url}/co2_panel.csv", "--horizon", "8",
+                                  "--backtest-windows", "2", *TINY])
 
     (run,) = recorded_runs()
     assert run.info.status == "FINISHED" and run.info.run_name == "co2_panel-peephole_lstm"
@@ -68,6 +71,13 @@ def test_forecasting_reads_a_panel_over_http_and_records_its_lineage(workdir, fi
     assert "evaluation" in inputs
     assert set(report.metrics) == {"seqkit", "seasonal_naive", "ets"}
     assert np.isfinite(report.metrics["seqkit"]["mase"])
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    windows = client.get_metric_history(run.info.run_id, "backtest_mase")
+    assert sorted(metric.step for metric in windows) == [0, 0, 1]  # windows 0, 1; overall
+    backtest = pd.read_csv(workdir / "outputs" / "forecasting" / "co2_panel" / "tables" /
+                           "backtest.csv")
+    assert (backtest.groupby("unique_id")["cutoff"].nunique() == 2).all()
+    assert len(backtest) == 3 * 2 * 8
     table = pd.read_csv(workdir / "outputs" / "forecasting" / "co2_panel" / "tables" /
                         "forecasts.csv")
     assert list(table["unique_id"].unique()) == ["co2-0", "co2-1", "co2-2"]
