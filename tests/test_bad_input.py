@@ -763,7 +763,7 @@ def exported_forecaster(tmp_path_factory):
 _DUPLICATE_ROWS = "unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n"
 
 # (case, argv(folder, export), message pattern): `seqkit predict` with a working model
-PREDICT_CASES = [
+SEQKIT_PREDICT_CASES = [
     ("an output of an unknown kind",
      lambda t, model: ["predict", model, _with_file(t, "s.csv", _DUPLICATE_ROWS.encode()),
                        "--output", t / "out.xlsx"],
@@ -779,8 +779,8 @@ PREDICT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "pattern"), [case[1:] for case in PREDICT_CASES],
-                         ids=[case[0] for case in PREDICT_CASES])
+@pytest.mark.parametrize(("argv", "pattern"), [case[1:] for case in SEQKIT_PREDICT_CASES],
+                         ids=[case[0] for case in SEQKIT_PREDICT_CASES])
 def test_bad_seqkit_predict_commands_write_nothing(argv, pattern, exported_forecaster, tmp_path,
                                                   monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
@@ -956,7 +956,7 @@ def catalogue_size():
     return (len(FIT_CASES) + len(PARAMETER_CASES) + len(PREDICT_CASES) + len(UNFITTED_CALLS)
             + len(LAYER_CASES)
             + len(FILE_CASES) + len(SIGNATURE_CASES) + len(PIPELINE_CASES) + 2
-            + len(SEQKIT_CASES) + len(PREDICT_CASES) + len(SEQKIT_USAGE_CASES) + 1
+            + len(SEQKIT_CASES) + len(SEQKIT_PREDICT_CASES) + len(SEQKIT_USAGE_CASES) + 1
             + len(MLFLOW_RUN_CASES)
             + len(SERVING_CASES))
 
