@@ -36,6 +36,9 @@ setup(
         "pyarrow>=15",
         "fsspec[http]>=2024.6",
         "tqdm>=4.66",
+        # pipelines.tune's search; small, and its storage needs (SQLAlchemy, Alembic) come
+        # with MLflow already.
+        "optuna>=4.0",
     ],
     extras_require={
         "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.20", "onnx>=1.17"],

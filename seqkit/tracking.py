@@ -45,7 +45,10 @@ __all__ = [
     "log_input",
     "log_metrics",
     "log_params",
+    "mark_run",
+    "nested_run",
     "resolve_tracking_uri",
+    "set_tags",
     "tracked_run",
     "ui_command",
 ]
@@ -289,6 +292,66 @@ def _describe_experiment(client, experiment_id, description):
     for key, value in wanted.items():
         if value is not None and tags.get(key) != value:
             client.set_experiment_tag(experiment_id, key, value)
+
+
+@contextlib.contextmanager
+def nested_run(run_name, *, tags=None, stopped=()):
+    """Start a run nested in the active one (a trial of a search, say), and end it.
+
+    It ends ``FINISHED`` when the block ends; ``KILLED`` when the block
+    raises one of the exception types ``stopped`` (a pruned trial, say);
+    else ``FAILED``, with the error attached as :func:`tracked_run` does.
+    The error is re-raised either way.
+
+    Parameters
+    ----------
+    run_name : str
+    tags : dict or None
+    stopped : tuple of exception types
+
+    Yields
+    ------
+    TrackedRun
+    """
+    import mlflow
+
+    active = mlflow.start_run(run_name=run_name, nested=True, tags=tags)
+    try:
+        yield TrackedRun(active.info.run_id, active.info.experiment_id,
+                         mlflow.get_tracking_uri())
+    except stopped:
+        mlflow.end_run(status="KILLED")
+        raise
+    except BaseException as exc:
+        _record_failure(exc)
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run(status="FINISHED")
+
+
+def mark_run(run_id, status, tags=None):
+    """End a run that is not the active one, e.g. one left ``RUNNING`` by a killed process.
+
+    Parameters
+    ----------
+    run_id : str
+    status : {"FINISHED", "FAILED", "KILLED"}
+    tags : dict or None
+        Set on it first.
+    """
+    import mlflow
+
+    client = mlflow.tracking.MlflowClient()
+    for key, value in (tags or {}).items():
+        client.set_tag(run_id, key, str(value))
+    client.set_terminated(run_id, status)
+
+
+def set_tags(tags):
+    """Set tags (name -> value, as strings) on the active run."""
+    import mlflow
+
+    mlflow.set_tags({key: str(value) for key, value in tags.items()})
 
 
 def describe_run(text):
