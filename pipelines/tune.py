@@ -101,9 +101,10 @@ def _forecasting(args, data):
     room = shortest - args.folds * facts["horizon"]
     if room < model.min_series_length():
         raise InvalidParameterError(
-            f"--folds {args.folds} leaves the shortest training series {room} steps before "
-            f"the first backtest window (horizon {facts['horizon']}); the fit needs "
-            f"{model.min_series_length()}. Got --folds {args.folds}: lower it."
+            f"--folds {args.folds} backtest windows of {facts['horizon']} steps leave the "
+            f"shortest training series ({shortest} steps) {max(room, 0)} steps before the "
+            f"first window; the fit there needs {model.min_series_length()}. Got --folds "
+            f"{args.folds}: lower it."
         )
 
     def score(candidate):

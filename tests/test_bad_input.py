@@ -34,7 +34,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from pipelines import __main__ as main_job
-from pipelines import classification, forecasting, tagging
+from pipelines import classification, forecasting, tagging, tune
 from pipelines._job import entry_points
 from seqkit import datasets, export
 from seqkit.cells import ElmanRNN, PeepholeLSTM
@@ -47,6 +47,7 @@ from seqkit.exceptions import (
     InvalidParameterError,
 )
 from seqkit.metrics import entity_f1
+from seqkit.model_selection import BacktestSplit, backtest
 from tests.estimators.data import (
     fast_classifier,
     fast_forecaster,
@@ -340,6 +341,59 @@ def test_unfitted_estimators_refuse_to_predict(cls, method, args, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert_refused(lambda: getattr(cls(), method)(*args), NotFittedError,
                    f"This {cls.__name__} instance is not fitted yet", tmp_path)
+
+
+def _quantile_forecaster(quantiles):
+    return fast_forecaster(loss="quantile", quantiles=quantiles)
+
+
+_QUANTILE_RULE = (r"The 'quantiles' parameter of SequenceForecaster must be a sequence of floats "
+                  r"in \(0, 1\), increasing, including 0\.5\. ")
+
+# (case, call(fitted estimators by kind), error, message pattern): backtests, quantile forecasts
+FORECAST_EVALUATION_CASES = [
+    ("backtest windows that leave no training data",
+     lambda e: backtest(fast_forecaster(), SERIES, n_windows=20), InvalidParameterError,
+     r"The 'n_windows' parameter of backtest leaves y 0 steps before its first cut-off "
+     r"\(n_windows=20, step_size=3, horizon=3\); the fit there needs at least \d+\. Got "
+     r"n_windows=20; lower n_windows or step_size"),
+    ("backtest step_size below 1",
+     lambda e: backtest(fast_forecaster(), SERIES, n_windows=2, step_size=0),
+     InvalidParameterError, r"The 'step_size' parameter of backtest must be an int >= 1 or "
+     r"None\. Got 0 instead\."),
+    ("backtest refit every 0 windows",
+     lambda e: backtest(fast_forecaster(), SERIES, n_windows=2, refit=0),
+     InvalidParameterError, r"The 'refit' parameter of backtest must be an int >= 1\. Got 0"),
+    ("backtest splits of many series",
+     lambda e: list(BacktestSplit(2, horizon=3).split([SERIES, SERIES])), InvalidInputError,
+     r"BacktestSplit splits the steps of one series\. Got a list of 2 series"),
+    ("quantiles outside (0, 1)", lambda e: _quantile_forecaster((0.1, 0.5, 1.5)).fit(SERIES),
+     InvalidParameterError, _QUANTILE_RULE + r"Got \(0\.1, 0\.5, 1\.5\) instead: 1\.5 is "
+     r"outside \(0, 1\)\."),
+    ("unsorted quantiles", lambda e: _quantile_forecaster((0.9, 0.5, 0.1)).fit(SERIES),
+     InvalidParameterError, _QUANTILE_RULE + r"Got \(0\.9, 0\.5, 0\.1\) instead: they must "
+     r"increase; sort them: \(0\.1, 0\.5, 0\.9\)\."),
+    ("repeated quantiles", lambda e: _quantile_forecaster([0.1, 0.5, 0.5]).fit(SERIES),
+     InvalidParameterError, _QUANTILE_RULE + r"Got \[0\.1, 0\.5, 0\.5\] instead: 0\.5 is "
+     r"repeated\."),
+    ("quantiles without the median", lambda e: _quantile_forecaster((0.1, 0.9)).fit(SERIES),
+     InvalidParameterError, _QUANTILE_RULE + r"Got \(0\.1, 0\.9\) instead: 0\.5 is missing"),
+    ("unknown loss", lambda e: fast_forecaster(loss="pinball").fit(SERIES),
+     InvalidParameterError, r"The 'loss' parameter of SequenceForecaster must be one of 'mse', "
+     r"'quantile'\. Got 'pinball' instead\."),
+    ("predict_quantiles on a point model", lambda e: e["forecaster"].predict_quantiles(),
+     InvalidParameterError, r"SequenceForecaster\.predict_quantiles needs a model fit with "
+     r"loss='quantile'\. Got a model fit with loss='mse' \(a point forecaster\)"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "pattern"),
+                         [case[1:] for case in FORECAST_EVALUATION_CASES],
+                         ids=[case[0] for case in FORECAST_EVALUATION_CASES])
+def test_bad_backtests_and_quantile_forecasts(estimators, call, error, pattern, tmp_path,
+                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_refused(lambda: call(estimators), error, pattern, tmp_path)
 
 
 # (case, call, error, message pattern): the recurrent layers, called as Keras' own are
@@ -653,9 +707,31 @@ PIPELINE_CASES = _USER_FILE_CASES + [
 ]
 
 
+_TUNE = ["forecasting", "--data", "s.csv", "--horizon", "2", "--trials", "2"]
+
+# (case, tune main, argv, set-up, exit status, message pattern): the hyper-parameter search
+TUNE_CASES = [
+    ("no trials", tune.main, ["forecasting", "--trials", "0"], None, 2,
+     r"argument --trials: must be an int >= 1, got 0"),
+    ("an unknown task", tune.main, ["forecast", "--trials", "2"], None, 2,
+     r"argument task: invalid choice: 'forecast'"),
+    ("a search space naming no parameter", tune.main, [*_TUNE, "--space", '{"unit": [4, 8]}'],
+     _user_file("s.csv", _MONTHS), 1,
+     r"error: --space names parameters that SequenceForecaster does not have: \['unit'\]\. "
+     r"Got --space \{\"unit\": \[4, 8\]\}; its parameters are .*units"),
+    ("a search range without high", tune.main, [*_TUNE, "--space", '{"units": {"low": 8}}'],
+     _user_file("s.csv", _MONTHS), 1,
+     r"error: --space must be a JSON object .* Got \{'low': 8\} for 'units'\."),
+    ("backtest folds that leave no training data", tune.main, [*_TUNE, "--folds", "20"],
+     _user_file("s.csv", _MONTHS), 1,
+     r"error: --folds 20 backtest windows of 2 steps leave the shortest training series "
+     r"\(22 steps\) 0 steps before the first window; the fit there needs \d+\. Got --folds 20"),
+]
+
+
 @pytest.mark.parametrize(("main", "argv", "setup", "status", "pattern"),
-                         [case[1:] for case in PIPELINE_CASES],
-                         ids=[case[0] for case in PIPELINE_CASES])
+                         [case[1:] for case in PIPELINE_CASES + TUNE_CASES],
+                         ids=[case[0] for case in PIPELINE_CASES + TUNE_CASES])
 def test_bad_pipeline_command_lines(main, argv, setup, status, pattern, workdir, recorded_runs,
                                     monkeypatch, capsys):
     if setup:
@@ -954,6 +1030,7 @@ def test_bad_requests_get_4xx_and_the_server_stays_up(server, request_, status, 
 def catalogue_size():
     """Number of bad inputs in this catalogue."""
     return (len(FIT_CASES) + len(PARAMETER_CASES) + len(PREDICT_CASES) + len(UNFITTED_CALLS)
+            + len(FORECAST_EVALUATION_CASES) + len(TUNE_CASES)
             + len(LAYER_CASES)
             + len(FILE_CASES) + len(SIGNATURE_CASES) + len(PIPELINE_CASES) + 2
             + len(SEQKIT_CASES) + len(SEQKIT_PREDICT_CASES) + len(SEQKIT_USAGE_CASES) + 1
