@@ -10,7 +10,8 @@ PRUNED or FAIL; a pruned trial's run ends ``KILLED``, a failed one's
 ``FAILED``). Pruning: every epoch of a trial's fits reports its validation
 loss (the training loss where a fit holds no validation data) to the
 trial, and Optuna's median pruner stops a trial whose loss is worse than
-the median of the earlier trials at the same epoch.
+the median of the earlier trials at the same epoch (once 3 trials are
+complete, from the trial's 6th epoch on).
 """
 
 import json
@@ -126,7 +127,9 @@ def open_study(folder, direction, seed, options, pruner=None):
         What the search was started with (JSON-able); a stored study made
         with other options is refused.
     pruner : optuna.pruners.BasePruner or None
-        Default: a median pruner that waits for 2 trials and 1 epoch.
+        Default: a median pruner that waits for 3 complete trials, and for 5
+        epochs in each trial (early epochs tell the learning rate more than
+        the model).
 
     Raises
     ------
@@ -137,7 +140,7 @@ def open_study(folder, direction, seed, options, pruner=None):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         storage=f"sqlite:///{folder / 'optuna.db'}", study_name="search", direction=direction,
-        pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+        pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=5),
         load_if_exists=True,
     )
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
