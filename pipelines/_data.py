@@ -57,6 +57,25 @@ def bundled_sequences(name, X, y, *, fmt="ts"):
                            channels=channels, info=info)
 
 
+def user_parts(args, read, split, how):
+    """The training and test parts of the user's files, and how the test part came about.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With ``data``, ``test_data`` and ``seed``.
+    read : callable
+        ``read(args, source)`` reads one file.
+    split : callable
+        ``split(data, seed) -> (train, test)``, for ``--data`` without ``--test-data``.
+    how : str
+        What ``split`` does, in words.
+    """
+    if args.test_data is None:
+        return (*split(read(args, args.data), args.seed), how)
+    return read(args, args.data), read(args, args.test_data), f"--test-data {args.test_data}"
+
+
 def stratified_split(data, seed, fraction=0.25):
     """Split a :class:`seqkit.io.SequenceData` with one label per sequence, stratified by label.
 

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 
 from pipelines import _plots
 from pipelines._args import add_column_options, base_parser, data_name, estimator_params
-from pipelines._data import Data, bundled_sequences, stratified_split
+from pipelines._data import Data, bundled_sequences, stratified_split, user_parts
 from pipelines._job import entry_points
 from pipelines._report import Report
 from seqkit import datasets, io
@@ -66,12 +66,9 @@ def load(args):
         train = bundled_sequences(args.dataset, X_train, y_train)
         test = bundled_sequences(args.dataset, X_test, y_test)
         split = "the archive's official test split"
-    elif args.test_data is None:
-        train, test = stratified_split(_read(args, args.data), args.seed)
-        split = f"a stratified 25% of the sequences (seed {args.seed})"
     else:
-        train, test = _read(args, args.data), _read(args, args.test_data)
-        split = f"--test-data {args.test_data}"
+        train, test, split = user_parts(args, _read, stratified_split,
+                                        f"a stratified 25% of the sequences (seed {args.seed})")
         if test.channels != train.channels:
             raise DataFileError(f"{args.test_data}: its channels {test.channels} differ from "
                                 f"those of {args.data}: {train.channels}.")

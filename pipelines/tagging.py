@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 
 from pipelines import _plots
 from pipelines._args import add_column_options, base_parser, data_name, estimator_params
-from pipelines._data import Data, bundled_info, bundled_sequences, random_split
+from pipelines._data import Data, bundled_info, bundled_sequences, random_split, user_parts
 from pipelines._job import entry_points
 from pipelines._report import Report
 from seqkit import datasets, io
@@ -92,12 +92,9 @@ def load(args):
     if args.data is None:
         train, test = _bundled(args.dataset)
         split = "the data set's fixed test split"
-    elif args.test_data is None:
-        train, test = random_split(_read(args, args.data), args.seed)
-        split = f"a random 20% of the sequences (seed {args.seed})"
     else:
-        train, test = _read(args, args.data), _read(args, args.test_data)
-        split = f"--test-data {args.test_data}"
+        train, test, split = user_parts(args, _read, random_split,
+                                        f"a random 20% of the sequences (seed {args.seed})")
     io.check_labels_seen(_arrays(train)[1], _arrays(test)[1], train_uri=train.info.uri,
                          test_uri=test.info.uri)
     return Data(data_name(args), train, test, split, {
