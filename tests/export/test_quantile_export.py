@@ -38,6 +38,7 @@ def test_the_pyfunc_serves_predict_quantiles(tmp_path):
                                                                   tmp_path / "model")))
     raw = _forms(NAME)["padded batch"]
     inputs = export_inputs(NAME, raw)
+    inputs = inputs if len(inputs) > 1 else inputs["history"]
     want = predictions(NAME, raw)
     got = model.predict(inputs, params={"signature": "predict_quantiles"})
     np.testing.assert_allclose(got, want["predict_quantiles"]["quantiles"], rtol=1e-5,
@@ -54,3 +55,21 @@ def test_a_point_forecaster_has_no_quantile_signature(tmp_path, signature):
     with pytest.raises(mlflow.exceptions.MlflowException, match=r"Unknown signature "
                                                                 r"'predict_quantiles'"):
         model.predict(history, params={"signature": signature})
+
+
+def test_quantiles_with_covariates_match_the_estimator(tmp_path):
+    from tests.estimators.data import fast_forecaster, monthly_series
+
+    rng = np.random.default_rng(0)
+    series = monthly_series().to_numpy()
+    covariates = rng.normal(size=(60, 2)).astype(np.float32).astype(float)
+    model = fast_forecaster(loss="quantile", quantiles=(0.2, 0.5, 0.8)).fit(
+        series, X=covariates)
+    future = rng.normal(size=(3, 2)).astype(np.float32).astype(float)
+    history = series.astype(np.float32).astype(float)
+    want = model.predict_quantiles(y=history, X=np.concatenate([covariates, future]))
+    signature = export.load_saved_model(export.export_saved_model(model, tmp_path / "m"),
+                                        "predict_quantiles")
+    got = signature(history=history[None, :, None].astype(np.float32),
+                    covariates=np.concatenate([covariates, future])[None].astype(np.float32))
+    np.testing.assert_allclose(got["quantiles"][0, :, 0], want, rtol=1e-5, atol=1e-5)

@@ -52,9 +52,6 @@ def fitted(name):
         return fast_forecaster(scaling="standard", cell="gru").fit(series)
     if name == "quantile_forecaster":  # predict_quantiles of the levels 0.1, 0.5 and 0.9
         return fast_forecaster(cell="gru", loss="quantile").fit(series)
-    if name == "quantile_forecaster":  # quantiles, window scaling, covariates
-        return fast_forecaster(loss="quantile", quantiles=(0.1, 0.5, 0.9)).fit(
-            series, X=_covariates(len(series), 0))
     raise KeyError(name)
 
 
@@ -101,7 +98,7 @@ def requests(name):
     else:
         values = monthly_series(n=50, seed=3).to_numpy().astype(np.float32).astype(float)
         histories = [values[:40], values[9:30], values[20:]]
-        covariates = None if name == "streaming_forecaster" else [
+        covariates = None if name in ("streaming_forecaster", "quantile_forecaster") else [
             _covariates(len(h) + 3, i + 1) for i, h in enumerate(histories)]
         raw = (histories, covariates)
     return raw, export_inputs(name, raw)
