@@ -161,3 +161,19 @@ def test_the_mlflow_project_runs_a_search(tmp_path):
     trials = [run for run in runs
               if run.data.tags.get("mlflow.parentRunId") == searches[0].info.run_id]
     assert len(trials) == 2
+
+
+@pytest.mark.slow
+def test_a_tagging_search_scores_token_accuracy_by_cross_validation(workdir, recorded_runs):
+    names = {"Ada": "B-PER", "Alan": "B-PER", "Paris": "B-LOC", "Rome": "B-LOC"}
+    rng = np.random.default_rng(0)
+    lines = []
+    for _ in range(24):
+        first, second = rng.choice(list(names), 2, replace=False)
+        lines += [f"{first} {names[first]}", "saw O", f"{second} {names[second]}", ""]
+    (workdir / "t.conll").write_text("\n".join(lines) + "\n")
+    study = tune.run(["tagging", "--data", "t.conll", *TINY, "--trials", "2", "--folds", "2",
+                      "--space", '{"units": [2, 4]}'])
+    parent, trials = _parent_and_trials(recorded_runs())
+    assert parent.info.status == "FINISHED" and len(trials) == 2
+    assert parent.data.metrics["best_cv_token_accuracy"] == study.best_value
