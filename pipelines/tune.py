@@ -154,7 +154,8 @@ def _with(model, params):
 def _options(task, args):
     """What a stored search must have been started with to be resumed."""
     return {"task": task, **{key: value for key, value in vars(args).items()
-                             if key not in ("trials", "timeout", "verbose", "tracking_uri")}}
+                             if key not in ("trials", "timeout", "verbose", "tracking_uri",
+                                            "register_model", "output_dir")}}
 
 
 def run(argv=None):
