@@ -9,17 +9,23 @@ DEV := $(VENV)/.installed-dev-$(SUM)
 
 .PHONY: install install-dev test test-fast demo bench lint clean-demo
 
+# pip's own output goes to $(VENV)/install.log, shown only if the install fails.
+INSTALL = $(PY) -m pip install --quiet >>$(VENV)/install.log 2>&1
+SHOW_LOG = (cat $(VENV)/install.log; exit 1)
+
 $(BASE): setup.py pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
-	rm -f $(VENV)/.installed-base-*
-	touch $(BASE)
+	@echo "Setting up $(VENV) (about a minute the first time)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(INSTALL) --upgrade pip || $(SHOW_LOG)
+	@$(INSTALL) -e . || $(SHOW_LOG)
+	@rm -f $(VENV)/.installed-base-*
+	@touch $(BASE)
 
 $(DEV): $(BASE)
-	$(PY) -m pip install --quiet -e ".[dev]"
-	rm -f $(VENV)/.installed-dev-*
-	touch $(DEV)
+	@echo "Adding the development extras to $(VENV)"
+	@$(INSTALL) -e ".[dev]" || $(SHOW_LOG)
+	@rm -f $(VENV)/.installed-dev-*
+	@touch $(DEV)
 
 install: $(BASE)
 
