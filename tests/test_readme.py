@@ -2,8 +2,9 @@
 
 What a new user does after the two set-up commands: step into the
 environment, then type each command the README shows. The changes, all
-documented here: training commands get ``--epochs 1 --units 4`` (``-P
-epochs=1 -P units=4`` for ``mlflow run``); ``seqkit serve`` starts in the
+documented here: training commands get ``--epochs 1`` (replacing the
+value they give), a single pipeline also ``--units 4`` (``-P epochs=1 -P
+units=4`` for ``mlflow run``); ``seqkit serve`` starts in the
 background (the README says "in a second terminal") on a free port, which
 the commands after it use in place of 5000, and is stopped at the end.
 Skipped: the set-up block itself and the team tracking server's block, whose
@@ -53,11 +54,18 @@ def readme_blocks():
 
 
 def _shortened(argv):
+    """Training commands with 1 epoch (and 4 units for one pipeline's run)."""
+    argv = list(argv)
     if argv[:2] == ["python", "-m"] and argv[2].startswith("pipelines") and \
-            argv[2] != "pipelines.examples" and "--epochs" not in argv:
-        return [*argv, "--epochs", "1", "--units", "4"]
-    if argv[:2] == ["mlflow", "run"]:
-        return [*argv, "-P", "epochs=1", "-P", "units=4"]
+            argv[2] != "pipelines.examples":
+        if "--epochs" in argv:
+            argv[argv.index("--epochs") + 1] = "1"
+        else:
+            argv += ["--epochs", "1"]
+        if argv[2] not in ("pipelines", "pipelines.tune"):
+            argv += ["--units", "4"]
+    elif argv[:2] == ["mlflow", "run"]:
+        argv += ["-P", "epochs=1", "-P", "units=4"]
     return argv
 
 
@@ -102,4 +110,5 @@ def test_every_shell_command_of_the_readme_runs_as_written(tmp_path, monkeypatch
     (champion,) = [out for command, out in outputs.items() if "@champion" in command]
     assert champion.splitlines()[0] == "unique_id,ds,y_pred"
     assert len(champion.splitlines()) == 1 + 12
-    assert re.search(r"Exported a classifier to exported/basic_motions", "\n".join(outputs.values()))
+    printed = "\n".join(outputs.values())
+    assert re.search(r"Exported a classifier to exported/basic_motions", printed)
