@@ -11,7 +11,7 @@ from keras import activations, constraints, initializers, ops, regularizers
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from seqkit._validation import check_float, check_int
-from seqkit.cells import _inputs
+from seqkit.cells import _graph, _inputs
 from seqkit.exceptions import InvalidParameterError
 
 _WEIGHT_ARGS = tuple(
@@ -163,7 +163,9 @@ class RecurrentLayer(keras.layers.RNN):
     does) plus the usual RNN-layer arguments. When the cell supports it and
     ``fast_path=True``, the recurrence runs in :mod:`seqkit.cells._fast`;
     otherwise through the cell's ``call``, step by step. Both give the same
-    numbers.
+    numbers. Inside :func:`seqkit.cells.shape_agnostic_inference`, inference
+    calls take the fast path's uncompiled twin (:mod:`seqkit.cells._graph`):
+    no XLA compile per ``(batch, length)`` shape.
     """
 
     cell_class = None
@@ -257,7 +259,8 @@ class RecurrentLayer(keras.layers.RNN):
             x = ops.flip(x, axis=0)
             mask = None if mask is None else ops.flip(mask, axis=0)
         outputs, states = self.cell.fast_sequence(
-            x, list(initial_state), mask, bool(training), self.return_sequences
+            x, list(initial_state), mask, bool(training), self.return_sequences,
+            compiled=bool(training) or not _graph.active(),
         )
         # Keras' rule for outputs at masked steps: repeat the last real output
         # (zeros before the first), or zeros with zero_output_for_mask.

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from seqkit.cells import _fast
+from seqkit.cells import _fast, _graph
 from seqkit.cells._base import RecurrentCell, RecurrentLayer
 
 
@@ -68,10 +68,13 @@ class ElmanRNNCell(RecurrentCell):
         """Whether :func:`seqkit.cells._fast.elman_sequence` can run this cell's recurrence."""
         return self._activation_name(self.activation) in _fast.ACTIVATIONS
 
-    def fast_sequence(self, x, states, mask, training, return_sequences):
-        """Run a whole time-major sequence; see :func:`seqkit.cells._fast.run_recurrence`."""
+    def fast_sequence(self, x, states, mask, training, return_sequences, compiled=True):
+        """Run a whole time-major sequence; see :func:`seqkit.cells._fast.run_recurrence`
+        (``compiled``) or :func:`seqkit.cells._graph.elman_sequence` (inference, no XLA)."""
         weights = [self.kernel, self.recurrent_kernel, self._bias_or_zeros(self.units)]
         activation = self._activation_name(self.activation)
+        if not compiled:
+            return _graph.elman_sequence(x, states, mask, weights, activation, return_sequences)
         return _fast.elman_sequence(x, states, mask, weights, activation, training,
                                     return_sequences)
 

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from seqkit._validation import check_choice, check_float
-from seqkit.cells import _fast
+from seqkit.cells import _fast, _graph
 from seqkit.cells._base import RecurrentCell, RecurrentLayer, get_keras_object
 
 PEEPHOLE_MODES = ("diagonal", "full", None)
@@ -158,10 +158,14 @@ class PeepholeLSTMCell(RecurrentCell):
             and self._activation_name(self.recurrent_activation) == "sigmoid"
         )
 
-    def fast_sequence(self, x, states, mask, training, return_sequences):
-        """Run a whole time-major sequence; see :func:`seqkit.cells._fast.run_recurrence`."""
+    def fast_sequence(self, x, states, mask, training, return_sequences, compiled=True):
+        """Run a whole time-major sequence; see :func:`seqkit.cells._fast.run_recurrence`
+        (``compiled``) or :func:`seqkit.cells._graph.lstm_sequence` (inference, no XLA)."""
         weights = [self.kernel, self.recurrent_kernel, self._bias_or_zeros(4 * self.units),
                    *self.peephole_weights]
+        if not compiled:
+            return _graph.lstm_sequence(x, states, mask, weights, self.peepholes,
+                                        self.cell_clip, return_sequences)
         return _fast.lstm_sequence(x, states, mask, weights, self.peepholes, self.cell_clip,
                                    training, return_sequences)
 

@@ -126,22 +126,41 @@ def export_saved_model(model, path):
 
 
 def write(graph, path):
-    """Write the SavedModel and the manifest of ``graph`` to ``path`` (staged)."""
+    """Write the SavedModel and the manifest of ``graph`` to ``path`` (staged).
+
+    The signatures are traced inside :func:`seqkit.cells.shape_agnostic_inference`:
+    seqkit's recurrent layers run in them as uncompiled graph loops, which
+    take any batch and length, rather than as the fast path's XLA loop, which
+    compiles a program for every new ``(batch, length)`` shape. Requests come
+    in every shape, so the compile was the cost: on a stream of 60 requests of
+    batch 1-8 and length 5-300, the PeepholeLSTM classifier answered at p50
+    155-158 ms on the XLA loop, against 4-5 ms for Keras' LSTM; on the graph
+    loop it answers as fast as Keras' LSTM (``benchmarks/serving.py``). The
+    numbers are the same to float rounding (``tests/export/test_parity.py``).
+    Length buckets that bound the compiles were measured and not kept: each
+    bucket compiles for 0.2-0.4 s, too many to warm up, and padding to a bucket
+    runs up to twice the steps.
+    """
     import keras
     import tensorflow as tf
+
+    from seqkit.cells import shape_agnostic_inference
 
     archive = keras.export.ExportArchive()
     archive.track(graph.network)
     for resource in graph.resources:
         archive.track(resource)
     signatures = {}
-    for name, (function, specs) in graph.endpoints().items():
-        traced = archive.add_endpoint(name, function, specs).get_concrete_function(*specs)
-        signatures[name] = {
-            "inputs": {spec.name: spec_dict(spec) for spec in tf.nest.flatten(specs)},
-            "outputs": {key: spec_dict(out) for key, out in traced.structured_outputs.items()},
-        }
-    manifest = make_manifest(graph.manifest(), signatures)
-    with staged_directory(path) as stage:
-        archive.write_out(str(stage), verbose=False)
-        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    with shape_agnostic_inference():
+        for name, (function, specs) in graph.endpoints().items():
+            traced = archive.add_endpoint(name, function, specs).get_concrete_function(*specs)
+            signatures[name] = {
+                "inputs": {spec.name: spec_dict(spec) for spec in tf.nest.flatten(specs)},
+                "outputs": {key: spec_dict(out)
+                            for key, out in traced.structured_outputs.items()},
+            }
+        manifest = make_manifest(graph.manifest(), signatures)
+        with staged_directory(path) as stage:
+            archive.write_out(str(stage), verbose=False)
+            (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n",
+                                          encoding="utf-8")
