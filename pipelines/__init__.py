@@ -17,36 +17,10 @@ or ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` is set: the output is the
 progress, the tables and the paths.
 """
 
-import contextlib
-import logging
 import os
-import sys
 
-_QUIET_TF = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from seqkit._quiet import quiet_tensorflow
+
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-
-
-@contextlib.contextmanager
-def _stderr_closed():
-    """File descriptor 2 points to the null device: what C++ code prints there is dropped
-    (TensorFlow's runtime prints its start-up notes before any log level applies)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
-if _QUIET_TF and "tensorflow" not in sys.modules:
-    with _stderr_closed():
-        import tensorflow  # noqa: F401
-
-for _name in ("tensorflow", "absl"):
-    logging.getLogger(_name).setLevel(logging.ERROR)
+quiet_tensorflow()

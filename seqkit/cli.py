@@ -280,7 +280,6 @@ def _serve(args):
 
 
 def _predict(args):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # most of TensorFlow's start-up lines
     if not sys.stderr.isatty():  # progress bars, MLflow's downloads' too, on a terminal only
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from seqkit.predicting import ReadOptions, predict_file

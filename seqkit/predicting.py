@@ -179,8 +179,10 @@ class _Scorer:
                                  chunk_rows=options.chunk_rows)
 
     def load(self, export):
+        from seqkit._quiet import quiet_tensorflow
         from seqkit.export.loading import load_saved_model
 
+        quiet_tensorflow()
         self.functions = [load_saved_model(export, name) for name in self.signatures]
 
     @staticmethod

@@ -253,6 +253,22 @@ def test_a_progress_bar_shows_on_a_terminal_only(exports, tmp_path, capsys, monk
     assert status == 0 and "3 series [" in err, err
 
 
+@pytest.mark.slow  # a fresh process loads TensorFlow
+def test_a_fresh_process_prints_no_tensorflow_start_up_lines(exports, tmp_path, sales):
+    import os
+    import subprocess
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TF_CPP")}
+    result = subprocess.run(
+        [sys.executable, "-m", "seqkit.cli", "predict", str(exports("streaming_forecaster")),
+         str(sales), "-o", str(tmp_path / "o.csv")],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == f"Wrote the predictions for 3 series to {tmp_path / 'o.csv'}\n"
+
+
 # ----------------------------------------------------------------------- bad input
 
 
