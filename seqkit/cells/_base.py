@@ -260,7 +260,7 @@ class RecurrentLayer(keras.layers.RNN):
             mask = None if mask is None else ops.flip(mask, axis=0)
         outputs, states = self.cell.fast_sequence(
             x, list(initial_state), mask, bool(training), self.return_sequences,
-            compiled=bool(training) or not _graph.active(),
+            compiled=not _graph.active(training=bool(training)),
         )
         # Keras' rule for outputs at masked steps: repeat the last real output
         # (zeros before the first), or zeros with zero_output_for_mask.

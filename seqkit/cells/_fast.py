@@ -20,6 +20,8 @@ does. The portable cells in :mod:`seqkit.cells` compute the same numbers
 (shown by ``tests/cells``).
 """
 
+import functools
+
 import tensorflow as tf
 
 ACTIVATIONS = {
@@ -153,6 +155,18 @@ def _record(arrays, t, values):
     return {name: array.write(t, values[name]) for name, array in arrays.items()}
 
 
+def passes(forward, backward, backward_loop, compiled):
+    """A cell's ``(forward, backward)`` for :func:`run_recurrence`: XLA-compiled, or (not
+    ``compiled``) the same Python functions traced as plain graph ops, which take any shape
+    without a compile. Measured on a fresh-process fit (JapaneseVowels, 10 epochs of 8
+    batches): the compile of the first shapes cost more than the loop saves (see
+    :func:`seqkit.cells.uncompiled_training`)."""
+    if compiled:
+        return forward, backward
+    return forward.python_function, functools.partial(backward,
+                                                      loop=backward_loop.python_function)
+
+
 # ----------------------------------------------------------------------------- Elman
 
 
@@ -208,19 +222,23 @@ def _elman_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options
     return dz_all.stack(), [dh0]
 
 
-def _elman_backward(d_seq, d_last, x, states, mask, weights, saved, options):
-    dz, d_states = _elman_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options)
+def _elman_backward(d_seq, d_last, x, states, mask, weights, saved, options, loop=None):
+    dz, d_states = (loop or _elman_backward_loop)(d_seq, d_last, x, states, mask, weights,
+                                                  saved, options)
     return _input_and_weight_grads(dz, d_states, x, states[0], saved["h"], weights[0])
 
 
-def elman_sequence(x, states, mask, weights, activation, training, return_sequences):
+def elman_sequence(x, states, mask, weights, activation, training, return_sequences,
+                   compiled=True):
     """Run ``h_t = act(x_t W + h_{t-1} U + b)`` over a time-major sequence.
 
     ``weights`` is ``[W (F, U), U (U, U), b (U,)]`` (``b`` zeros for a cell
     without bias) and ``activation`` a key of :data:`ACTIVATIONS`; the rest is
-    as in :func:`run_recurrence`, which this calls.
+    as in :func:`run_recurrence`, which this calls; ``compiled=False`` runs the same
+    passes as plain graph ops (see :func:`passes`).
     """
-    return run_recurrence(_elman_forward, _elman_backward, x, states, mask, weights,
+    return run_recurrence(*passes(_elman_forward, _elman_backward, _elman_backward_loop,
+                                  compiled), x, states, mask, weights,
                           (activation,), training, return_sequences)
 
 
@@ -330,8 +348,9 @@ def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options)
     return dz_all.stack(), [dh0, dc0]
 
 
-def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options):
-    dz, d_states = _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options)
+def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options, loop=None):
+    dz, d_states = (loop or _lstm_backward_loop)(d_seq, d_last, x, states, mask, weights,
+                                                 saved, options)
     grads = _input_and_weight_grads(dz, d_states, x, states[0], saved["h"], weights[0])
     mode = options[0]
     if mode is not None:
@@ -345,7 +364,8 @@ def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options):
     return grads
 
 
-def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_sequences):
+def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_sequences,
+                  compiled=True):
     """Run the peephole LSTM recurrence over a time-major sequence.
 
     The equations are those of :class:`seqkit.cells.PeepholeLSTMCell` with
@@ -354,7 +374,9 @@ def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_se
     o, followed by ``[p_i, p_f, p_o]`` (each ``(U,)`` for ``mode="diagonal"``,
     ``(U, U)`` for ``"full"``, absent for ``None``); ``cell_clip`` clips
     ``c_t`` to ``[-cell_clip, cell_clip]``. The rest is as in
-    :func:`run_recurrence`, which this calls.
+    :func:`run_recurrence`, which this calls; ``compiled=False`` runs the same passes
+    as plain graph ops (see :func:`passes`).
     """
-    return run_recurrence(_lstm_forward, _lstm_backward, x, states, mask, weights,
+    return run_recurrence(*passes(_lstm_forward, _lstm_backward, _lstm_backward_loop,
+                                  compiled), x, states, mask, weights,
                           (mode, cell_clip), training, return_sequences)

@@ -10,19 +10,23 @@ PeepholeLSTM classifier answered at p50 155-158 ms on the XLA loop, against
 4-5 ms for Keras' LSTM.
 
 Here the same recurrences run as an uncompiled ``tf.while_loop`` that takes
-any batch and length without retracing. It is the leanest loop we measured
-without XLA: the input projection ``x W + b`` of every step is one matmul
-before the loop (cheap for inference: nothing is stored for a backward
-pass), the weights are read once, and the loop carries only the states (and
-the outputs when sequences are returned). On the stream above it answered
-faster than Keras' cell loop through ``keras.layers.RNN`` (the layers'
-``fast_path=False``), which does two matmuls per step; see
-``benchmarks/serving.py``. Gradients, when asked for, come from TensorFlow's
-own differentiation of the loop.
+any batch and length without retracing, made as lean as we could measure
+without XLA (the choices, on that stream, in one process against Keras'
+LSTM at p50 3.6-3.9 ms, under a load average of 2.1-2.6 from other work):
 
-The loops are used for inference only, inside :func:`shape_agnostic_inference`
-(the export's signatures, the estimators' ``predict``); training keeps the
-compiled fast path.
+* the input projection ``x W + b`` of every step is one matmul before the
+  loop (cheap for inference: nothing is kept for a backward pass), and the
+  weights are read once;
+* each iteration runs :data:`UNROLL` steps: a loop iteration costs about as
+  much as the ops of a small step, so the PeepholeLSTM's p50 went from 3.6-3.9
+  ms (one step per iteration, level with Keras' LSTM and with the layers'
+  ``fast_path=False`` cell loop) to 3.5 (2 steps), 3.1 (4) and 3.1 (8);
+* the last block is padded with masked steps, which keep the states.
+
+Gradients, when asked for, come from TensorFlow's own differentiation of
+the loop. The loops serve inference only, inside
+:func:`shape_agnostic_inference` (the export's signatures, the estimators'
+``predict``); training keeps the compiled fast path.
 """
 
 import contextlib
@@ -36,63 +40,124 @@ _SWITCH = threading.local()
 
 
 @contextlib.contextmanager
-def shape_agnostic_inference():
-    """Trace seqkit's recurrent layers, for inference, as shape-agnostic graph loops.
-
-    Within the block, a :class:`~seqkit.cells.ElmanRNN` or
-    :class:`~seqkit.cells.PeepholeLSTM` whose fast path applies, traced
-    (or run eagerly) with ``training=False``, runs the loops of this module
-    instead of its XLA-compiled loop: the same numbers (to float rounding),
-    no compile per shape. Training calls are unaffected. The choice is made
-    when a function is traced, so a ``tf.function`` or a Keras
-    ``predict_function`` traced inside the block keeps it afterwards.
-    The switch is per thread.
-    """
-    before = getattr(_SWITCH, "on", False)
-    _SWITCH.on = True
+def _switched(name):
+    before = getattr(_SWITCH, name, False)
+    setattr(_SWITCH, name, True)
     try:
         yield
     finally:
-        _SWITCH.on = before
+        setattr(_SWITCH, name, before)
 
 
-def active():
-    """Whether :func:`shape_agnostic_inference` is on in this thread."""
-    return getattr(_SWITCH, "on", False)
+def shape_agnostic_inference():
+    """Trace seqkit's recurrent layers, for inference, as shape-agnostic graph loops.
+
+    Within the block (a context manager), a :class:`~seqkit.cells.ElmanRNN` or
+    :class:`~seqkit.cells.PeepholeLSTM` whose fast path applies, traced
+    (or run eagerly) with ``training=False``, runs the loops of this module
+    instead of its XLA-compiled loop: the same numbers (to float rounding),
+    no compile per shape. Training calls are unaffected (but see
+    :func:`uncompiled_training`). The choice is made when a function is
+    traced, so a ``tf.function`` or a Keras ``predict_function`` traced
+    inside the block keeps it afterwards. The switch is per thread.
+    """
+    return _switched("inference")
 
 
-def _result(last, outputs, return_sequences):
-    return (outputs.stack() if return_sequences else None), list(last)
+def uncompiled_training():
+    """Trace the fast path's training passes as plain graph ops, without XLA.
+
+    Within the block (a context manager), training calls of seqkit's layers
+    run the fast path's forward and hand-written backward passes (the same
+    functions, the same numbers to float rounding) uncompiled: no compile
+    for any shape, each step slower. Measured in fresh processes
+    (JapaneseVowels, 64 units, 10 epochs of 8 batches, load average about 2):
+    PeepholeLSTM 4.0 s compiled, 1.9 s uncompiled (Keras' LSTM 1.7 s);
+    ElmanRNN 2.6 s and 1.2 s (SimpleRNN 1.3 s); the same fits again in the
+    process, shapes compiled: 1.1 s against 2.2 s, 0.8 against 1.1. The
+    compile pays for itself after some hundreds of steps; the estimators
+    choose by the steps a fit will run (:data:`COMPILE_AFTER_STEPS`).
+    """
+    return _switched("training")
+
+
+COMPILE_AFTER_STEPS = 200
+"""Fits of fewer training steps (epochs times batches) than this train uncompiled."""
+
+
+def active(training=False):
+    """Whether :func:`shape_agnostic_inference` (or, with ``training``,
+    :func:`uncompiled_training`) is on in this thread."""
+    return getattr(_SWITCH, "training" if training else "inference", False)
+
+
+UNROLL = 4
+"""Steps per loop iteration (see the module's notes)."""
+
+
+def _run(step, x, states, mask, kernel, bias, return_sequences):
+    """Run ``states = step(z_t, states)`` over time-major ``x`` with ``z_t = x_t W + b``.
+
+    Masked steps keep the states, as on the fast path. Returns the first
+    state after every step (``None`` unless ``return_sequences``) and the
+    final states.
+    """
+    steps, batch = tf.shape(x)[0], tf.shape(x)[1]
+    blocks = (steps + UNROLL - 1) // UNROLL
+    extra = [[0, blocks * UNROLL - steps], [0, 0], [0, 0]]
+    projected = tf.pad(_fast._flat_matmul(x, kernel) + bias, extra)
+    if mask is None:
+        mask = tf.ones([steps, batch, 1], tf.bool)
+    mask = tf.pad(mask, extra)  # the padded steps: False, the states kept
+
+    def in_blocks(value):
+        shape = tf.concat([[blocks, UNROLL], tf.shape(value)[1:]], 0)
+        return _fast._array(value.dtype, blocks).unstack(tf.reshape(value, shape))
+
+    projected, mask = in_blocks(projected), in_blocks(mask)
+
+    def body(t, states, *outputs):
+        z, m = projected.read(t), mask.read(t)
+        for j in range(UNROLL):
+            states = [_fast._keep(m[j], new, old)
+                      for new, old in zip(step(z[j], states), states)]
+            outputs = tuple(array.write(t * UNROLL + j, states[0]) for array in outputs)
+        return (t + 1, states, *outputs)
+
+    outputs = (_fast._array(x.dtype, blocks * UNROLL),) if return_sequences else ()
+    _, states, *outputs = tf.while_loop(
+        lambda t, *_: t < blocks, body, (0, list(states), *outputs), maximum_iterations=blocks,
+    )
+    return (outputs[0].stack()[:steps] if return_sequences else None), list(states)
+
+
+def _tensors(weights):
+    return [tf.convert_to_tensor(w) for w in weights]
 
 
 def elman_sequence(x, states, mask, weights, activation, return_sequences):
-    """:func:`seqkit.cells._fast.elman_sequence` for inference, uncompiled.
+    """:func:`seqkit.cells._fast.elman_sequence` for inference, uncompiled (arguments as
+    there): ``h_t = act(x_t W + b + h_{t-1} U)``."""
+    kernel, recurrent_kernel, bias = _tensors(weights)
+    act = _fast.ACTIVATIONS[activation][0]
 
-    The fast path's Elman forward already projects the inputs before its
-    loop; here it runs as plain graph ops (its Python function, outside
-    XLA), storing nothing for a backward pass.
-    """
-    weights = [tf.convert_to_tensor(w) for w in weights]
-    saved = _fast._elman_forward.python_function(x, states, mask, weights, (activation,),
-                                                  False, return_sequences)
-    return saved.get("h"), saved["last"]
+    def step(z, states):
+        return [act(z + tf.matmul(states[0], recurrent_kernel))]
+
+    return _run(step, x, states, mask, kernel, bias, return_sequences)
 
 
 def lstm_sequence(x, states, mask, weights, mode, cell_clip, return_sequences):
     """:func:`seqkit.cells._fast.lstm_sequence` for inference, uncompiled.
 
     Arguments as there (time-major ``x``, ``states = [h0, c0]``, weights in
-    gate order i, f, c, o, then the peepholes). The input projection
-    ``x W + b`` of all steps is one matmul before the loop.
+    gate order i, f, c, o, then the peepholes).
     """
-    kernel, recurrent_kernel, bias, *peepholes = [tf.convert_to_tensor(w) for w in weights]
-    steps = tf.shape(x)[0]
-    projected = _fast._array(x.dtype, steps).unstack(_fast._flat_matmul(x, kernel) + bias)
-    masks = None if mask is None else _fast._array(tf.bool, steps).unstack(mask)
+    kernel, recurrent_kernel, bias, *peepholes = _tensors(weights)
 
-    def body(t, h, c, *outputs):
-        z = projected.read(t) + tf.matmul(h, recurrent_kernel)
-        zi, zf, zc, zo = tf.split(z, 4, axis=1)
+    def step(z, states):
+        h, c = states
+        zi, zf, zc, zo = tf.split(z + tf.matmul(h, recurrent_kernel), 4, axis=1)
         if mode is not None:
             zi = zi + _fast._peep(c, peepholes[0], mode)
             zf = zf + _fast._peep(c, peepholes[1], mode)
@@ -101,14 +166,6 @@ def lstm_sequence(x, states, mask, weights, mode, cell_clip, return_sequences):
             c_new = tf.clip_by_value(c_new, -cell_clip, cell_clip)
         if mode is not None:
             zo = zo + _fast._peep(c_new, peepholes[2], mode)
-        h_new = tf.sigmoid(zo) * tf.tanh(c_new)
-        m = None if masks is None else masks.read(t)
-        h_next, c_next = _fast._keep(m, h_new, h), _fast._keep(m, c_new, c)
-        return (t + 1, h_next, c_next, *(array.write(t, h_next) for array in outputs))
+        return [tf.sigmoid(zo) * tf.tanh(c_new), c_new]
 
-    outputs = (_fast._array(x.dtype, steps),) if return_sequences else ()
-    _, h, c, *outputs = tf.while_loop(
-        lambda t, *_: t < steps, body, (0, states[0], states[1], *outputs),
-        maximum_iterations=steps,
-    )
-    return _result([h, c], outputs[0] if outputs else None, return_sequences)
+    return _run(step, x, states, mask, kernel, bias, return_sequences)

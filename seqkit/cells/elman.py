@@ -70,13 +70,14 @@ class ElmanRNNCell(RecurrentCell):
 
     def fast_sequence(self, x, states, mask, training, return_sequences, compiled=True):
         """Run a whole time-major sequence; see :func:`seqkit.cells._fast.run_recurrence`
-        (``compiled``) or :func:`seqkit.cells._graph.elman_sequence` (inference, no XLA)."""
+        (``compiled`` or not, in training) or :func:`seqkit.cells._graph.elman_sequence`
+        (inference, not ``compiled``)."""
         weights = [self.kernel, self.recurrent_kernel, self._bias_or_zeros(self.units)]
         activation = self._activation_name(self.activation)
-        if not compiled:
+        if not (compiled or training):
             return _graph.elman_sequence(x, states, mask, weights, activation, return_sequences)
         return _fast.elman_sequence(x, states, mask, weights, activation, training,
-                                    return_sequences)
+                                    return_sequences, compiled)
 
 
 @keras.saving.register_keras_serializable(package="seqkit")

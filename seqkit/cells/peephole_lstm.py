@@ -160,14 +160,15 @@ class PeepholeLSTMCell(RecurrentCell):
 
     def fast_sequence(self, x, states, mask, training, return_sequences, compiled=True):
         """Run a whole time-major sequence; see :func:`seqkit.cells._fast.run_recurrence`
-        (``compiled``) or :func:`seqkit.cells._graph.lstm_sequence` (inference, no XLA)."""
+        (``compiled`` or not, in training) or :func:`seqkit.cells._graph.lstm_sequence`
+        (inference, not ``compiled``)."""
         weights = [self.kernel, self.recurrent_kernel, self._bias_or_zeros(4 * self.units),
                    *self.peephole_weights]
-        if not compiled:
+        if not (compiled or training):
             return _graph.lstm_sequence(x, states, mask, weights, self.peepholes,
                                         self.cell_clip, return_sequences)
         return _fast.lstm_sequence(x, states, mask, weights, self.peepholes, self.cell_clip,
-                                   training, return_sequences)
+                                   training, return_sequences, compiled)
 
     def get_config(self):
         return {

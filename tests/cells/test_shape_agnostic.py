@@ -72,3 +72,31 @@ def test_training_keeps_the_compiled_loop_and_the_switch_is_restored(monkeypatch
             layer(x, mask=mask, training=False)
     assert not _graph.active()
     layer(x, mask=mask, training=False)  # outside the block: the compiled loop again
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("name", ["elman", "peephole-diagonal", "peephole-full"])
+def test_uncompiled_training_gives_the_compiled_gradients(name, return_sequences):
+    from seqkit.cells import uncompiled_training
+
+    layer_class, kwargs = CONFIGS[name]
+    layer = layer_class(5, return_sequences=return_sequences, **kwargs)
+    x, mask, _ = inputs()
+    layer(x)
+    layer.set_weights(random_weights(layer))
+    x = tf.constant(x)
+
+    def gradients():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.sin(layer(x, mask=mask, training=True)))
+        return [loss, *tape.gradient(loss, [x, *layer.trainable_weights])]
+
+    compiled = gradients()
+    forward = _fast._elman_forward if name == "elman" else _fast._lstm_forward
+    before = forward.experimental_get_tracing_count()
+    with uncompiled_training():
+        plain = gradients()
+    assert forward.experimental_get_tracing_count() == before
+    for got, want in zip(plain, compiled):
+        np.testing.assert_allclose(got, want, atol=1e-5)

@@ -1,0 +1,41 @@
+"""A short fit trains seqkit's layers uncompiled, a long one compiled: the same numbers.
+
+The estimators choose by the training steps a fit will run
+(:data:`seqkit.cells._graph.COMPILE_AFTER_STEPS`): the choice is about time only.
+Ragged sequences are padded to the longest, so the batches are the same either way.
+"""
+
+import numpy as np
+import pytest
+
+from seqkit.cells import _fast
+from seqkit.estimators import _base
+from tests.estimators.data import fast_classifier, ragged_classification
+
+
+def _fit(cell, monkeypatch, threshold):
+    monkeypatch.setattr(_base, "COMPILE_AFTER_STEPS", threshold)
+    X, y = ragged_classification(n=40)
+    model = fast_classifier(cell=cell, epochs=3, early_stopping=False, random_state=3)
+    return model.fit(X, y), X
+
+
+@pytest.mark.parametrize("cell", ["peephole_lstm", "elman"])
+def test_uncompiled_and_compiled_fits_give_the_same_losses_and_predictions(cell, monkeypatch):
+    forward = _fast._lstm_forward if cell == "peephole_lstm" else _fast._elman_forward
+    traces = forward.experimental_get_tracing_count()
+    short, X = _fit(cell, monkeypatch, threshold=10**6)  # every fit counts as short
+    assert forward.experimental_get_tracing_count() == traces  # nothing compiled
+    long, _ = _fit(cell, monkeypatch, threshold=0)  # every fit counts as long
+    assert forward.experimental_get_tracing_count() > traces
+    np.testing.assert_allclose(short.history_["loss"], long.history_["loss"], rtol=1e-5)
+    np.testing.assert_allclose(short.history_["val_loss"], long.history_["val_loss"],
+                               rtol=1e-5)
+    np.testing.assert_allclose(short.predict_proba(X), long.predict_proba(X), atol=1e-5)
+
+
+def test_the_steps_of_a_fit_decide():
+    model = fast_classifier(epochs=10, batch_size=32, validation_fraction=0.1)
+    assert model._training_steps(270) == 10 * 8  # JapaneseVowels: 243 to train
+    assert model._training_steps(270) < _base.COMPILE_AFTER_STEPS
+    assert fast_classifier(epochs=100)._training_steps(2000) > _base.COMPILE_AFTER_STEPS
