@@ -9,12 +9,22 @@ per-round ratios. PyTorch ``nn.LSTM`` is added when torch is installed.
 
 Run: ``python benchmarks/cells.py`` (about 10 minutes on 2 cores), or
 ``--quick`` for a smoke run.
+
+``--ragged-fit`` times instead what a user meets first: a ``SequenceClassifier``
+(64 units, 10 epochs, no early stopping, seed 0) fit on JapaneseVowels (270
+sequences of 7-29 steps, 12 channels) in a fresh process, every compile on
+first contact included; each seqkit cell beside its Keras built-in, the
+processes run in turn, ``--rounds`` of each; medians of the fit's seconds and
+of each process's peak resident memory.
 """
 
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -92,12 +102,55 @@ def compare(runners, rounds, calls):
     return rows
 
 
+FIT_SCRIPT = """
+import sys, time
+sys.path.insert(0, {bench!r})
+from _pairs import estimator_cell, estimator_name, peak_rss_mb
+from seqkit.datasets import load_classification
+from seqkit.estimators import SequenceClassifier
+X, y, _, _ = load_classification("japanese_vowels")
+with estimator_cell({cell!r}):
+    model = SequenceClassifier(cell=estimator_name({cell!r}), units=64, epochs=10,
+                               early_stopping=False, random_state=0)
+    start = time.perf_counter()
+    model.fit(X, y)
+print(time.perf_counter() - start, peak_rss_mb())
+"""
+
+
+def ragged_fits(rounds):
+    """``{cell: (median fit seconds, median peak RSS MiB)}`` of fresh-process fits."""
+    from _pairs import PAIRS
+
+    cells = [cell for pair in PAIRS for cell in pair]
+    found = {cell: [] for cell in cells}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for _ in range(rounds):
+        for cell in cells:
+            script = FIT_SCRIPT.format(bench=str(Path(__file__).parent), cell=cell)
+            result = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                                    text=True, check=True, env=env)
+            found[cell].append([float(v) for v in result.stdout.split()[-2:]])
+    print("| fresh-process fit, JapaneseVowels, 10 epochs | seconds | peak RSS MiB | "
+          "load average |")
+    print("|---|---:|---:|---|")
+    for cell, runs in found.items():
+        seconds, rss = (statistics.median(r[i] for r in runs) for i in (0, 1))
+        load = "/".join(f"{v:.2f}" for v in os.getloadavg())
+        print(f"| {cell} | {seconds:.1f} | {rss:.0f} | {load} |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="2 rounds of 2 calls, short sequences")
+    parser.add_argument("--ragged-fit", action="store_true",
+                        help="fresh-process fits on JapaneseVowels (--rounds of each; try 3)")
     args = parser.parse_args(argv)
+    if args.ragged_fit:
+        ragged_fits(args.rounds)
+        return
     settings = [(100, 128), (500, 64)]
     if args.quick:
         args.rounds, args.calls, settings = 2, 2, [(20, 16)]

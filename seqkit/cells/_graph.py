@@ -94,6 +94,10 @@ def active(training=False):
 UNROLL = 4
 """Steps per loop iteration (see the module's notes)."""
 
+WHOLE = 16
+"""Sequences of a length known when traced and at most this long (a forecaster's
+window) run as one block: no padded steps."""
+
 
 def _run(step, x, states, mask, kernel, bias, return_sequences):
     """Run ``states = step(z_t, states)`` over time-major ``x`` with ``z_t = x_t W + b``.
@@ -103,28 +107,29 @@ def _run(step, x, states, mask, kernel, bias, return_sequences):
     final states.
     """
     steps, batch = tf.shape(x)[0], tf.shape(x)[1]
-    blocks = (steps + UNROLL - 1) // UNROLL
-    extra = [[0, blocks * UNROLL - steps], [0, 0], [0, 0]]
+    unroll = x.shape[0] if x.shape[0] is not None and 0 < x.shape[0] <= WHOLE else UNROLL
+    blocks = (steps + unroll - 1) // unroll
+    extra = [[0, blocks * unroll - steps], [0, 0], [0, 0]]
     projected = tf.pad(_fast._flat_matmul(x, kernel) + bias, extra)
     if mask is None:
         mask = tf.ones([steps, batch, 1], tf.bool)
     mask = tf.pad(mask, extra)  # the padded steps: False, the states kept
 
     def in_blocks(value):
-        shape = tf.concat([[blocks, UNROLL], tf.shape(value)[1:]], 0)
+        shape = tf.concat([[blocks, unroll], tf.shape(value)[1:]], 0)
         return _fast._array(value.dtype, blocks).unstack(tf.reshape(value, shape))
 
     projected, mask = in_blocks(projected), in_blocks(mask)
 
     def body(t, states, *outputs):
         z, m = projected.read(t), mask.read(t)
-        for j in range(UNROLL):
+        for j in range(unroll):
             states = [_fast._keep(m[j], new, old)
                       for new, old in zip(step(z[j], states), states)]
-            outputs = tuple(array.write(t * UNROLL + j, states[0]) for array in outputs)
+            outputs = tuple(array.write(t * unroll + j, states[0]) for array in outputs)
         return (t + 1, states, *outputs)
 
-    outputs = (_fast._array(x.dtype, blocks * UNROLL),) if return_sequences else ()
+    outputs = (_fast._array(x.dtype, blocks * unroll),) if return_sequences else ()
     _, states, *outputs = tf.while_loop(
         lambda t, *_: t < blocks, body, (0, list(states), *outputs), maximum_iterations=blocks,
     )
