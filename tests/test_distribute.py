@@ -191,7 +191,9 @@ def test_an_estimator_fits_under_distributed(mirrored):
     with distribute.distributed(mirrored):
         spread = SequenceClassifier(**params).fit(X, y)
     assert spread.model_.distribute_strategy is mirrored
-    np.testing.assert_array_equal(spread.predict_proba(X), plain.predict_proba(X))
+    # One replica's sums and the strategy's may round apart in the last float32 bit.
+    np.testing.assert_allclose(spread.predict_proba(X), plain.predict_proba(X), rtol=1e-6,
+                               atol=1e-7)
 
 
 def test_several_replicas_need_a_seed_and_a_sample_each():
