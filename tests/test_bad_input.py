@@ -58,7 +58,7 @@ from tests.estimators.data import (
 )
 from tests.helpers.datasets import accept_current_checksum, copy_data_files
 from tests.helpers.exports import SUBPROCESS_ENV, fake_export, fitted
-from tests.helpers.pipelines import mlflow_run
+from tests.helpers.pipelines import diverging_fit, mlflow_run
 from tests.helpers.servers import free_port, http, running
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -751,18 +751,10 @@ def test_bad_pipeline_command_lines(main, argv, setup, status, pattern, workdir,
     assert {run.info.status for run in recorded_runs()} <= {"FAILED"}
 
 
-def _diverging_fit(args, job, data):
-    """A pipeline body whose fit overflows: targets near 1e20, unscaled."""
-    series = np.full(40, 1e20) + np.arange(40.0)
-    job.fit(SequenceForecaster(lookback=4, horizon=1, scaling=None, units=4, epochs=3,
-                               early_stopping=False, random_state=0), series)
-    pytest.fail("a diverged fit must raise")
-
-
 def test_a_fit_that_diverges_fails_the_run_and_exports_nothing(workdir, recorded_runs,
                                                                capsys):
     _, main = entry_points("forecasting", forecasting.build_parser, forecasting.load,
-                           _diverging_fit)
+                           diverging_fit)
     assert main(["--dataset", "sunspots"]) == 1
     err = capsys.readouterr().err
     assert re.search(r"error: The fit diverged: its loss became NaN or inf in epoch 1, so the "

@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 TINY = ["--epochs", "1", "--units", "4"]
 """Pipeline options that keep a test run short."""
 
@@ -35,3 +38,13 @@ def artifact_paths(client, run_id, path=None):
     for item in client.list_artifacts(run_id, path):
         paths += artifact_paths(client, run_id, item.path) if item.is_dir else [item.path]
     return paths
+
+
+def diverging_fit(args, job, data):
+    """A pipeline body whose fit overflows: targets near 1e20, unscaled."""
+    from seqkit.estimators import SequenceForecaster
+
+    series = np.full(40, 1e20) + np.arange(40.0)
+    job.fit(SequenceForecaster(lookback=4, horizon=1, scaling=None, units=4, epochs=3,
+                               early_stopping=False, random_state=0), series)
+    pytest.fail("a diverged fit must raise")

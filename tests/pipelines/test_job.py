@@ -3,30 +3,21 @@ exit code are in ``tests/test_bad_input.py``)."""
 
 import math
 
-import numpy as np
 import pytest
 
 from pipelines import forecasting
 from pipelines._job import entry_points
-from seqkit.estimators import SequenceForecaster
 from seqkit.exceptions import TrainingDivergedError
+from tests.helpers.pipelines import diverging_fit
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-def _diverging_fit(args, job, data):
-    """A pipeline body whose fit overflows: targets near 1e20, unscaled."""
-    series = np.full(40, 1e20) + np.arange(40.0)
-    job.fit(SequenceForecaster(lookback=4, horizon=1, scaling=None, units=4, epochs=3,
-                               early_stopping=False, random_state=0), series)
-    pytest.fail("a diverged fit must raise")
 
 
 def test_a_diverged_fit_logs_its_history_and_fails_the_run(workdir, recorded_runs):
     from mlflow.tracking import MlflowClient
 
     run, _ = entry_points("forecasting", forecasting.build_parser, forecasting.load,
-                          _diverging_fit)
+                          diverging_fit)
     with pytest.raises(TrainingDivergedError, match="in epoch 1,"):
         run(["--dataset", "sunspots"])
     (recorded,) = recorded_runs()
