@@ -3,12 +3,14 @@
 Each follows the scikit-learn API of the estimator it is compared with, and is
 fitted and scored on the same split by the pipelines:
 
-- forecasting: :class:`SeasonalNaiveForecaster` and :class:`AutoETSForecaster`
-  (exponential smoothing from statsmodels, chosen by AICc);
+- forecasting: :class:`SeasonalNaiveForecaster`, :class:`AutoETSForecaster`
+  (exponential smoothing from statsmodels, chosen by AICc) and
+  :class:`ThetaForecaster` (the Theta method, from statsmodels);
 - classification: :class:`NearestNeighborDTWClassifier` (1-NN under dynamic
   time warping, the standard baseline of the UEA/UCR archives);
-- tagging: :class:`MostFrequentTagTagger` and :class:`CRFTagger`
-  (a linear-chain CRF from ``sklearn-crfsuite``).
+- tagging: :class:`MostFrequentTagTagger`, :class:`CRFTagger`
+  (a linear-chain CRF from ``sklearn-crfsuite``) and, for numeric steps,
+  :class:`RandomForestStepTagger` (a random forest on windowed statistics).
 """
 
 import itertools
@@ -34,7 +36,9 @@ __all__ = [
     "CRFTagger",
     "MostFrequentTagTagger",
     "NearestNeighborDTWClassifier",
+    "RandomForestStepTagger",
     "SeasonalNaiveForecaster",
+    "ThetaForecaster",
     "dtw_distances",
 ]
 
@@ -92,6 +96,9 @@ class AutoETSForecaster(BaseEstimator):
     additive, and seasonality none or additive (the latter only when
     ``season_length > 1`` and ``y`` spans two seasons), and keeps the fit with
     the lowest AICc on the training series alone, as ``forecast::ets`` does.
+    A form with as many parameters as the series has values has no finite
+    AICc and loses; on a series too short for any form (4 values) the
+    simplest one, no trend and no season, is kept.
 
     Parameters
     ----------
@@ -120,6 +127,7 @@ class AutoETSForecaster(BaseEstimator):
         seasonals = [None, "add"] if m > 1 and len(values) >= 2 * m else [None]
         trends = [(None, False), ("add", False), ("add", True)]
         best = None
+        # The simplest form comes first and wins every tie, infinite AICc included.
         for (trend, damped), seasonal in itertools.product(trends, seasonals):
             form = {"trend": trend, "damped_trend": damped, "seasonal": seasonal}
             model = ETSModel(
@@ -129,9 +137,10 @@ class AutoETSForecaster(BaseEstimator):
                 # A candidate that does not converge simply loses on AICc.
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 results = model.fit(disp=False)
-            if np.isfinite(results.aicc) and (best is None or results.aicc < best[0].aicc):
-                best = (results, form)
-        self.results_, self.form_ = best
+            aicc = results.aicc if np.isfinite(results.aicc) else np.inf
+            if best is None or aicc < best[0]:
+                best = (aicc, results, form)
+        _, self.results_, self.form_ = best
         return self
 
     def predict(self, horizon):
@@ -139,6 +148,60 @@ class AutoETSForecaster(BaseEstimator):
         check_is_fitted(self)
         horizon = check_int(horizon, "horizon", type(self).__name__, minimum=1)
         return np.asarray(self.results_.forecast(horizon), dtype=np.float64)
+
+
+class ThetaForecaster(BaseEstimator):
+    """The Theta method: simple exponential smoothing with half the linear trend's drift.
+
+    Fits statsmodels' ``ThetaModel`` (Assimakopoulos and Nikolopoulos, 2000,
+    "The theta model: a decomposition approach to forecasting", IJF 16(4);
+    in the form of Hyndman and Billah, 2003, IJF 19(2)), estimated by OLS
+    and SES as ``forecast::thetaf`` does. When ``season_length > 1`` and
+    ``y`` spans two seasons, ``y`` is tested for seasonality (the 90% ACF
+    test of ``thetaf``) and, if seasonal, deseasonalised by classical
+    decomposition (multiplicative for a positive series) before the fit
+    and reseasonalised after; a shorter series is fitted plain, as a
+    decomposition needs two full seasons.
+
+    Parameters
+    ----------
+    season_length : int, default=1
+        ``m``, the number of steps in a season.
+    theta : float, default=2.0
+        The weight of the SES line against the trend line; 2 is the
+        standard method (the M3 competition's winner).
+
+    Attributes
+    ----------
+    results_ : statsmodels ThetaModelResults
+        The fit.
+    deseasonalize_ : bool
+        Whether the seasonality test (and adjustment) was applied.
+    """
+
+    def __init__(self, season_length=1, theta=2.0):
+        self.season_length = season_length
+        self.theta = theta
+
+    def fit(self, y, X=None):
+        """Fit the Theta method to ``y`` (1-D array-like); ``X`` is ignored."""
+        from statsmodels.tsa.forecasting.theta import ThetaModel
+
+        owner = type(self).__name__
+        m = check_int(self.season_length, "season_length", owner, minimum=1)
+        check_float(self.theta, "theta", owner, low=1.0)
+        values = _check_series(y, owner, 4)
+        self.deseasonalize_ = m > 1 and len(values) >= 2 * m
+        model = ThetaModel(values, period=m, deseasonalize=self.deseasonalize_)
+        self.results_ = model.fit()
+        return self
+
+    def predict(self, horizon):
+        """Return the next ``horizon`` values, an ndarray of shape ``(horizon,)``."""
+        check_is_fitted(self)
+        horizon = check_int(horizon, "horizon", type(self).__name__, minimum=1)
+        forecast = self.results_.forecast(horizon, theta=float(self.theta))
+        return np.asarray(forecast, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- classification
@@ -333,11 +396,18 @@ def _sentence_features(tokens):
     return features
 
 
-def _numeric_features(values, half_width=5):
-    """crfsuite features of each step of a ``(timesteps, channels)`` array.
+def _window_statistics(values, half_width=5):
+    """Each step's values, and their mean and standard deviation over a window around it.
 
-    Each channel's value, and its mean and standard deviation over the steps
-    within ``half_width`` of it (fewer at the ends).
+    Parameters
+    ----------
+    values : ndarray of shape (timesteps, channels)
+    half_width : int
+        The window holds the steps within ``half_width`` of a step (fewer at the ends).
+
+    Returns
+    -------
+    x, mean, std : ndarrays of shape (timesteps, channels)
     """
     n = len(values)
     starts = np.clip(np.arange(n) - half_width, 0, n)
@@ -347,10 +417,28 @@ def _numeric_features(values, half_width=5):
     counts = (stops - starts)[:, None]
     mean = (sums[stops] - sums[starts]) / counts
     std = np.sqrt(np.maximum((squares[stops] - squares[starts]) / counts - mean**2, 0.0))
+    return values, mean, std
+
+
+def _numeric_features(values, half_width=5):
+    """crfsuite features of each step of a ``(timesteps, channels)`` array.
+
+    The values and window statistics of :func:`_window_statistics`, by name.
+    """
+    x, mean, std = _window_statistics(values, half_width)
     return [
         {"bias": 1.0, **{f"{kind}{c}": float(v) for kind, row in (("x", x), ("mean", m), ("std", s))
                          for c, v in enumerate(row)}}
-        for x, m, s in zip(values, mean, std)
+        for x, m, s in zip(x, mean, std)
+    ]
+
+
+def _numeric_steps(X, owner, n_features=None):
+    """The unpadded ``(timesteps, channels)`` float64 arrays of numeric sequences ``X``."""
+    sequences = check_sequences(X, "X", owner, n_features=n_features)
+    return [
+        values[:length].astype(np.float64)
+        for values, length in zip(sequences.values, sequences.lengths)
     ]
 
 
@@ -359,11 +447,7 @@ def _crf_inputs(X, owner):
     first = X[0] if isinstance(X, (list, tuple)) and X else None
     if isinstance(first, (list, tuple)) and first and isinstance(first[0], str):
         return [_sentence_features(tokens) for tokens in check_token_sequences(X, "X", owner)]
-    sequences = check_sequences(X, "X", owner)
-    return [
-        _numeric_features(values[:length].astype(np.float64))
-        for values, length in zip(sequences.values, sequences.lengths)
-    ]
+    return [_numeric_features(values) for values in _numeric_steps(X, owner)]
 
 
 class CRFTagger(BaseEstimator):
@@ -418,3 +502,70 @@ class CRFTagger(BaseEstimator):
         """Return a list of label lists, one label per step of ``X``."""
         check_is_fitted(self)
         return [list(labels) for labels in self.crf_.predict(_crf_inputs(X, type(self).__name__))]
+
+
+class RandomForestStepTagger(BaseEstimator):
+    """Label each step of numeric sequences with a random forest on windowed statistics.
+
+    Every step is one sample, described as :class:`CRFTagger` describes
+    numeric steps: each channel's value and its mean and standard deviation
+    over the ``2 * half_width + 1`` steps around it. Unlike the CRF, the
+    steps are labelled independently, so this measures what the windowed
+    features alone carry: the sliding-window classifier of activity
+    recognition (Bulling, Blanke and Schiele, 2014, "A tutorial on human
+    activity recognition using body-worn inertial sensors", ACM Computing
+    Surveys 46(3)).
+
+    Parameters
+    ----------
+    n_estimators : int, default=100
+        Trees of the forest.
+    half_width : int, default=5
+        Steps on each side of a step in its window.
+    random_state : int, RandomState or None, default=None
+        Seeds the forest.
+
+    Attributes
+    ----------
+    forest_ : sklearn.ensemble.RandomForestClassifier
+        The fitted forest.
+    classes_ : ndarray
+        The labels seen in ``fit`` (as str).
+    n_features_in_ : int
+        The number of channels of the training sequences.
+    """
+
+    def __init__(self, n_estimators=100, half_width=5, random_state=None):
+        self.n_estimators = n_estimators
+        self.half_width = half_width
+        self.random_state = random_state
+
+    def _steps(self, X, n_features=None):
+        """One row of features per step of ``X``, and each sequence's length."""
+        sequences = _numeric_steps(X, type(self).__name__, n_features)
+        rows = [np.hstack(_window_statistics(values, self.half_width)) for values in sequences]
+        return np.vstack(rows), [len(values) for values in sequences]
+
+    def fit(self, X, y):
+        """Fit on numeric sequences ``X`` (3-D array or list of 2-D arrays), label lists ``y``."""
+        from sklearn.ensemble import RandomForestClassifier
+
+        owner = type(self).__name__
+        n_estimators = check_int(self.n_estimators, "n_estimators", owner, minimum=1)
+        check_int(self.half_width, "half_width", owner, minimum=0)
+        features, lengths = self._steps(X)
+        labels = np.concatenate(_check_labels(lengths, y))
+        self.forest_ = RandomForestClassifier(
+            n_estimators=n_estimators, random_state=self.random_state
+        ).fit(features, labels)
+        self.classes_ = self.forest_.classes_
+        self.n_features_in_ = features.shape[1] // 3
+        return self
+
+    def predict(self, X):
+        """Return a list of label lists, one label per step of ``X``."""
+        check_is_fitted(self)
+        features, lengths = self._steps(X, self.n_features_in_)
+        labels = self.forest_.predict(features).tolist()
+        bounds = np.cumsum([0, *lengths])
+        return [labels[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]

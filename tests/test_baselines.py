@@ -66,6 +66,46 @@ def test_auto_ets_has_no_seasonal_form_without_two_seasons():
     assert forecaster.form_["seasonal"] is None
 
 
+def test_auto_ets_keeps_the_simple_form_when_no_form_has_a_finite_aicc():
+    forecaster = baselines.AutoETSForecaster(season_length=4).fit([3.0, 5.0, 4.0, 6.0])
+    assert forecaster.form_ == {"trend": None, "damped_trend": False, "seasonal": None}
+    assert np.isfinite(forecaster.predict(4)).all()
+
+
+def test_theta_matches_statsmodels_on_the_airline_series():
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = datasets.load_series("airline").to_numpy()
+    forecaster = baselines.ThetaForecaster(season_length=12).fit(y[:-18])
+    expected = ThetaModel(y[:-18], period=12).fit().forecast(18)
+    assert forecaster.deseasonalize_
+    np.testing.assert_allclose(forecaster.predict(18), expected, rtol=1e-12)
+
+
+def test_theta_fits_a_series_shorter_than_two_seasons_plain():
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = datasets.load_series("airline").to_numpy()[:20]
+    forecaster = baselines.ThetaForecaster(season_length=12, theta=3.0).fit(y)
+    expected = ThetaModel(y, deseasonalize=False).fit().forecast(6, theta=3.0)
+    assert not forecaster.deseasonalize_
+    np.testing.assert_allclose(forecaster.predict(6), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("forecaster", [baselines.AutoETSForecaster, baselines.ThetaForecaster])
+@pytest.mark.parametrize("season_length", [4, 12])
+def test_ets_and_theta_forecast_short_series(forecaster, season_length):
+    y = datasets.load_series("airline").to_numpy()
+    for n in (4, 8, 12, 16, 20):
+        forecast = forecaster(season_length=season_length).fit(y[-n:]).predict(6)
+        assert forecast.shape == (6,) and np.isfinite(forecast).all()
+
+
+def test_theta_rejects_a_theta_below_1():
+    with pytest.raises(InvalidParameterError, match="'theta' parameter of ThetaForecaster"):
+        baselines.ThetaForecaster(theta=0.5).fit(np.arange(10.0))
+
+
 # ---------------------------------------------------------------------------- classification
 
 
@@ -144,3 +184,22 @@ def test_crf_learns_tokens_and_numeric_sequences():
 def test_char_classes_collapse_runs_of_one_script():
     assert baselines._char_classes("東京タワ") == "CJK+KATAKANA"
     assert baselines._char_classes("2008年") == "DIGIT+CJK"
+
+
+def test_random_forest_step_tagger_labels_each_step_from_its_window():
+    rng = np.random.default_rng(0)
+    X = [np.concatenate([rng.normal(0, 1, (30, 2)), rng.normal(0, 5, (30, 2))]) for _ in range(4)]
+    y = [["calm"] * 30 + ["busy"] * 30 for _ in X]
+    tagger = baselines.RandomForestStepTagger(n_estimators=20, random_state=0).fit(X[:3], y[:3])
+    predicted = tagger.predict(X[3:])
+    assert len(predicted) == 1 and len(predicted[0]) == 60
+    # Only the spread tells the halves apart, and only the window's standard deviation sees it.
+    assert np.mean(np.array(predicted[0]) == np.array(y[3])) > 0.9
+    assert list(tagger.classes_) == ["busy", "calm"] and tagger.n_features_in_ == 2
+
+
+def test_random_forest_step_tagger_rejects_other_channel_counts():
+    X = [np.zeros((5, 2)), np.ones((5, 2))]
+    tagger = baselines.RandomForestStepTagger(n_estimators=2).fit(X, [["a"] * 5, ["b"] * 5])
+    with pytest.raises(InvalidInputError, match="features"):
+        tagger.predict([np.zeros((5, 3))])
