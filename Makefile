@@ -3,7 +3,15 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SUM := $(shell cat setup.py pyproject.toml | cksum | cut -d' ' -f1)
+# The TensorFlow build, cpu or gpu (setup.py's SEQKIT_TENSORFLOW): a choice is kept in
+# $(VENV)/.tensorflow for the commands after it, and a new one reinstalls, removing the
+# other build first (tensorflow-cpu and tensorflow share one folder: never both).
+SEQKIT_TENSORFLOW := $(or $(SEQKIT_TENSORFLOW),$(shell cat $(VENV)/.tensorflow 2>/dev/null),cpu)
+export SEQKIT_TENSORFLOW
+ifeq ($(filter $(SEQKIT_TENSORFLOW),cpu gpu),)
+$(error The SEQKIT_TENSORFLOW environment variable must be 'cpu' or 'gpu' (or unset, which means 'cpu'). Got '$(SEQKIT_TENSORFLOW)' instead)
+endif
+SUM := $(shell (cat setup.py pyproject.toml; echo '$(SEQKIT_TENSORFLOW)') | cksum | cut -d' ' -f1)
 BASE := $(VENV)/.installed-base-$(SUM)
 DEV := $(VENV)/.installed-dev-$(SUM)
 BENCH := $(VENV)/.installed-bench-$(SUM)
@@ -18,7 +26,11 @@ $(BASE): setup.py pyproject.toml
 	@echo "Setting up $(VENV) (about a minute the first time)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(INSTALL) --upgrade pip || $(SHOW_LOG)
+	@[ "$$(cat $(VENV)/.tensorflow 2>/dev/null || echo cpu)" = "$(SEQKIT_TENSORFLOW)" ] || \
+		$(PY) -m pip uninstall --quiet -y tensorflow-cpu tensorflow \
+		>>$(VENV)/install.log 2>&1 || $(SHOW_LOG)
 	@$(INSTALL) -e . || $(SHOW_LOG)
+	@echo '$(SEQKIT_TENSORFLOW)' >$(VENV)/.tensorflow
 	@rm -f $(VENV)/.installed-base-*
 	@touch $(BASE)
 

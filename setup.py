@@ -1,10 +1,39 @@
 """Packaging for seqkit: recurrent cells, pipelines and deployment on Keras 3."""
 
+import os
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 ROOT = Path(__file__).parent
+TENSORFLOW_VARIABLE = "SEQKIT_TENSORFLOW"
+
+
+def tensorflow_requirements(environ=os.environ):
+    """The TensorFlow requirement of this build, chosen by ``SEQKIT_TENSORFLOW``.
+
+    Unset (or empty) and ``cpu``: ``tensorflow-cpu`` on x86_64, the CPU-only
+    build, and ``tensorflow`` elsewhere (no tensorflow-cpu wheels there).
+    ``gpu``: ``tensorflow[and-cuda]``, with CUDA and cuDNN as pip packages
+    (Linux). Always exactly one TensorFlow distribution: tensorflow-cpu and
+    tensorflow write the same ``tensorflow/`` folder, and one installed beside
+    the other breaks both. The variable is read when seqkit is built, so a
+    wheel built with it carries the choice.
+    """
+    choice = environ.get(TENSORFLOW_VARIABLE) or "cpu"
+    if choice == "cpu":
+        return [
+            "tensorflow-cpu>=2.21,<2.22; platform_machine == 'x86_64'",
+            "tensorflow>=2.21,<2.22; platform_machine != 'x86_64'",
+        ]
+    if choice == "gpu":
+        return ["tensorflow[and-cuda]>=2.21,<2.22"]
+    raise ValueError(
+        f"The {TENSORFLOW_VARIABLE} environment variable must be 'cpu' or 'gpu' (or unset, "
+        f"which means 'cpu'). Got {choice!r} instead."
+    )
+
+
 version = {}
 exec((ROOT / "seqkit" / "_version.py").read_text(), version)
 
@@ -21,8 +50,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["seqkit", "seqkit.*", "pipelines", "pipelines.*"]),
     install_requires=[
-        "tensorflow-cpu>=2.21,<2.22; platform_machine == 'x86_64'",
-        "tensorflow>=2.21,<2.22; platform_machine != 'x86_64'",
+        *tensorflow_requirements(),
         "keras>=3.15,<4",
         "numpy>=2.0",
         "scikit-learn>=1.9",

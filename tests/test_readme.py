@@ -7,8 +7,9 @@ value they give), a single pipeline also ``--units 4`` (``-P epochs=1 -P
 units=4`` for ``mlflow run``); ``seqkit serve`` starts in the
 background (the README says "in a second terminal") on a free port, which
 the commands after it use in place of 5000, and is stopped at the end.
-Skipped: the set-up block itself and the team tracking server's block, whose
-commands run on other machines (a database host, a tracking host).
+Skipped: the set-up block itself, the GPU set-up (it installs CUDA builds) and
+the team tracking server's block, whose commands run on other machines (a
+database host, a tracking host).
 """
 
 import contextlib
@@ -30,7 +31,8 @@ pytestmark = pytest.mark.slow
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SETUP = ["make demo", "make test"]
-SKIPPED = {"#### Team tracking server": "commands for a database host and a tracking host"}
+SKIPPED = {"### GPU": "sets up with TensorFlow's CUDA build",
+           "#### Team tracking server": "commands for a database host and a tracking host"}
 ACTIVITIES = {"Badminton", "Running", "Standing", "Walking"}
 
 

@@ -18,6 +18,13 @@ or a boolean ``(T, B, 1)`` tensor, ``True`` where a step is real. A masked
 step carries the state through unchanged, exactly as ``keras.layers.RNN``
 does. The portable cells in :mod:`seqkit.cells` compute the same numbers
 (shown by ``tests/cells``).
+
+Devices: nothing here places an op, so on a GPU TensorFlow runs the loops
+there and XLA compiles them for it; cuDNN plays no part (its LSTM has no
+peepholes). Where a GPU is visible, Keras' ``jit_compile="auto"`` compiles a
+model's whole train and predict steps with XLA, these loops and the
+weight-gradient matmuls kept outside XLA here included. Speed on a GPU is
+not yet measured.
 """
 
 import functools
