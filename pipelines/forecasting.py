@@ -162,10 +162,11 @@ def _estimator(args, horizon, lookback, season_length):
 
 def _default_lookback(args, train, horizon):
     """Twice the season length or the horizon (at least 8), or less so that the shortest
-    series keeps ``_SPARE_WINDOWS`` training windows beyond the fewest it needs (before its
-    backtest windows, if any)."""
+    series keeps ``_SPARE_WINDOWS`` training windows of full history (no padding) beyond the
+    fewest it needs (before its backtest windows, if any)."""
     shortest = min(len(series) for series in train.y) - (args.backtest_windows or 0) * horizon
-    fixed = _estimator(args, horizon, 1, train.season_length).min_series_length() - 1
+    fixed = _estimator(args, horizon, 1, train.season_length).min_series_length(
+        full_history=True) - 1
     wanted = max(2 * train.season_length, 2 * horizon, 8)
     return max(1, min(wanted, shortest - fixed - _SPARE_WINDOWS))
 

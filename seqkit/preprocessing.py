@@ -66,21 +66,35 @@ def unstandardize(values, mean, scale):
 def window_affine(windows):
     """The location and scale of each forecasting window: its last value and its spread.
 
+    A window may start with padding (steps all NaN, before the series began):
+    the statistics are those of its real steps, so a padded window has the
+    affine of the shorter unpadded one.
+
     Parameters
     ----------
     windows : array or tensor of shape (n, lookback, targets), float64
+        Each window's last step real.
 
     Returns
     -------
     loc, scale : tensors of shape (n, 1, targets)
-        ``loc`` is the window's last value; ``scale`` its standard deviation
-        over time, or 1 where the window is flat (see :data:`FLAT_WINDOW`).
+        ``loc`` is the window's last value; ``scale`` the standard deviation
+        of its real steps over time, or 1 where the window is flat (see
+        :data:`FLAT_WINDOW`), as a window of one real step always is.
     """
     from keras import ops
 
     windows = ops.convert_to_tensor(windows)
     loc = windows[:, -1:]
-    spread = ops.std(windows, axis=1, keepdims=True)
+    real = ops.logical_not(ops.isnan(windows))
+    count = ops.sum(ops.cast(real, windows.dtype), axis=1, keepdims=True)
+    filled = ops.where(real, windows, ops.zeros_like(windows))
+    mean = ops.sum(filled, axis=1, keepdims=True) / count
+    deviation = ops.where(real, windows - mean, ops.zeros_like(windows))
+    padded_spread = ops.sqrt(ops.sum(ops.square(deviation), axis=1, keepdims=True) / count)
+    # Windows without padding keep ops.std, so their numbers stay bit for bit.
+    spread = ops.where(ops.all(real, axis=1, keepdims=True),
+                       ops.std(windows, axis=1, keepdims=True), padded_spread)
     flat = spread <= FLAT_WINDOW * (1 + ops.abs(loc))
     return loc, ops.where(flat, ops.ones_like(spread), spread)
 

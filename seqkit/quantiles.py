@@ -11,6 +11,10 @@ signature) go through it, written once in ``keras.ops``.
 1978, "Regression quantiles", *Econometrica* 46(1)): for level ``tau`` and
 error ``e = y - q``, ``max(tau * e, (tau - 1) * e)``, whose expectation is
 minimised by the ``tau``-quantile of ``y``.
+
+:class:`MaskedLoss` is either loss (the squared error or the pinball loss)
+over the targets that exist: a forecaster trained on a series shorter than
+its horizon has windows whose last targets lie beyond the series' end.
 """
 
 import numbers
@@ -105,16 +109,61 @@ class PinballLoss(keras.losses.Loss):
         self.quantiles = check_quantiles(quantiles, "quantiles", "PinballLoss",
                                          require_median=False)
 
-    def call(self, y_true, y_pred):
+    def terms(self, y_true, y_pred):
+        """The pinball loss of each value and level, ``(batch, n_values, n_quantiles)``."""
         levels = ops.convert_to_tensor(np.asarray(self.quantiles), dtype=y_pred.dtype)
         y_true = ops.cast(y_true, y_pred.dtype)
         q = monotone_quantiles(ops.reshape(y_pred, (-1, ops.shape(y_true)[1],
                                                     len(self.quantiles))))
         error = y_true[..., None] - q
-        return ops.mean(ops.maximum(levels * error, (levels - 1) * error), axis=(1, 2))
+        return ops.maximum(levels * error, (levels - 1) * error)
+
+    def call(self, y_true, y_pred):
+        return ops.mean(self.terms(y_true, y_pred), axis=(1, 2))
 
     def get_config(self):
         return {**super().get_config(), "quantiles": list(self.quantiles)}
+
+
+@keras.saving.register_keras_serializable(package="seqkit")
+class MaskedLoss(keras.losses.Loss):
+    """The mean squared error, or the pinball loss, over the targets that are there.
+
+    ``y_true`` ``(batch, 2 * n_values)``: the targets, then one weight per
+    target, 1 where it is real and 0 where it is missing (its value is then
+    unused); ``y_pred`` as for the loss unmasked (``(batch, n_values)``, or
+    ``(batch, n_values * n_quantiles)`` with ``quantiles``). A sample's loss
+    is the mean over its real targets of the squared error, or of the
+    pinball loss of :class:`PinballLoss` averaged over the levels; a missing
+    target changes neither the loss nor its gradient, whatever its value.
+
+    Parameters
+    ----------
+    quantiles : sequence of float in (0, 1) or None, default None
+        The levels of a quantile network (the pinball loss); ``None``: the
+        squared error of a point network.
+    name : str, default "masked_loss"
+    """
+
+    def __init__(self, quantiles=None, name="masked_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.pinball = None if quantiles is None else PinballLoss(quantiles)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        n_values = ops.shape(y_true)[1] // 2
+        real = y_true[:, n_values:] > 0
+        values = ops.where(real, y_true[:, :n_values], 0.0)
+        if self.pinball is None:
+            terms = ops.square(values - y_pred)
+        else:
+            terms = ops.mean(self.pinball.terms(values, y_pred), axis=2)
+        total = ops.sum(ops.where(real, terms, 0.0), axis=1)
+        return total / ops.maximum(ops.sum(ops.cast(real, y_pred.dtype), axis=1), 1)
+
+    def get_config(self):
+        quantiles = None if self.pinball is None else list(self.pinball.quantiles)
+        return {**super().get_config(), "quantiles": quantiles}
 
 
 def pinball_loss(y_true, quantiles, levels):

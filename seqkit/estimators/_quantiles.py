@@ -9,7 +9,13 @@ from seqkit._validation import check_choice
 from seqkit.estimators._series import future_index
 from seqkit.exceptions import InvalidParameterError
 from seqkit.preprocessing import unstandardize
-from seqkit.quantiles import MEDIAN, PinballLoss, check_quantiles, monotone_quantiles
+from seqkit.quantiles import (
+    MEDIAN,
+    MaskedLoss,
+    PinballLoss,
+    check_quantiles,
+    monotone_quantiles,
+)
 
 LOSSES = ("mse", "quantile")
 
@@ -32,11 +38,15 @@ class QuantileForecasts:
             return None
         return check_quantiles(self.quantiles, "quantiles", owner)
 
-    def _network_loss(self):
-        """``(loss, outputs per forecast value)`` of the network, after ``quantiles_`` is set."""
+    def _network_loss(self, masked=False):
+        """``(loss, outputs per forecast value)`` of the network, after ``quantiles_`` is set;
+        ``masked``: a :class:`~seqkit.quantiles.MaskedLoss` for targets that may be missing."""
+        levels = 1 if self.quantiles_ is None else len(self.quantiles_)
+        if masked:
+            return MaskedLoss(self.quantiles_), levels
         if self.quantiles_ is None:
-            return "mse", 1
-        return PinballLoss(self.quantiles_), len(self.quantiles_)
+            return "mse", levels
+        return PinballLoss(self.quantiles_), levels
 
     def _scaled_quantiles(self, x):
         """Monotone quantiles ``(n, horizon * targets, levels)`` in the network's units."""

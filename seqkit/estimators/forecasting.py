@@ -16,13 +16,23 @@ from seqkit._validation import (
 )
 from seqkit.estimators._base import BaseSequenceEstimator, estimator_init
 from seqkit.estimators._quantiles import QuantileForecasts
-from seqkit.estimators._series import check_covariates, check_series
+from seqkit.estimators._series import (
+    check_covariates,
+    check_series,
+    check_width,
+    last_steps,
+    stack_windows,
+    tail_split,
+    take_windows,
+    training_windows,
+    window_count,
+    with_weights,
+)
 from seqkit.exceptions import InvalidInputError
 from seqkit.export.spec import ForecastSpec, ServingSpec
 from seqkit.metrics import mean_absolute_scaled_error
 from seqkit.preprocessing import (
     SequenceScaler,
-    sliding_windows,
     standardize,
     unstandardize,
     window_affine,
@@ -32,18 +42,6 @@ SCALINGS = ("window", "standard", None)
 _TOLERANCE = 1e-9  # so that e.g. (9 + 1) * 0.9 counts as 9 despite rounding
 
 
-def _tail_split(n, fraction, gap):
-    """Split ``n`` time-ordered windows into a head and a tail of about ``fraction * n``.
-
-    The ``gap`` windows before the tail belong to neither, so that no target
-    step of the tail is a target of the head. Returns ``(head_stop, tail_start)``.
-    """
-    tail = math.floor(fraction * n)
-    if tail == 0:
-        return n, n
-    return max(n - tail - gap, 0), n - tail
-
-
 class SequenceForecaster(QuantileForecasts, BaseSequenceEstimator):
     """Recurrent network that forecasts the next ``horizon`` values of time series.
 
@@ -51,6 +49,16 @@ class SequenceForecaster(QuantileForecasts, BaseSequenceEstimator):
     steps (targets and covariates) and gives all ``horizon`` next values at
     once; known future covariates enter as a side input. Many series train
     one global model on the windows of all of them.
+
+    Short series: a history shorter than ``lookback`` is padded at the start
+    with NaN steps, which the network masks (its states pass them by
+    unchanged), so a padded window gives what the shorter window alone
+    would. A series of ``lookback + horizon`` steps or more trains on its
+    windows of full history; a shorter one (2 steps at least) on every window
+    with at least one real step of history and one real target, padded at the
+    start, and, for a series of at most ``horizon`` steps, with its targets
+    beyond the series' end left out of the loss
+    (:class:`~seqkit.quantiles.MaskedLoss`).
 
     Prediction intervals are split conformal: the last
     ``calibration_fraction`` of each series' windows is held out of training;
@@ -67,8 +75,9 @@ class SequenceForecaster(QuantileForecasts, BaseSequenceEstimator):
     Parameters
     ----------
     lookback : int, default 24
-        Steps of history the network reads. Fitting needs each series to have
-        at least ``lookback + horizon`` steps; forecasting needs ``lookback``.
+        Steps of history the network reads; a shorter history is padded at
+        the start (see above). Fitting needs each series to have at least 2
+        steps; forecasting 1.
     horizon : int, default 1
         Steps forecast at once; ``predict`` gives at most this many.
     scaling : {"window", "standard", None}, default "window"
@@ -81,6 +90,8 @@ class SequenceForecaster(QuantileForecasts, BaseSequenceEstimator):
     calibration_fraction : float in [0, 1), default 0.2
         Fraction of each series' windows (the latest) held out to calibrate
         ``predict_interval``; 0 trains on all windows and gives no intervals.
+        Windows of the tail with targets beyond the series' end calibrate
+        nothing.
     loss : {"mse", "quantile"}, default "mse"
         ``"mse"``: point forecasts (the mean squared error). ``"quantile"``:
         quantile forecasts of the levels ``quantiles``, trained on their mean
@@ -175,24 +186,37 @@ tbptt_steps, random_state, verbose
         return [sequence.astype(np.float32), future.astype(np.float32)], (loc, scale)
 
     def _windows(self, series, covariates):
-        """Every training window of one series: network input and scaled targets."""
-        width = self.lookback + self.horizon
-        windows = sliding_windows(series, width)
-        blocks = None if covariates is None else sliding_windows(covariates, width)
+        """Every training window of one series (:func:`~seqkit.estimators._series.
+        training_windows`): network input and scaled targets, NaN beyond the series' end."""
+        windows = training_windows(series, self.lookback, self.horizon)
+        blocks = None if covariates is None else training_windows(
+            covariates, self.lookback, self.horizon)
         x, (loc, scale) = self._network_inputs(windows[:, : self.lookback], blocks)
+        if blocks is not None:  # the covariates of missing targets: 0, their training mean
+            x[1] = np.nan_to_num(x[1], nan=0.0)
         targets = standardize(windows[:, self.lookback :], loc, scale)
         return x, targets.reshape(len(windows), -1).astype(np.float32)
 
-    def min_series_length(self):
+    def min_series_length(self, full_history=False):
         """The fewest steps from which on every series keeps a training window in :meth:`fit`.
 
-        ``lookback + horizon`` steps make one window; the latest
+        A series of ``n >= lookback + horizon`` steps makes ``n - lookback -
+        horizon + 1`` windows; a shorter one (padded, see the class notes)
+        ``n - horizon``, or ``n - 1`` when ``n <= horizon``. The latest
         ``calibration_fraction`` and ``validation_fraction`` of a series'
         windows, and ``horizon - 1`` windows before each of those tails (so
         that no target step is shared), are held out of training. Once a
         series has a tail to hold out, the gaps can leave no training window
         at all, so some lengths below the one returned work and others do
-        not; every length from it on works.
+        not; every length from it on works. Where no tail empties a series it
+        is 2, the fewest steps :meth:`fit` takes.
+
+        Parameters
+        ----------
+        full_history : bool, default False
+            Count only windows without padding (``lookback`` real steps of
+            history): the fewest steps from which on every series keeps such
+            a window, at least ``lookback + horizon``.
 
         Returns
         -------
@@ -200,13 +224,14 @@ tbptt_steps, random_state, verbose
         """
         self._check_params()
         gap = self.horizon - 1
-        last_failing = 0
+        last_failing = 1
         # Beyond this many windows the training head (about 0.72 of them) outgrows both gaps.
-        for windows in range(1, 4 * self.horizon + 20):
-            stop, _ = _tail_split(windows, self.calibration_fraction, gap)
-            if _tail_split(stop, self.validation_fraction, gap)[0] < 1:
-                last_failing = windows
-        return last_failing + self.lookback + self.horizon
+        for steps in range(2, self.lookback + 5 * self.horizon + 20):
+            windows = window_count(steps, self.lookback, self.horizon, full_history)
+            stop, _ = tail_split(windows, self.calibration_fraction, gap)
+            if tail_split(stop, self.validation_fraction, gap)[0] < 1:
+                last_failing = steps
+        return last_failing + 1
 
     def training_windows(self, series_index=0):
         """The network's inputs and scaled targets for every training window of one fitted series.
@@ -222,7 +247,8 @@ tbptt_steps, random_state, verbose
         Returns
         -------
         tuple
-            ``(x, targets)`` as the network was trained on them.
+            ``(x, targets)`` as the network was trained on them; a target
+            beyond the series' end (left out of the loss) is NaN.
         """
         check_is_fitted(self)
         covariates = None if self.covariates_ is None else self.covariates_[series_index]
@@ -244,8 +270,9 @@ tbptt_steps, random_state, verbose
             in one time zone (checked, never sorted or filled: the error says
             how to fix the index). Many series: a list of those (same number
             of targets, lengths may differ, all tz-aware or all naive), fit as
-            one global model. Each series needs at least ``lookback +
-            horizon`` steps.
+            one global model. Each series needs at least 2 steps (one of
+            history and one target); one shorter than ``lookback + horizon``
+            trains on windows padded at the start (see the class notes).
         X : covariates or None
             Known covariates aligned with ``y`` step for step (rows by
             position): for one series a 1-D or 2-D array, ``Series`` or
@@ -271,13 +298,12 @@ tbptt_steps, random_state, verbose
             covariates = check_covariates(
                 X, [len(s) for s in series], self.many_, owner, "one per step of y", self.forms_
             )
-        need = self.lookback + self.horizon
         for i, values in enumerate(series):
-            if len(values) < need:
+            if len(values) < 2:
                 where = f"Series {i} of y" if self.many_ else "y"
                 raise InvalidInputError(
-                    f"{where} has {len(values)} steps, fewer than lookback + horizon = {need} "
-                    "that one training window needs."
+                    f"{where} must have at least 2 steps: a training window needs one step of "
+                    f"history and one target. Got {len(values)} step."
                 )
         self.series_, self.covariates_ = series, covariates
         self.season_length_, self.quantiles_ = season_length, levels
@@ -307,10 +333,15 @@ tbptt_steps, random_state, verbose
                 stacklevel=2,
             )
         n_targets = self.n_targets_
-        loss, levels = self._network_loss()
+        train = stack_windows(train)
+        validation = stack_windows(validation) if validation else None
+        # Targets beyond a series' end: a loss that leaves them out (only then, so that fits of
+        # long series train as they always have).
+        masked = any(np.isnan(part[1]).any() for part in (train, validation) if part)
+        loss, levels = self._network_loss(masked)
         self._fit_network(
             networks.build_many_to_one,
-            *_stack(train),
+            *(with_weights(*train) if masked else train),
             loss=loss,
             network={
                 "n_features": n_targets + self.n_features_in_,
@@ -318,13 +349,13 @@ tbptt_steps, random_state, verbose
                 "output_activation": "linear",
                 "n_static": self.horizon * self.n_features_in_,
             },
-            validation_data=_stack(validation) if validation else None,
+            validation_data=with_weights(*validation) if masked and validation else validation,
             validation_fraction=0.0,
             early_stopping=self.early_stopping and bool(validation),
         )
         self.residuals_ = np.zeros((0, self.horizon, n_targets))
         if calibration:
-            x, targets = _stack(calibration)
+            x, targets = stack_windows(calibration)
             errors = np.abs(targets - self._scaled_points(x))
             self.residuals_ = errors.reshape(-1, self.horizon, n_targets).astype(np.float64)
         return self
@@ -335,11 +366,12 @@ tbptt_steps, random_state, verbose
         gap = self.horizon - 1
         for i, values in enumerate(series):
             x, targets = self._windows(values, None if covariates is None else covariates[i])
-            stop, start = _tail_split(len(targets), self.calibration_fraction, gap)
-            val_stop, val_start = _tail_split(stop, self.validation_fraction, gap)
-            calibration.append(_take(x, targets, slice(start, None)))
-            validation.append(_take(x, targets, slice(val_start, stop)))
-            train.append(_take(x, targets, slice(0, val_stop)))
+            stop, start = tail_split(len(targets), self.calibration_fraction, gap)
+            val_stop, val_start = tail_split(stop, self.validation_fraction, gap)
+            complete = start + np.flatnonzero(~np.isnan(targets[start:]).any(axis=1))
+            calibration.append(take_windows(x, targets, complete))
+            validation.append(take_windows(x, targets, slice(val_start, stop)))
+            train.append(take_windows(x, targets, slice(0, val_stop)))
         return train, validation, calibration
 
     # ------------------------------------------------------------------ forecasts
@@ -362,15 +394,8 @@ tbptt_steps, random_state, verbose
             series, forms, many = self.series_, self.forms_, self.many_
         else:
             series, forms, many = check_series(y, "y", owner)
-        _check_width(series, self.n_targets_, "targets", "y")
-        for i, values in enumerate(series):
-            if len(values) < self.lookback:
-                where = f"Series {i} of y" if many else "y"
-                raise InvalidInputError(
-                    f"{where} has {len(values)} steps, fewer than lookback = {self.lookback} "
-                    "that a forecast reads."
-                )
-        inputs = np.stack([values[-self.lookback :] for values in series])
+        check_width(series, self.n_targets_, "targets", "y")
+        inputs = np.stack([last_steps(values, self.lookback) for values in series])
         blocks = self._forecast_covariates(X, series, forms, many, y is None)
         return (*self._network_inputs(inputs, blocks), horizon, forms, many)
 
@@ -395,11 +420,10 @@ tbptt_steps, random_state, verbose
             rows = [len(values) + self.horizon for values in series]
             what = f"the steps of y, then the {self.horizon} steps after it"
         future = check_covariates(X, rows, many, type(self).__name__, what, forms)
-        _check_width(future, self.n_features_in_, "covariates", "X")
+        check_width(future, self.n_features_in_, "covariates", "X")
         if after_training:
             future = [np.concatenate([c, f]) for c, f in zip(self.covariates_, future)]
-        width = self.lookback + self.horizon
-        return np.stack([block[-width:] for block in future])
+        return np.stack([last_steps(block, self.lookback + self.horizon) for block in future])
 
     def serving_spec(self):
         """What an export of this forecaster serves (see :mod:`seqkit.export`).
@@ -430,8 +454,9 @@ tbptt_steps, random_state, verbose
         horizon : int or None
             Steps to forecast, at most the ``horizon`` fit for (``None``: all).
         y : series, list of series or None
-            The history to continue, as in :meth:`fit` (at least ``lookback``
-            steps each); ``None`` continues the training series.
+            The history to continue, as in :meth:`fit` (at least 1 step each;
+            one shorter than ``lookback`` is padded at the start); ``None``
+            continues the training series.
         X : covariates or None
             When fit with covariates: with ``y=None``, those of the
             ``self.horizon`` steps after the training data; with ``y``, those
@@ -554,29 +579,6 @@ tbptt_steps, random_state, verbose
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
-
-
-def _take(x, targets, rows):
-    return ([part[rows] for part in x] if isinstance(x, list) else x[rows]), targets[rows]
-
-
-def _stack(parts):
-    """One ``(x, targets)`` from a list of them."""
-    xs, targets = zip(*parts)
-    if isinstance(xs[0], list):
-        x = [np.concatenate(group) for group in zip(*xs)]
-    else:
-        x = np.concatenate(xs)
-    return x, np.concatenate(targets)
-
-
-def _check_width(blocks, expected, what, name):
-    widths = sorted({block.shape[1] for block in blocks})
-    if widths != [expected]:
-        raise InvalidInputError(
-            f"{name} has {widths[0] if len(widths) == 1 else widths} {what} per step, but the "
-            f"model was fit with {expected}."
-        )
 
 
 def _as_given(values, forms, many):

@@ -20,7 +20,9 @@ Signatures (``saved_model_cli show --dir DIR --all`` lists them):
     float32, plus ``covariates`` ``(batch, time + horizon, covariates)`` when
     fit with covariates (those of the history's steps, then of the steps
     forecast) -> ``forecasts`` ``(batch, horizon, targets)`` float64 on the
-    original scale, read from the last ``lookback`` steps of each history.
+    original scale, read from the last ``lookback`` steps of each history (a
+    shorter history, of 1 step or more, padded at the start as ``predict``
+    pads it).
 ``predict_proba``
     Classifier and tagger: ``probabilities``, columns in the order of
     ``classes_`` (the tagger's are 0 at padded steps; it returns ``lengths``

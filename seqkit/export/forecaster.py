@@ -9,7 +9,8 @@ from seqkit.quantiles import MEDIAN, monotone_quantiles
 
 
 class ForecasterGraph(Graph):
-    """``serving_default`` reads the last ``lookback`` steps of each history; ``step`` streams."""
+    """``serving_default`` reads the last ``lookback`` steps of each history (a shorter one
+    padded at the start); ``step`` streams."""
 
     def __init__(self, spec):
         super().__init__(spec)
@@ -41,27 +42,28 @@ class ForecasterGraph(Graph):
                                            scale[..., None])
 
     def _windows(self, history, covariates):
-        """The last ``lookback`` real steps of each history (and the covariates around them)."""
+        """The last ``lookback`` real steps of each history (and the covariates around them),
+        padded at the start with NaN steps where a history is shorter, as ``predict`` pads
+        them (the network masks such steps)."""
         f = self.forecast_spec
         history = padding.check_padded(history, "history")
         n = lengths(padding.real_steps(history))
-        checks = [tf.debugging.assert_greater_equal(
-            n, f.lookback,
-            message=f"Each history must have at least lookback={f.lookback} steps.",
-        )]
         if covariates is not None:
             covariates = padding.check_padded(covariates, "covariates")
-            checks.append(tf.debugging.assert_equal(
+            check = tf.debugging.assert_equal(
                 lengths(padding.real_steps(covariates)), n + f.horizon,
                 message=f"The covariates must cover each history's steps, then the "
                         f"horizon={f.horizon} steps forecast.",
-            ))
-        with tf.control_dependencies(checks):
-            start = n[:, None] - f.lookback
-        window = tf.gather(history, start + tf.range(f.lookback), batch_dims=1)
+            )
+            with tf.control_dependencies([check]):
+                n = tf.identity(n)
+        # After lookback NaN steps in front, the last lookback real steps start at n.
+        window = tf.gather(_pad_start(history, f.lookback), n[:, None] + tf.range(f.lookback),
+                           batch_dims=1)
         if covariates is None:
             return tf.cast(window, tf.float64), None
-        block = tf.gather(covariates, start + tf.range(f.lookback + f.horizon), batch_dims=1)
+        block = tf.gather(_pad_start(covariates, f.lookback),
+                          n[:, None] + tf.range(f.lookback + f.horizon), batch_dims=1)
         return (tf.cast(window, tf.float64),
                 preprocessing.standardize(tf.cast(block, tf.float64), *f.covariate_scaling))
 
@@ -113,3 +115,9 @@ class ForecasterGraph(Graph):
         if f.quantiles is not None:
             manifest["quantiles"] = list(f.quantiles)
         return manifest
+
+
+def _pad_start(values, steps):
+    """``values`` ``(batch, time, features)`` after ``steps`` NaN steps."""
+    shape = tf.concat([tf.shape(values)[:1], [steps], tf.shape(values)[2:]], 0)
+    return tf.concat([tf.fill(shape, tf.constant(float("nan"), values.dtype)), values], axis=1)

@@ -19,9 +19,11 @@ server read ragged JSON with NumPy's own error); so
 more values than the model's ``max_request_values`` (its model config, set
 by :func:`seqkit.export.log_model`), then for each input no sequence or an
 empty one, sequences of different lengths (unpadded), the shape (rank,
-number of features), the kind of values, then a too short sequence, NaN or
-inf inside a sequence, padding before real steps. These and an unknown
-signature raise an ``MlflowException`` with ``INVALID_PARAMETER_VALUE``,
+number of features), the kind of values, then NaN or inf inside a sequence,
+padding before real steps, no real step, covariates that do not cover a
+forecaster's history and horizon (a history needs 1 step; one shorter than
+the lookback is padded at the start, as ``predict`` pads it). These and an
+unknown signature raise an ``MlflowException`` with ``INVALID_PARAMETER_VALUE``,
 which the scoring server answers with status 400 and the message.
 
 A model logged with ``table=True`` takes a table instead: a pandas
@@ -231,16 +233,9 @@ class SeqkitSavedModel(mlflow.pyfunc.PythonModel):
         return arrays
 
     def _check_forecast_lengths(self, lengths):
-        lookback = self.manifest.get("lookback")
-        if "history" not in lengths:
-            return
-        short = np.flatnonzero(lengths["history"] < lookback)
-        if short.size:
-            raise _invalid(
-                f"Each history must have at least lookback={lookback} steps. Sequence "
-                f"{short[0]} has {lengths['history'][short[0]]}."
-            )
-        if "covariates" in lengths:
+        """A forecaster's covariates must cover each history and the horizon (a history of
+        any length from 1 step is forecast: one shorter than the lookback is padded)."""
+        if "history" in lengths and "covariates" in lengths:
             horizon = self.manifest["horizon"]
             wrong = np.flatnonzero(lengths["covariates"] != lengths["history"] + horizon)
             if wrong.size:

@@ -96,8 +96,8 @@ def test_pyfunc_rejects_bad_requests_with_invalid_parameter_value(tmp_path):
     forecaster = mlflow.pyfunc.load_model(
         str(export.save_mlflow_model(fitted("forecaster"), tmp_path / "forecaster")))
     inputs = requests("forecaster")[1]
-    short = {"history": inputs["history"][:, :4], "covariates": inputs["covariates"][:, :7]}
-    _invalid(forecaster, short, r"at least lookback=6 steps. Sequence 0 has 4")
+    _invalid(forecaster, {**inputs, "history": inputs["history"][:, :0]},
+             r"'history' input must hold at least one step")
     cut = {**inputs, "covariates": inputs["covariates"][:, :-1]}
     _invalid(forecaster, cut, r"covariates.*horizon=3.*Sequence 0 has 42 covariate steps for "
                               r"40 history steps")
