@@ -176,6 +176,11 @@ def test_a_series_shorter_than_the_horizon_trains_on_its_real_targets_only():
     _, targets = model.training_windows(0)
     assert targets.shape == (1, HORIZON) and np.isnan(targets[0, 1:]).all()
     assert np.isfinite(model.history_["loss"]).all()
+    covariates = [np.arange(len(s), dtype=float)[:, None] for s in series]
+    model = fast_forecaster(calibration_fraction=0.0, early_stopping=False).fit(series,
+                                                                                X=covariates)
+    (_, future), _ = model.training_windows(0)  # the covariates of missing targets: 0
+    assert future[0, 1:].tolist() == [0.0, 0.0] and np.isfinite(model.history_["loss"]).all()
     for loss in ("mse", "quantile"):
         forecasts = fast_forecaster(loss=loss, calibration_fraction=0.0,
                                     early_stopping=False).fit(series).predict()

@@ -2,7 +2,8 @@
 
 Both run the same preprocessing (:mod:`seqkit.preprocessing`, :mod:`seqkit.subwords`);
 this walks the forms a client sends: a padded batch of different lengths, a
-batch of equal lengths (no padding), and each sequence alone.
+batch of equal lengths (no padding), each sequence alone, and for forecasters
+histories shorter than the lookback.
 """
 
 import numpy as np
@@ -30,7 +31,13 @@ def _forms(name):
         shortest = min(map(len, histories))
         cut = [h[-shortest:] for h in histories]
         cut_covariates = None if covariates is None else [c[-(shortest + 3):] for c in covariates]
-        forms = {"padded batch": raw, "unpadded batch": (cut, cut_covariates)}
+        # Shorter than the lookback (6): padded at the start by predict and by the export.
+        steps = (1, 2, 5)
+        short = [h[-n:] for h, n in zip(histories, steps)]
+        short_covariates = None if covariates is None else [
+            c[-(n + 3):] for c, n in zip(covariates, steps)]
+        forms = {"padded batch": raw, "unpadded batch": (cut, cut_covariates),
+                 "short histories": (short, short_covariates)}
         forms.update({f"alone {i}": ([h], None if covariates is None else [covariates[i]])
                       for i, h in enumerate(histories)})
         return forms
@@ -46,7 +53,7 @@ def test_export_answers_as_predict_padded_unpadded_single_and_batched(exports, n
     signatures = {}
     for form, raw in _forms(name).items():
         inputs = export_inputs(name, raw)
-        if form != "padded batch":
+        if form not in ("padded batch", "short histories"):
             assert all(not np.any(np.isnan(v)) if v.dtype.kind == "f" else np.all(v != "")
                        for v in inputs.values()), f"{form} should need no padding"
         for signature, want in predictions(name, raw).items():
