@@ -2,7 +2,7 @@
 
 import contextlib
 import inspect
-import math
+import logging
 import numbers
 import os
 import pickle
@@ -30,6 +30,7 @@ from seqkit._validation import (
 )
 from seqkit.cells import shape_agnostic_inference, uncompiled_training
 from seqkit.cells._graph import COMPILE_AFTER_STEPS
+from seqkit.estimators._budget import Budget, check_auto_fraction, check_auto_int, resolve
 from seqkit.exceptions import (
     InputTypeError,
     InvalidInputError,
@@ -37,6 +38,7 @@ from seqkit.exceptions import (
     TrainingDivergedError,
 )
 from seqkit.export import export_saved_model
+from seqkit.preprocessing import SequenceScaler
 
 _MODEL_FILE = "model.keras"
 _TRACED_SHAPE_AGNOSTIC = weakref.WeakKeyDictionary()
@@ -76,9 +78,10 @@ SHARED_PARAMS = {
     "num_layers": 1,
     "bidirectional": False,
     "dropout": 0.0,
-    "epochs": 100,
-    "batch_size": 32,
+    "epochs": "auto",
+    "batch_size": "auto",
     "learning_rate": 1e-3,
+    "learning_rate_schedule": "plateau",
     "global_clipnorm": 1.0,
     "validation_fraction": 0.1,
     "early_stopping": True,
@@ -92,15 +95,26 @@ SHARED_PARAMS = {
 """The parameters every estimator takes, with their defaults."""
 
 
+def input_scaling(values, scaling):
+    """The network's ``input_scaling`` for padded training ``values`` ``(batch, time,
+    features)``: ``(mean, scale)`` per feature over the real steps with ``scaling=
+    "standard"`` (a constant feature keeps scale 1), None with ``scaling=None``."""
+    if scaling is None:
+        return None
+    scaler = SequenceScaler().fit(values)
+    return scaler.mean_, scaler.scale_
+
+
 def estimator_init(**own_params):
     """An ``__init__`` that stores ``own_params`` and :data:`SHARED_PARAMS`, and nothing else.
 
     The keyword arguments are the estimator's own parameters with their
-    defaults. The ``__init__`` made has them, then the shared ones, as
+    defaults (one that is also a shared parameter overrides its shared
+    default). The ``__init__`` made has them, then the shared ones, as
     keyword-only arguments in its signature, which is what scikit-learn's
     ``get_params`` and ``clone`` read; so each parameter list is written once.
     """
-    defaults = {**own_params, **SHARED_PARAMS}
+    defaults = {**own_params, **SHARED_PARAMS, **own_params}
 
     def __init__(self, **params):
         unknown = sorted(set(params) - set(defaults))
@@ -142,21 +156,31 @@ class BaseSequenceEstimator(BaseEstimator):
         Read each sequence in both directions.
     dropout : float in [0, 1), default 0
         Dropout between layers, in training.
-    epochs : int, default 100
-        The most passes over the training data.
-    batch_size : int, default 32
+    epochs : int or "auto", default "auto"
+        The most passes over the training data. ``"auto"``: enough for about
+        2,000 optimizer updates, between 5 and 500 epochs
+        (:mod:`seqkit.estimators._budget`).
+    batch_size : int or "auto", default "auto"
+        ``"auto"``: about 16 batches per epoch, between 8 and 32 samples.
     learning_rate : float, default 1e-3
-        Adam's learning rate.
+        Adam's initial learning rate.
+    learning_rate_schedule : {"plateau", "constant"}, default "plateau"
+        ``"plateau"`` halves the learning rate when the watched loss (the
+        validation loss, else the training loss) has not improved for half of
+        ``n_iter_no_change`` epochs, down to 1/100 of ``learning_rate``.
     global_clipnorm : float or None, default 1.0
         Rescale the gradient of all weights together to at most this global
         norm (Keras' ``global_clipnorm``); ``None`` does not clip.
-    validation_fraction : float in [0, 1), default 0.1
+    validation_fraction : float in [0, 1) or "auto", default 0.1
         Fraction of the training data held out to watch for over-fitting
-        (reported in ``history_``, used by ``early_stopping``).
+        (reported in ``history_``, used by ``early_stopping``). ``"auto"``
+        (the classifier's and the tagger's default): 0.1 from 200 training
+        sequences on; below that nothing is held out and early stopping
+        watches the training loss.
     early_stopping : bool, default True
         Stop when the validation loss has not improved for
         ``n_iter_no_change`` epochs, and keep the best weights. Needs
-        ``validation_fraction > 0``.
+        ``validation_fraction > 0`` (or ``"auto"``).
     n_iter_no_change : int, default 10
         Patience of early stopping, in epochs.
     tbptt_steps : int or None, default None
@@ -209,14 +233,18 @@ class BaseSequenceEstimator(BaseEstimator):
         """Check the shared parameters; subclasses extend this with their own."""
         owner = type(self).__name__
         check_choice(self.cell, "cell", owner, networks.CELL_NAMES)
-        for name in ("units", "num_layers", "epochs", "batch_size", "n_iter_no_change"):
+        check_choice(self.learning_rate_schedule, "learning_rate_schedule", owner,
+                     ("plateau", "constant"))
+        for name in ("units", "num_layers", "n_iter_no_change"):
             check_int(getattr(self, name), name, owner, minimum=1)
+        for name in ("epochs", "batch_size"):
+            check_auto_int(getattr(self, name), name, owner)
         check_int(self.tbptt_steps, "tbptt_steps", owner, minimum=1, allow_none=True)
         check_int(self.verbose, "verbose", owner, minimum=0, maximum=2)
         check_bool(self.bidirectional, "bidirectional", owner)
         check_bool(self.early_stopping, "early_stopping", owner)
-        for name in ("dropout", "validation_fraction"):
-            check_float(getattr(self, name), name, owner, low=0.0, high=1.0, high_inclusive=False)
+        check_float(self.dropout, "dropout", owner, low=0.0, high=1.0, high_inclusive=False)
+        check_auto_fraction(self.validation_fraction, "validation_fraction", owner)
         check_float(self.learning_rate, "learning_rate", owner, low=0.0, low_inclusive=False)
         check_float(self.global_clipnorm, "global_clipnorm", owner, low=0.0, low_inclusive=False,
                     allow_none=True)
@@ -302,12 +330,21 @@ class BaseSequenceEstimator(BaseEstimator):
             model, loss=loss, learning_rate=self.learning_rate, global_clipnorm=global_clipnorm
         )
         x, y = _shuffled(x, y, seed)
+        budget = self._budget(len(y), fit_options.pop("validation_fraction",
+                                                      self.validation_fraction))
+        held_out = budget.validation_fraction or fit_options.get("validation_data") is not None
         options = {
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "validation_fraction": self.validation_fraction,
-            "early_stopping": self.early_stopping,
-            "patience": self.n_iter_no_change,
+            "epochs": budget.epochs,
+            "batch_size": budget.batch_size,
+            "validation_fraction": budget.validation_fraction,
+            # The training loss can sit on a plateau for many epochs before it falls (an
+            # LSTM on long sequences, in the accuracy suite): stopping on it ends such fits
+            # before they learn, so without held-out data the fit runs its whole budget.
+            "early_stopping": self.early_stopping and bool(held_out),
+            "patience": budget.patience(self.n_iter_no_change),
+            "monitor": "val_loss" if held_out else "loss",
+            "plateau_patience": (max(budget.patience(self.n_iter_no_change) // 2, 1)
+                                 if self.learning_rate_schedule == "plateau" else None),
             "tbptt_steps": self.tbptt_steps,
             "verbose": self.verbose,
             "seed": seed,
@@ -318,7 +355,12 @@ class BaseSequenceEstimator(BaseEstimator):
         try:
             with contextlib.ExitStack() as switches:
                 switches.enter_context(shape_agnostic_inference())  # validation: any shape
-                if self._training_steps(len(y)) < COMPILE_AFTER_STEPS:
+                # A short fit trains seqkit's layers uncompiled: the XLA compile of each
+                # first-met shape (about 1.5 s per pass) costs more than a few hundred
+                # compiled steps save. Measured on JapaneseVowels in fresh processes (10
+                # epochs of 8 batches): PeepholeLSTM 4.0 -> 1.9 s, ElmanRNN 2.6 -> 1.2 s.
+                # The choice changes no number beyond float rounding.
+                if budget.updates < COMPILE_AFTER_STEPS:
                     switches.enter_context(uncompiled_training())
                 self.history_ = training.fit(model, x, y, **options)
         except TrainingDivergedError:
@@ -326,18 +368,14 @@ class BaseSequenceEstimator(BaseEstimator):
             raise
         self.model_ = model
 
-    def _training_steps(self, n_samples):
-        """The most training steps (epochs times batches) a fit on ``n_samples`` runs.
-
-        A short fit trains seqkit's layers uncompiled
-        (:func:`seqkit.cells.uncompiled_training`): the XLA compile of each
-        first-met shape (about 1.5 s per pass) costs more than a few hundred
-        compiled steps save. Measured on JapaneseVowels in fresh processes (10
-        epochs of 8 batches): PeepholeLSTM 4.0 -> 1.9 s, ElmanRNN 2.6 -> 1.2 s.
-        The choice changes no number beyond float rounding.
-        """
-        n_train = n_samples - int(n_samples * self.validation_fraction)
-        return self.epochs * math.ceil(max(n_train, 1) / self.batch_size)
+    def _budget(self, n_samples, validation_fraction):
+        """The :class:`~seqkit.estimators._budget.Budget` of a fit on ``n_samples``, kept as
+        ``budget_`` and told to the ``seqkit`` logger."""
+        self.budget_ = resolve(n_samples, batch_size=self.batch_size, epochs=self.epochs,
+                               validation_fraction=validation_fraction)
+        logging.getLogger("seqkit").info("%s: %s.", type(self).__name__,
+                                         self.budget_.describe())
+        return self.budget_
 
     def _forget_fit(self):
         """Delete every fitted attribute (a name ending in ``_``), as ``check_is_fitted``
@@ -360,7 +398,7 @@ class BaseSequenceEstimator(BaseEstimator):
         if _TRACED_SHAPE_AGNOSTIC.get(model) is not model.predict_function:
             model.predict_function = None
         with shape_agnostic_inference():
-            outputs = model.predict(x, batch_size=self.batch_size, verbose=0)
+            outputs = model.predict(x, batch_size=self.budget_.batch_size, verbose=0)
         _TRACED_SHAPE_AGNOSTIC[model] = model.predict_function
         return outputs
 
@@ -376,6 +414,9 @@ class BaseSequenceEstimator(BaseEstimator):
         if "global_clipnorm" not in state:  # pickled before clipnorm became global_clipnorm
             state = {**state, "global_clipnorm": state.get("clipnorm", 1.0),
                      "clipnorm": DEPRECATED}
+        if "model_" in state and "budget_" not in state:  # fitted before "auto" budgets
+            state = {**state, "budget_": Budget(state["batch_size"], state["epochs"],
+                                                state["validation_fraction"], 0)}
         if isinstance(state.get("model_"), bytes):
             state = {**state, "model_": model_from_bytes(state["model_"])}
         super().__setstate__(state)

@@ -6,8 +6,18 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from seqkit import networks
-from seqkit._validation import check_not_empty, check_same_length, check_sequences
-from seqkit.estimators._base import BaseSequenceEstimator, check_known_labels
+from seqkit._validation import (
+    check_choice,
+    check_not_empty,
+    check_same_length,
+    check_sequences,
+)
+from seqkit.estimators._base import (
+    BaseSequenceEstimator,
+    check_known_labels,
+    estimator_init,
+    input_scaling,
+)
 from seqkit.exceptions import InvalidInputError
 from seqkit.export.spec import ServingSpec
 
@@ -29,9 +39,20 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
 
     Parameters
     ----------
-    cell, units, num_layers, bidirectional, dropout, epochs, batch_size, \
-learning_rate, global_clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
-tbptt_steps, random_state, verbose
+    scaling : {"standard", None}, default "standard"
+        ``"standard"``: each feature enters the network standardised with the
+        mean and standard deviation of all real steps of the training
+        sequences (the network's first layer, so exports carry it); ``None``:
+        as given.
+    bidirectional : bool, default True
+        Read each sequence in both directions (the whole sequence is there
+        before the label is given).
+    validation_fraction : float in [0, 1) or "auto", default "auto"
+        As in :class:`~seqkit.estimators._base.BaseSequenceEstimator`; the
+        held-out sequences are a random fraction.
+    cell, units, num_layers, dropout, epochs, batch_size, learning_rate, \
+learning_rate_schedule, global_clipnorm, early_stopping, n_iter_no_change, tbptt_steps, \
+random_state, verbose
         The parameters all seqkit estimators share, described in
         :class:`~seqkit.estimators._base.BaseSequenceEstimator`.
 
@@ -55,6 +76,13 @@ tbptt_steps, random_state, verbose
     >>> clf.predict(X).shape
     (4,)
     """
+
+    __init__ = estimator_init(scaling="standard", bidirectional=True,
+                              validation_fraction="auto")
+
+    def _check_params(self):
+        super()._check_params()
+        check_choice(self.scaling, "scaling", type(self).__name__, ("standard", None))
 
     def fit(self, X, y):
         """Train on sequences ``X`` with labels ``y``.
@@ -96,6 +124,7 @@ tbptt_steps, random_state, verbose
                 "n_features": self.n_features_in_,
                 "n_outputs": len(classes),
                 "output_activation": "softmax",
+                "input_scaling": input_scaling(sequences.values, self.scaling),
             },
         )
         return self

@@ -17,7 +17,12 @@ from seqkit._validation import (
     check_token_sequences,
 )
 from seqkit.crf import CRFLoss, add_crf, find_crf, iob2_constraints, is_iob2_tag
-from seqkit.estimators._base import BaseSequenceEstimator, check_known_labels, estimator_init
+from seqkit.estimators._base import (
+    BaseSequenceEstimator,
+    check_known_labels,
+    estimator_init,
+    input_scaling,
+)
 from seqkit.exceptions import InputTypeError, InvalidInputError
 from seqkit.export.spec import ServingSpec
 from seqkit.metrics import token_accuracy
@@ -84,9 +89,20 @@ class SequenceTagger(BaseSequenceEstimator):
 
     Parameters
     ----------
-    cell, units, num_layers, bidirectional, dropout, epochs, batch_size, \
-learning_rate, global_clipnorm, validation_fraction, early_stopping, n_iter_no_change, \
-tbptt_steps, random_state, verbose
+    bidirectional : bool, default True
+        Read each sequence in both directions (the whole sequence is there
+        before its labels are given).
+    validation_fraction : float in [0, 1) or "auto", default "auto"
+        As in :class:`~seqkit.estimators._base.BaseSequenceEstimator`,
+        counted in sequences.
+    scaling : {"standard", None}, default "standard"
+        Numeric input only: each feature enters the network standardised with
+        the mean and standard deviation of all real steps of the training
+        sequences (the network's first layer, so exports carry it); ``None``:
+        as given.
+    cell, units, num_layers, dropout, epochs, batch_size, learning_rate, \
+learning_rate_schedule, global_clipnorm, early_stopping, n_iter_no_change, tbptt_steps, \
+random_state, verbose
         As in :class:`~seqkit.estimators._base.BaseSequenceEstimator`.
     embedding_dim : int, default 32
         Size of the token embeddings (token input only).
@@ -161,7 +177,8 @@ tbptt_steps, random_state, verbose
     """
 
     __init__ = estimator_init(embedding_dim=32, min_frequency=2, subword_features=False,
-                              crf=False, scheme="auto")
+                              crf=False, scheme="auto", bidirectional=True,
+                              validation_fraction="auto", scaling="standard")
 
     subword_buckets = subwords.BUCKETS
     """Hash buckets per sub-word feature (:data:`seqkit.subwords.BUCKETS`)."""
@@ -173,6 +190,7 @@ tbptt_steps, random_state, verbose
         check_bool(self.subword_features, "subword_features", type(self).__name__)
         check_bool(self.crf, "crf", type(self).__name__)
         check_choice(self.scheme, "scheme", type(self).__name__, ("auto", "iob2", None))
+        check_choice(self.scaling, "scaling", type(self).__name__, ("standard", None))
 
     def _constraints(self, labels):
         """IOB2's allowed transitions and starts among ``classes_`` if the CRF keeps the
@@ -379,6 +397,8 @@ tbptt_steps, random_state, verbose
                 "embedding_dim": self.embedding_dim,
                 "subword_features": subwords.N_FEATURES if self.subword_features_ else 0,
                 "subword_vocab_size": subwords.N_FEATURES * self.subword_buckets + 1,
+                "input_scaling": None if self.vocabulary_ is not None else input_scaling(
+                    x, self.scaling),
             },
         )
         return self

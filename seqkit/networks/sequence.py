@@ -8,6 +8,7 @@ probes on its first recurrent layer.
 """
 
 import keras
+import numpy as np
 
 from seqkit._validation import check_int
 from seqkit.cells._base import get_keras_object
@@ -75,6 +76,8 @@ def _sequence_graph(layers, stack, inputs, initial_states=None, top=None, first=
         The read-out's output and, per recurrent layer, its final states.
     """
     sequences = inputs[0]
+    if "input_scaling" in layers:
+        sequences = layers["input_scaling"](sequences)
     if "embedding" not in layers:
         h, mask = _masked(layers["padding_mask"], sequences)
     elif "subword_embedding" in layers:
@@ -94,10 +97,24 @@ def _sequence_graph(layers, stack, inputs, initial_states=None, top=None, first=
     return layers["readout"](h), finals
 
 
+def _scaling_layer(input_scaling, n_features, owner):
+    """A ``Normalization`` layer giving ``(x - mean) / scale`` per feature; NaN padding
+    stays NaN, so the padding mask after it still finds it."""
+    mean, scale = (np.asarray(part, dtype="float64").reshape(-1) for part in input_scaling)
+    if mean.shape != (n_features,) or scale.shape != (n_features,) or not (
+            np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
+        raise InvalidParameterError(
+            f"The 'input_scaling' parameter of {owner} must be a pair (mean, scale) of "
+            f"{n_features} finite values each, every scale > 0. Got mean {mean.tolist()} and "
+            f"scale {scale.tolist()}."
+        )
+    return keras.layers.Normalization(mean=mean, variance=scale**2, name="input_scaling")
+
+
 def _sequence_network(
     owner, n_features, n_outputs, return_sequences, *, cell, units, num_layers, bidirectional,
     dropout, output_activation, n_static, static_units, vocab_size, embedding_dim, seed,
-    cell_kwargs, subword_features=0, subword_vocab_size=None,
+    cell_kwargs, subword_features=0, subword_vocab_size=None, input_scaling=None,
 ):
     params = _common(owner, cell, units, num_layers, dropout, seed, cell_kwargs)
     n_outputs = check_int(n_outputs, "n_outputs", owner, minimum=1)
@@ -110,6 +127,8 @@ def _sequence_network(
         n_features = check_int(n_features, "n_features", owner, minimum=1)
         inputs = [keras.Input((None, n_features), name="sequences")]
         layers = {"padding_mask": PaddingMask(name="padding_mask")}
+        if input_scaling is not None:
+            layers["input_scaling"] = _scaling_layer(input_scaling, n_features, owner)
     else:
         vocab_size = check_int(vocab_size, "vocab_size", owner, minimum=2)
         embedding_dim = check_int(embedding_dim, "embedding_dim", owner, minimum=1)
@@ -155,6 +174,7 @@ def build_many_to_one(
     embedding_dim=32,
     seed=None,
     cell_kwargs=None,
+    input_scaling=None,
 ):
     """Many-to-one network: a sequence in, one vector out (classification or regression).
 
@@ -195,6 +215,11 @@ def build_many_to_one(
         ``keras.utils.set_random_seed``).
     cell_kwargs : dict or None
         Further arguments of every recurrent layer (see :func:`recurrent_layer`).
+    input_scaling : (array, array) or None, default None
+        ``(mean, scale)``, each ``(n_features,)``: numeric input enters as
+        ``(x - mean) / scale`` (a ``Normalization`` layer named
+        ``"input_scaling"``, so the network and its exports carry the
+        training statistics). None: as given.
 
     Returns
     -------
@@ -213,6 +238,7 @@ def build_many_to_one(
         num_layers=num_layers, bidirectional=bidirectional, dropout=dropout,
         output_activation=output_activation, n_static=n_static, static_units=static_units,
         vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed, cell_kwargs=cell_kwargs,
+        input_scaling=input_scaling,
     )
 
 
@@ -234,6 +260,7 @@ def build_many_to_many(
     cell_kwargs=None,
     subword_features=0,
     subword_vocab_size=None,
+    input_scaling=None,
 ):
     """Synchronised many-to-many network: one output per input step (sequence tagging).
 
@@ -245,7 +272,8 @@ def build_many_to_many(
     Parameters
     ----------
     n_features, n_outputs, cell, units, num_layers, bidirectional, dropout,
-    output_activation, n_static, static_units, vocab_size, embedding_dim, seed, cell_kwargs
+    output_activation, n_static, static_units, vocab_size, embedding_dim, seed, cell_kwargs, \
+input_scaling
         As in :func:`build_many_to_one`.
     subword_features : int, default 0
         With ``vocab_size``: if > 0, the input is ``(batch, time, 1 +
@@ -267,4 +295,5 @@ def build_many_to_many(
         output_activation=output_activation, n_static=n_static, static_units=static_units,
         vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed, cell_kwargs=cell_kwargs,
         subword_features=subword_features, subword_vocab_size=subword_vocab_size,
+        input_scaling=input_scaling,
     )

@@ -195,6 +195,8 @@ def fit(
     validation_data=None,
     early_stopping=False,
     patience=5,
+    monitor="val_loss",
+    plateau_patience=None,
     tbptt_steps=None,
     checkpoint_dir=None,
     checkpoint_config=None,
@@ -225,6 +227,15 @@ def fit(
         Stop when ``val_loss`` has not improved for ``patience`` epochs and restore
         the best weights. Needs validation data.
     patience : int, default 5
+    monitor : {"val_loss", "loss"}, default "val_loss"
+        The loss early stopping and ``plateau_patience`` watch: the validation
+        loss, or the training loss (for data too small to hold any out).
+    plateau_patience : int or None, default None
+        Halve the learning rate when the ``monitor`` loss has not improved for
+        this many epochs, down to 1/100 of the rate the fit starts with (as
+        Keras' ``ReduceLROnPlateau`` with ``factor=0.5``); None keeps the rate
+        constant. A resumed fit
+        counts again from the resumed epoch, as early stopping's patience does.
     tbptt_steps : int or None, default None
         None: full BPTT over whole sequences. ``k``: truncated BPTT over chunks of
         ``k`` steps (see :class:`TruncatedBPTT`), ``1 <= k <=`` the sequence length.
@@ -294,6 +305,9 @@ def fit(
                                       low=0.0, high=1.0, high_inclusive=False)
     early_stopping = check_bool(early_stopping, "early_stopping", owner)
     patience = check_int(patience, "patience", owner, minimum=0)
+    monitor = check_choice(monitor, "monitor", owner, ("val_loss", "loss"))
+    plateau_patience = check_int(plateau_patience, "plateau_patience", owner, minimum=1,
+                                 allow_none=True)
     verbose = check_int(verbose, "verbose", owner, minimum=0, maximum=2)
     seed = check_int(seed, "seed", owner, minimum=0, allow_none=True)
     arrays, y, sample_weight = _check_data(x, y, sample_weight, owner)
@@ -307,10 +321,13 @@ def fit(
         (arrays, y, sample_weight), validation = _split(
             arrays, y, sample_weight, validation_fraction, owner
         )
-    if early_stopping and validation is None:
+    if (early_stopping or plateau_patience) and monitor == "val_loss" and validation is None:
+        name = "early_stopping" if early_stopping else "plateau_patience"
         raise InvalidParameterError(
-            f"The 'early_stopping' parameter of {owner} needs validation data: set "
-            "validation_fraction > 0 or validation_data. Got early_stopping=True without."
+            f"The {name!r} parameter of {owner} needs validation data to watch the "
+            "validation loss: set validation_fraction > 0 or validation_data, or "
+            f'monitor="loss". Got {name}={early_stopping if early_stopping else plateau_patience}'
+            " without."
         )
     strategy = model.distribute_strategy
     if strategy.num_replicas_in_sync > 1:
@@ -342,8 +359,10 @@ def fit(
             keras.utils.set_random_seed(seed)
         chain = [keras.callbacks.TerminateOnNaN()]
         if early_stopping:
-            chain.append(keras.callbacks.EarlyStopping(patience=patience,
+            chain.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
                                                        restore_best_weights=True))
+        if plateau_patience:
+            chain.append(_HalveOnPlateau(monitor, plateau_patience))
         chain.extend([*callbacks, *_WATCHERS.get(), progress])
         _run_epochs(
             model, train_batch, steps.evaluate, (arrays, y, sample_weight), validation,
@@ -353,6 +372,39 @@ def fit(
     if progress.diverged is not None:
         raise _diverged(progress, checkpoint_dir)
     return progress.history
+
+
+class _HalveOnPlateau(keras.callbacks.Callback):
+    """Halve the learning rate when ``monitor`` has not improved for ``patience`` epochs,
+    down to 1/100 of the rate at the start of training.
+
+    What Keras' ``ReduceLROnPlateau`` does with ``factor=0.5``; that callback
+    also writes the rate into every epoch's logs (a ``learning_rate`` entry in
+    the history and the checkpoints) and reads it through a NumPy conversion
+    that NumPy 2 deprecates, so it warns every epoch.
+    """
+
+    def __init__(self, monitor, patience):
+        super().__init__()
+        self.monitor, self.patience = monitor, patience
+
+    def _rate(self):
+        return float(self.model.optimizer.learning_rate.value.numpy())
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.floor = np.inf, 0, self._rate() / 100
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        if value < self.best:
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience and self._rate() > self.floor:
+            self.model.optimizer.learning_rate.assign(max(self._rate() / 2, self.floor))
+            self.wait = 0
 
 
 def _diverged(progress, checkpoint_dir):

@@ -179,17 +179,18 @@ def test_fit_leaves_the_data_unchanged(fitted):
 
 
 CHANGED = {
-    "cell": "gru", "units": 5, "num_layers": 2, "bidirectional": True, "dropout": 0.2,
-    "epochs": 7, "batch_size": 9, "learning_rate": 0.02, "global_clipnorm": None,
+    "cell": "gru", "units": 5, "num_layers": 2, "dropout": 0.2,
+    "epochs": 7, "batch_size": 9, "learning_rate": 0.02, "learning_rate_schedule": "constant",
+    "global_clipnorm": None,
     "validation_fraction": 0.3, "early_stopping": False, "n_iter_no_change": 3,
     "tbptt_steps": 4, "random_state": 11, "checkpoint_dir": Path("fit-1"), "verbose": 2,
     "clipnorm": 0.7,
 }
 CHANGED_OWN = {
-    SequenceClassifier: {},
+    SequenceClassifier: {"bidirectional": False, "scaling": None},
     SequenceTagger: {"embedding_dim": 7, "min_frequency": 3, "subword_features": True,
-                     "crf": True, "scheme": "iob2"},
-    SequenceForecaster: {"lookback": 5, "horizon": 2, "scaling": None,
+                     "crf": True, "scheme": "iob2", "bidirectional": False, "scaling": None},
+    SequenceForecaster: {"bidirectional": True, "lookback": 5, "horizon": 2, "scaling": None,
                          "calibration_fraction": 0.0, "season_length": 4,
                          "seasonal_period": 7, "loss": "quantile", "quantiles": (0.2, 0.5)},
 }

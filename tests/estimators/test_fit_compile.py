@@ -48,6 +48,7 @@ def test_uncompiled_and_compiled_fits_give_the_same_losses_and_predictions(cell,
 
 def test_the_steps_of_a_fit_decide():
     model = fast_classifier(epochs=10, batch_size=32, validation_fraction=0.1)
-    assert model._training_steps(270) == 10 * 8  # JapaneseVowels: 243 to train
-    assert model._training_steps(270) < _base.COMPILE_AFTER_STEPS
-    assert fast_classifier(epochs=100)._training_steps(2000) > _base.COMPILE_AFTER_STEPS
+    assert model._budget(270, 0.1).updates == 10 * 8  # JapaneseVowels: 243 to train
+    assert model._budget(270, 0.1).updates < _base.COMPILE_AFTER_STEPS
+    long = fast_classifier(epochs=100, batch_size=32)._budget(2000, 0.1)
+    assert long.updates > _base.COMPILE_AFTER_STEPS

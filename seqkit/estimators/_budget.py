@@ -1,0 +1,123 @@
+"""The ``"auto"`` training budget of the estimators: batch size, epochs and validation split
+chosen from the number of training samples.
+
+A budget counted in epochs means very different training on 20 sequences and on
+20,000: 100 epochs of batch 32 are 100 optimizer updates on the first and 62,500
+on the second. ``"auto"`` aims at a number of optimizer updates instead, with a
+batch small enough that a small data set gets many of them, and holds data out for
+early stopping only where there are enough samples for the validation loss to mean
+something. The constants were chosen on the classification, forecasting and tagging
+sets of ``benchmarks/accuracy.py`` (see the README's accuracy tables).
+"""
+
+import math
+from dataclasses import dataclass
+
+from seqkit._validation import check_float, check_int
+
+AUTO = "auto"
+UPDATES = 2000
+"""Optimizer updates an ``"auto"`` fit aims at (before early stopping ends it)."""
+EPOCH_RANGE = (5, 500)
+"""The fewest and most epochs ``epochs="auto"`` gives, whatever the data size."""
+BATCH_RANGE = (8, 32)
+"""The smallest and largest batch ``batch_size="auto"`` gives."""
+BATCHES_PER_EPOCH = 16
+"""``batch_size="auto"`` aims at this many batches per epoch within :data:`BATCH_RANGE`."""
+MIN_VALIDATION_SAMPLES = 200
+"""``validation_fraction="auto"`` holds out 10% from this many training samples on."""
+AUTO_VALIDATION_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What an estimator's fit trains with, once ``"auto"`` values are resolved.
+
+    Attributes
+    ----------
+    batch_size : int
+    epochs : int
+        The most epochs (early stopping may end the fit sooner).
+    validation_fraction : float
+        Fraction of the samples held out; 0 means early stopping and the
+        learning-rate schedule watch the training loss.
+    n_samples : int
+        The samples given to fit, held-out ones included.
+    """
+
+    batch_size: int
+    epochs: int
+    validation_fraction: float
+    n_samples: int
+
+    @property
+    def batches_per_epoch(self):
+        """Optimizer updates per epoch."""
+        n_train = self.n_samples - int(self.n_samples * self.validation_fraction)
+        return math.ceil(max(n_train, 1) / self.batch_size)
+
+    @property
+    def updates(self):
+        """The most optimizer updates of the fit (early stopping may end it sooner)."""
+        return self.epochs * self.batches_per_epoch
+
+    def patience(self, n_iter_no_change):
+        """Epochs without improvement before stopping: ``n_iter_no_change`` epochs of at
+        least :data:`BATCHES_PER_EPOCH` batches. A small data set's epochs are a few
+        updates each, and so many of them would stop a fit that has barely started."""
+        return max(n_iter_no_change,
+                   math.ceil(n_iter_no_change * BATCHES_PER_EPOCH / self.batches_per_epoch))
+
+    def describe(self):
+        """One sentence for the fit's log: the budget, and which loss it watches."""
+        held = (f"{self.validation_fraction:g} of them held out for validation"
+                if self.validation_fraction else "none held out (watching the training loss)")
+        return (f"{self.n_samples} training samples, {held}; batch size {self.batch_size}, "
+                f"at most {self.epochs} epochs "
+                f"({self.updates} optimizer updates)")
+
+
+def check_auto_int(value, name, owner):
+    """``value`` unless it is ``"auto"``: an int >= 1."""
+    if value == AUTO:
+        return value
+    return check_int(value, name, owner, minimum=1)
+
+
+def check_auto_fraction(value, name, owner):
+    """``value`` unless it is ``"auto"``: a float in [0, 1)."""
+    if value == AUTO:
+        return value
+    return check_float(value, name, owner, low=0.0, high=1.0, high_inclusive=False)
+
+
+def resolve(n_samples, *, batch_size, epochs, validation_fraction):
+    """The :class:`Budget` of a fit on ``n_samples`` training samples.
+
+    Parameters
+    ----------
+    n_samples : int
+        Sequences (classification, tagging) or windows (forecasting) given to fit.
+    batch_size, epochs, validation_fraction : int, int, float or "auto"
+        The estimator's parameters, checked. ``"auto"``: validation 0.1 from
+        :data:`MIN_VALIDATION_SAMPLES` samples on, else 0; a batch giving about
+        :data:`BATCHES_PER_EPOCH` batches per epoch, clipped to
+        :data:`BATCH_RANGE` (and to the training samples); epochs for about
+        :data:`UPDATES` optimizer updates, clipped to :data:`EPOCH_RANGE`.
+
+    Returns
+    -------
+    Budget
+    """
+    if validation_fraction == AUTO:
+        validation_fraction = (AUTO_VALIDATION_FRACTION if n_samples >= MIN_VALIDATION_SAMPLES
+                               else 0.0)
+    n_train = max(n_samples - int(n_samples * validation_fraction), 1)
+    if batch_size == AUTO:
+        low, high = BATCH_RANGE
+        batch_size = min(max(n_train // BATCHES_PER_EPOCH, low), high, n_train)
+    if epochs == AUTO:
+        low, high = EPOCH_RANGE
+        epochs = min(max(math.ceil(UPDATES / math.ceil(n_train / batch_size)), low), high)
+    return Budget(batch_size=batch_size, epochs=epochs, validation_fraction=validation_fraction,
+                  n_samples=n_samples)

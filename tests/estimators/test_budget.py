@@ -1,0 +1,102 @@
+"""The "auto" training budget, the learning-rate plateau schedule and the input scaling that
+the estimators' defaults use."""
+
+import logging
+
+import keras
+import numpy as np
+import pytest
+
+from seqkit import datasets, training
+from seqkit.estimators import SequenceClassifier, SequenceTagger
+from seqkit.estimators._budget import resolve
+from seqkit.exceptions import InvalidParameterError
+from seqkit.networks import build_many_to_one
+from seqkit.training.loop import _HalveOnPlateau
+
+AUTO = {"batch_size": "auto", "epochs": "auto", "validation_fraction": "auto"}
+
+
+@pytest.mark.parametrize("n, batch, epochs, fraction", [
+    (20, 8, 500, 0.0),     # Chinatown: 3 batches an epoch, capped at 500 epochs
+    (100, 8, 154, 0.0),    # ECG200: 13 batches an epoch, 2,002 updates
+    (270, 15, 118, 0.1),   # JapaneseVowels: 243 to train, 17 batches an epoch
+    (16000, 32, 5, 0.1),   # part of speech: 450 batches an epoch, at least 5 epochs
+])
+def test_auto_aims_at_2000_updates_with_a_batch_for_small_data(n, batch, epochs, fraction):
+    budget = resolve(n, **AUTO)
+    assert (budget.batch_size, budget.epochs, budget.validation_fraction) == (
+        batch, epochs, fraction)
+    n_train = n - int(n * fraction)
+    assert budget.updates == epochs * -(-n_train // batch)
+
+
+def test_given_values_are_kept_and_patience_counts_updates_on_small_data():
+    budget = resolve(28, batch_size=4, epochs=3, validation_fraction=0.25)
+    assert (budget.batch_size, budget.epochs, budget.validation_fraction) == (4, 3, 0.25)
+    assert budget.batches_per_epoch == 6  # 21 to train
+    assert budget.patience(10) == 27      # 10 epochs of 16 batches: 160 updates
+    assert resolve(5000, batch_size=32, epochs=3, validation_fraction=0.1).patience(10) == 10
+
+
+def test_a_classifier_on_few_sequences_holds_none_out_and_says_so(caplog):
+    X, y, _, _ = datasets.load_classification("japanese_vowels")
+    with caplog.at_level(logging.INFO, logger="seqkit"):
+        clf = SequenceClassifier(units=4, epochs=2, random_state=0).fit(X[:40], y[:40])
+    assert clf.budget_.validation_fraction == 0.0 and clf.budget_.batch_size == 8
+    assert set(clf.history_) == {"loss"}
+    assert "40 training samples, none held out (watching the training loss); batch size 8, " \
+        "at most 2 epochs (10 optimizer updates)" in caplog.text
+
+
+def test_the_plateau_schedule_halves_the_rate_down_to_a_hundredth():
+    model = build_many_to_one(2, 2, cell="elman", units=3)
+    training.compile_model(model, loss="sparse_categorical_crossentropy", learning_rate=0.5)
+    schedule = _HalveOnPlateau("loss", patience=2)
+    schedule.set_model(model)
+    schedule.on_train_begin()
+    rates = []
+    for epoch, loss in enumerate([1.0, 0.9, 0.95, 0.91, 0.92, 0.8] + [0.85] * 20):
+        schedule.on_epoch_end(epoch, {"loss": loss})
+        rates.append(float(model.optimizer.learning_rate.value.numpy()))
+    # No better than 0.9 for two epochs (0.95, 0.91): halved; 0.8 is the best again; then
+    # every second epoch halves until the floor, 1/100 of 0.5.
+    np.testing.assert_allclose(rates[:8], [0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.125],
+                               rtol=1e-6)
+    assert rates[-1] == pytest.approx(0.005, rel=1e-6) and min(rates) >= 0.005 * (1 - 1e-6)
+
+
+def test_the_schedule_needs_something_to_watch():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 5, 2)).astype("float32"), rng.integers(0, 2, 16)
+    model = build_many_to_one(2, 2, cell="elman", units=3)
+    training.compile_model(model, loss="sparse_categorical_crossentropy")
+    with pytest.raises(InvalidParameterError, match="plateau_patience"):
+        training.fit(model, x, y, plateau_patience=2)
+    history = training.fit(model, x, y, epochs=3, monitor="loss", plateau_patience=1, seed=0)
+    assert set(history) == {"loss"}  # the rate is not written into the history
+
+
+def test_input_scaling_standardises_inside_the_network_so_raw_values_train():
+    """Chinatown-like raw counts (hundreds): the network's first layer sees z-scores."""
+    X, y, _, _ = datasets.load_classification("basic_motions")
+    raw = [x * 300 + 500 for x in X]
+    clf = SequenceClassifier(units=4, epochs=1, random_state=0).fit(raw, y)
+    layer = clf.model_.get_layer("input_scaling")
+    values = np.concatenate(raw)
+    np.testing.assert_allclose(np.asarray(layer.mean).reshape(-1), values.mean(axis=0),
+                               rtol=1e-5)
+    scaled = keras.Model(clf.model_.inputs, layer.output)(np.stack(raw[:3]).astype("float32"))
+    assert abs(float(np.mean(scaled))) < 1.0
+    plain = SequenceClassifier(units=4, epochs=1, random_state=0, scaling=None).fit(raw, y)
+    assert "input_scaling" not in [layer.name for layer in plain.model_.layers]
+
+
+def test_a_numeric_tagger_scales_and_a_token_tagger_does_not():
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(6, 2)) * 50 for _ in range(4)]
+    numeric = SequenceTagger(units=3, epochs=1, random_state=0).fit(X, [x[:, 0] > 0 for x in X])
+    assert "input_scaling" in [layer.name for layer in numeric.model_.layers]
+    tokens = SequenceTagger(units=3, epochs=1, random_state=0).fit([["a", "b"]] * 3,
+                                                                   [["X", "Y"]] * 3)
+    assert "input_scaling" not in [layer.name for layer in tokens.model_.layers]
