@@ -110,20 +110,26 @@ random_state, verbose
         Tokens seen fewer times in fit share the out-of-vocabulary id. The
         default lets tokens seen once train that id, so tokens never seen get
         a useful embedding at prediction time.
-    subword_features : bool, default False
+    subword_features : bool, default True
         Token input only: give the network, next to each token's embedding,
         embeddings of hashed features of its characters (first, last and
         last two characters, shape of its scripts and length; see
         :mod:`seqkit.subwords`), so that rare and unseen tokens are told
-        apart by their spelling. Ignored for numeric input.
-    crf : bool, default False
+        apart by their spelling. Ignored for numeric input. (Part of speech
+        in the accuracy suite, 1,600 training sentences: token accuracy 0.927
+        with, 0.833 without.)
+    crf : bool or "auto", default "auto"
         Put a linear-chain CRF on the per-step scores: learned scores for
         each label following each other one (and for the first label) are
         trained with the network by maximum likelihood of the whole label
         path; :meth:`predict` gives the most probable path (Viterbi) and
         :meth:`predict_proba` each step's marginal probabilities. Helps
         where labels constrain their neighbours, as in IOB tags (``I-X``
-        only after ``B-X`` or ``I-X``).
+        only after ``B-X`` or ``I-X``). ``"auto"``: a CRF when every label
+        of ``y`` is ``"O"``, ``"B-<type>"`` or ``"I-<type>"`` (Japanese NER
+        in the accuracy suite: entity F1 0.61 and 0.66 for seeds 0 and 1
+        with, 0.57 and 0.56 without), none otherwise (activity segmentation
+        there: 0.85 with, 0.88 without, in 3.4 times the time).
     scheme : {"auto", "iob2"} or None, default "auto"
         The tagging scheme whose rules the CRF keeps (``crf=True`` only;
         without a CRF each step's label is chosen alone and this is
@@ -149,6 +155,8 @@ random_state, verbose
     subword_features_ : bool
         Whether the network takes sub-word feature ids (token input with
         ``subword_features=True``).
+    crf_ : bool
+        Whether the network ends in a CRF (``crf``, with ``"auto"`` resolved).
     scheme_ : {"iob2"} or None
         The scheme the CRF keeps (see ``scheme``); None without a CRF or
         without constraints.
@@ -176,8 +184,8 @@ random_state, verbose
     ``predict_proba``.
     """
 
-    __init__ = estimator_init(embedding_dim=32, min_frequency=2, subword_features=False,
-                              crf=False, scheme="auto", bidirectional=True,
+    __init__ = estimator_init(embedding_dim=32, min_frequency=2, subword_features=True,
+                              crf="auto", scheme="auto", bidirectional=True,
                               validation_fraction="auto", scaling="standard")
 
     subword_buckets = subwords.BUCKETS
@@ -188,7 +196,8 @@ random_state, verbose
         check_int(self.embedding_dim, "embedding_dim", type(self).__name__, minimum=1)
         check_int(self.min_frequency, "min_frequency", type(self).__name__, minimum=1)
         check_bool(self.subword_features, "subword_features", type(self).__name__)
-        check_bool(self.crf, "crf", type(self).__name__)
+        if self.crf != "auto":
+            check_bool(self.crf, "crf", type(self).__name__)
         check_choice(self.scheme, "scheme", type(self).__name__, ("auto", "iob2", None))
         check_choice(self.scaling, "scaling", type(self).__name__, ("standard", None))
 
@@ -202,7 +211,7 @@ random_state, verbose
             The label sequences of ``y``.
         """
         self.scheme_ = None
-        if not self.crf or self.scheme is None:
+        if not self.crf_ or self.scheme is None:
             return None
         wrong = [label for label in self.classes_.tolist() if not is_iob2_tag(label)]
         if wrong:
@@ -373,12 +382,14 @@ random_state, verbose
         labels = check_label_sequences(y, lengths, owner)
         self.classes_ = np.unique(np.concatenate(labels))
         targets = self._targets(labels, x.shape[:2])
+        self.crf_ = (all(is_iob2_tag(label) for label in self.classes_.tolist())
+                     if self.crf == "auto" else self.crf)
         constraints = self._constraints(labels) or (None, None)
-        loss = CRFLoss() if self.crf else "sparse_categorical_crossentropy"
+        loss = CRFLoss() if self.crf_ else "sparse_categorical_crossentropy"
 
         def build(**arguments):
             model = networks.build_many_to_many(**arguments)
-            if self.crf:
+            if self.crf_:
                 model = add_crf(model, allowed_transitions=constraints[0],
                                 allowed_starts=constraints[1])
                 loss.crf = model.get_layer("crf")
@@ -392,7 +403,7 @@ random_state, verbose
             network={
                 "n_features": self.n_features_in_,
                 "n_outputs": len(self.classes_),
-                "output_activation": None if self.crf else "softmax",
+                "output_activation": None if self.crf_ else "softmax",
                 "vocab_size": None if self.vocabulary_ is None else self.vocabulary_.size_,
                 "embedding_dim": self.embedding_dim,
                 "subword_features": subwords.N_FEATURES if self.subword_features_ else 0,

@@ -54,7 +54,9 @@ def fast_classifier(**params):
 
 
 def fast_tagger(**params):
-    return SequenceTagger(**{**FAST, **params})
+    """A tagger with a softmax output and no sub-word features unless ``params`` say so
+    (the defaults choose both from the data; tests/estimators/test_budget.py checks them)."""
+    return SequenceTagger(**{**FAST, "crf": False, "subword_features": False, **params})
 
 
 def fast_forecaster(**params):

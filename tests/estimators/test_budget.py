@@ -100,3 +100,16 @@ def test_a_numeric_tagger_scales_and_a_token_tagger_does_not():
     tokens = SequenceTagger(units=3, epochs=1, random_state=0).fit([["a", "b"]] * 3,
                                                                    [["X", "Y"]] * 3)
     assert "input_scaling" not in [layer.name for layer in tokens.model_.layers]
+
+
+def test_a_tagger_puts_a_crf_on_iob2_tags_only_and_reads_spelling_by_default():
+    sentences = [["Ada", "met", "Alan", "Turing"], ["Paris", "is", "big"]] * 4
+    tags = [["B-PER", "O", "B-PER", "I-PER"], ["B-LOC", "O", "O"]] * 4
+    tagger = SequenceTagger(units=3, epochs=1, random_state=0).fit(sentences, tags)
+    assert tagger.crf_ and tagger.scheme_ == "iob2" and tagger.subword_features_
+    assert tagger.model_.get_layer("crf") is not None
+    parts = SequenceTagger(units=3, epochs=1, random_state=0).fit(
+        sentences, [["NNP", "VBD", "NNP", "NNP"], ["NNP", "VBZ", "JJ"]] * 4)
+    assert not parts.crf_ and "crf" not in [layer.name for layer in parts.model_.layers]
+    assert SequenceTagger(crf=True, units=3, epochs=1).fit(
+        sentences, [["NNP", "VBD", "NNP", "NNP"], ["NNP", "VBZ", "JJ"]] * 4).crf_

@@ -188,7 +188,7 @@ CHANGED = {
 }
 CHANGED_OWN = {
     SequenceClassifier: {"bidirectional": False, "scaling": None},
-    SequenceTagger: {"embedding_dim": 7, "min_frequency": 3, "subword_features": True,
+    SequenceTagger: {"embedding_dim": 7, "min_frequency": 3, "subword_features": False,
                      "crf": True, "scheme": "iob2", "bidirectional": False, "scaling": None},
     SequenceForecaster: {"bidirectional": True, "lookback": 5, "horizon": 2, "scaling": None,
                          "calibration_fraction": 0.0, "season_length": 4,
