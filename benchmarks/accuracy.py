@@ -124,10 +124,19 @@ def _hits(y_true, y_pred):
 
 # ---------------------------------------------------------------------------- classification
 
-def _classification_sets(quick):
-    if quick:
-        return list(QUICK["classification"])
-    return [*UCR_SETS, "japanese_vowels", "basic_motions"]
+SETS = {
+    "classification": (*UCR_SETS, "japanese_vowels", "basic_motions"),
+    "forecasting": tuple(f"{name}{cut}" for name in PANELS for cut in ("", "_short")),
+    "tagging": ("part_of_speech", "japanese_ner", "watch_segmentation"),
+}
+"""Every data set of the suite, by task."""
+
+
+def _chosen(task, quick, only):
+    """The sets of ``task`` to run: ``only``'s among them, else the quick or the whole list."""
+    if only:
+        return [name for name in SETS[task] if name in only]
+    return list(QUICK[task] if quick else SETS[task])
 
 
 def _load_classification(name):
@@ -136,12 +145,12 @@ def _load_classification(name):
     return load_ucr(name)
 
 
-def classification(seeds, quick):
+def classification(seeds, quick, only=()):
     """Accuracy of ``SequenceClassifier()`` and the 1-NN baselines on each set."""
     from seqkit import SequenceClassifier
 
     rows = []
-    for name in _classification_sets(quick):
+    for name in _chosen("classification", quick, only):
         X_train, y_train, X_test, y_test = _load_classification(name)
         y_test = np.asarray(y_test)
         runs = []
@@ -168,12 +177,6 @@ def classification(seeds, quick):
 
 # ---------------------------------------------------------------------------- forecasting
 
-def _panel_names(quick):
-    if quick:
-        return list(QUICK["forecasting"])
-    return [f"{name}{cut}" for name in PANELS for cut in ("", "_short")]
-
-
 def _series(train, freq):
     """The training part of a panel as ``{unique_id: pandas.Series}`` indexed by ``ds``."""
     return {unique_id: pd.Series(part["y"].to_numpy(), index=pd.DatetimeIndex(
@@ -198,10 +201,10 @@ def _per_series(scores):
     return np.column_stack([mase, np.ones_like(mase)])
 
 
-def forecasting(seeds, quick):
+def forecasting(seeds, quick, only=()):
     """Mean MASE and sMAPE of ``SequenceForecaster()`` and the per-series baselines."""
     rows = []
-    for name in _panel_names(quick):
+    for name in _chosen("forecasting", quick, only):
         panel = load_panel(name.removesuffix("_short"), short=name.endswith("_short"))
         train, test = split_panel(panel.data, panel.horizon)
         runs = [panel_scores(train, test, _timed(
@@ -230,12 +233,6 @@ def forecasting(seeds, quick):
 
 # ---------------------------------------------------------------------------- tagging
 
-def _tagging_sets(quick):
-    if quick:
-        return list(QUICK["tagging"])
-    return ["part_of_speech", "japanese_ner", "watch_segmentation"]
-
-
 def _load_tagging(name, quick):
     if name == "part_of_speech":
         return load_pos(limit=POS_QUICK_SENTENCES if quick else None)
@@ -261,12 +258,12 @@ def _items(name, y_true, y_pred):
     return np.array(rows, float)
 
 
-def tagging(seeds, quick):
+def tagging(seeds, quick, only=()):
     """Token accuracy (entity F1 for NER) of ``SequenceTagger()`` and the baselines."""
     from seqkit import SequenceTagger
 
     rows = []
-    for name in _tagging_sets(quick):
+    for name in _chosen("tagging", quick, only):
         X_train, y_train, X_test, y_test = _load_tagging(name, quick)
         scores, items = [], []
         for seed in seeds:
@@ -296,6 +293,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="a few small sets and one seed (under 5 minutes)")
     parser.add_argument("--tasks", nargs="+", choices=tuple(TASKS), default=list(TASKS))
+    parser.add_argument("--sets", nargs="+", metavar="NAME",
+                        choices=[name for names in SETS.values() for name in names],
+                        help="only these data sets (of the tasks run)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="seqkit's seeds (default: 0 1 2; 0 with --quick)")
     parser.add_argument("--output", type=Path, help="also write the tables to this Markdown file")
@@ -305,7 +305,9 @@ def main(argv=None):
     start = time.perf_counter()
     tables = {}
     for task in args.tasks:
-        tables[task] = TASKS[task](seeds, args.quick)
+        table = TASKS[task](seeds, args.quick, args.sets or ())
+        if len(table):
+            tables[task] = table
     minutes = (time.perf_counter() - start) / 60
     text = [f"Seeds {', '.join(map(str, seeds))}; {minutes:.1f} minutes in all.", ""]
     for task, table in tables.items():

@@ -1,0 +1,58 @@
+"""The accuracy suite's runner: its metrics as sums over test items (so that the bootstrap
+recomputes the real metric), its margins, and one small run end to end on real data."""
+
+import numpy as np
+import pytest
+from accuracy import _items, _ratio, bootstrap_margin, main
+from accuracy_data import load_japanese_ner, load_pos
+from seqkit.baselines import MostFrequentTagTagger
+from seqkit.metrics import entity_f1, token_accuracy
+
+
+@pytest.fixture(scope="module")
+def ner_guesses():
+    X_train, y_train, X_test, y_test = load_japanese_ner()
+    return y_test, MostFrequentTagTagger().fit(X_train, y_train).predict(X_test)
+
+
+def test_the_ner_items_sum_to_seqevals_entity_f1(ner_guesses):
+    y_test, predicted = ner_guesses
+    assert _ratio(_items("japanese_ner", y_test, predicted)) == pytest.approx(
+        entity_f1(y_test, predicted), abs=1e-12)
+
+
+def test_the_step_items_sum_to_token_accuracy():
+    X_train, y_train, X_test, y_test = load_pos(limit=300)
+    predicted = MostFrequentTagTagger().fit(X_train, y_train).predict(X_test)
+    assert _ratio(_items("part_of_speech", y_test, predicted)) == pytest.approx(
+        token_accuracy(y_test, predicted), abs=1e-12)
+
+
+def test_a_margin_is_paired_and_holds_zero_only_for_noise(ner_guesses):
+    y_test, predicted = ner_guesses
+    items = _items("japanese_ner", y_test, predicted)
+    low, high = bootstrap_margin(items, items)
+    assert low == high == 0.0  # paired: the same predictions never differ
+    perfect = _items("japanese_ner", y_test, y_test)
+    low, high = bootstrap_margin(perfect, items)
+    assert 0 < low < _ratio(perfect) - _ratio(items) < high
+    one_off = np.column_stack([np.r_[np.zeros(1), np.ones(99)], np.ones(100)])
+    low, high = bootstrap_margin(one_off, np.ones((100, 2)))
+    assert low <= 0 <= high  # one item of 100: inside the noise
+
+
+@pytest.mark.slow
+def test_one_set_end_to_end_prints_seqkit_beside_its_baselines(tmp_path, capsys):
+    """Chinatown: 20 raw-valued training series of 24 points, 343 to test."""
+    output = tmp_path / "accuracy.md"
+    assert main(["--tasks", "classification", "--sets", "Chinatown", "--seeds", "0",
+                 "--output", str(output)]) == 0
+    text = output.read_text()
+    assert text in capsys.readouterr().out
+    (row,) = [line for line in text.splitlines() if line.startswith("| Chinatown")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1:4] == ["20", "343", "24"]
+    seqkit = float(cells[4].split(" ± ")[0])
+    euclidean = float(cells[5].split(" (")[0])
+    assert euclidean == pytest.approx(0.945, abs=0.001)  # the archive's 1-NN figure
+    assert seqkit > 0.9  # the default classifier learns raw counts (chance is about 0.5)
