@@ -11,6 +11,7 @@ exit code. :func:`entry_points` makes a pipeline module's ``run`` and ``main``.
 """
 
 import contextlib
+import dataclasses
 import json
 import pickle
 import sys
@@ -90,15 +91,17 @@ class Job:
         tracking.log_params(params)
         if isinstance(model, Pipeline):
             tracking.log_params({"preprocessing": " -> ".join(map(repr, model[:-1]))})
+        budget = ("an automatic budget" if params["epochs"] == "auto"
+                  else f"at most {params['epochs']} epochs")
         self.progress(
             f"fitting {type(estimator).__name__} ({params['cell']}, {params['units']} units, "
-            f"at most {params['epochs']} epochs)"
+            f"{budget})"
         )
         start = time.perf_counter()
         estimator.set_params(checkpoint_dir=self.checkpoint_dir or params["checkpoint_dir"])
         try:
             self._initial = InitialWeights()
-            with (training.watching(EpochProgress(self.progress, params["epochs"]), self._initial),
+            with (training.watching(EpochProgress(self.progress), self._initial),
                   self.notes()):
                 model.fit(*data)
         except TrainingDivergedError as exc:
@@ -108,7 +111,10 @@ class Job:
         finally:
             estimator.set_params(checkpoint_dir=params["checkpoint_dir"])
         epochs = len(next(iter(estimator.history_.values())))
-        self.progress(f"fitted in {time.perf_counter() - start:.1f}s ({epochs} epochs)")
+        self.progress(f"fitted in {time.perf_counter() - start:.1f}s ({epochs} epochs; "
+                      f"{estimator.budget_.describe()})")
+        tracking.log_params({f"fit_{name}": value for name, value in
+                             dataclasses.asdict(estimator.budget_).items()})
         self._log_history(estimator.history_)
         return model
 

@@ -16,24 +16,29 @@ class EpochProgress(keras.callbacks.Callback):
     ----------
     report : callable
         Takes the line, e.g. :meth:`pipelines._job.Job.progress`.
-    epochs : int
-        The fit's number of epochs, for ``epoch 12/40``.
     every : float, default 10
         Seconds between two lines.
+
+    Notes
+    -----
+    The fit's number of epochs (for ``epoch 12/40``) is the one the training
+    loop gives its callbacks (``params["epochs"]``): an estimator's
+    ``epochs="auto"`` is resolved only inside ``fit``.
     """
 
-    def __init__(self, report, epochs, every=10.0):
+    def __init__(self, report, every=10.0):
         super().__init__()
-        self.report, self.epochs, self.every = report, epochs, every
+        self.report, self.every = report, every
         self._last = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
-        if now - self._last < self.every or epoch + 1 >= self.epochs:
+        epochs = self.params.get("epochs")
+        if now - self._last < self.every or epoch + 1 >= epochs:
             return
         self._last = now
         metrics = ", ".join(f"{name} {value:.4g}" for name, value in (logs or {}).items())
-        self.report(f"epoch {epoch + 1}/{self.epochs}" + (f": {metrics}" if metrics else ""))
+        self.report(f"epoch {epoch + 1}/{epochs}" + (f": {metrics}" if metrics else ""))
 
 
 class InitialWeights(keras.callbacks.Callback):
