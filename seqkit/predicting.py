@@ -221,10 +221,12 @@ class _Forecaster(_Scorer):
                               freq=options.freq, chunk_rows=options.chunk_rows)
 
     def score(self, data):
-        data.check_length(self.lookback, f"lookback {self.lookback}")
-        histories = np.stack([s.to_numpy(np.float32)[-self.lookback:] for s in data.y])
-        outputs = [_call(f, lambda part: {"history": histories[part, :, None]},
-                         [self.lookback] * len(histories)) for f in self.functions]
+        # The last lookback steps of each series, or all of a shorter one (every series read
+        # has a step): the graph pads it at the start, as the estimator's predict does.
+        histories = [s.to_numpy(np.float32)[-self.lookback:] for s in data.y]
+        outputs = [_call(f, lambda part: {"history": check_sequences(
+            histories[part], "history", "seqkit predict", n_features=1).values},
+            [len(h) for h in histories]) for f in self.functions]
         frame = pd.DataFrame({
             "unique_id": np.repeat(np.asarray(data.ids, dtype=object), self.horizon),
             "ds": future_dates(data.y, self.horizon, data.freq),
@@ -469,7 +471,7 @@ def predict_file(export, source, output=None, options=ReadOptions(), *, progress
         If ``export`` is no export.
     seqkit.exceptions.DataFileError
         If the file cannot be read, breaks a rule of its format, or does not
-        fit the model (features, series shorter than the lookback).
+        fit the model (features).
     CommandError
         For an output that cannot be written, or a model that this cannot
         score (a forecaster with covariates or many targets).

@@ -35,7 +35,17 @@ OOV_ID = 1
 """Token id of every token not in a :class:`Vocabulary`."""
 
 FLAT_WINDOW = 1e-12
-"""A window whose spread is at most this times ``1 + |last value|`` is flat and keeps scale 1."""
+"""A window whose spread is at most this times ``1 + |last value|`` is flat and keeps scale 1
+(``window_affine(rule="spread")``)."""
+
+STEP_FLOOR = 0.01
+"""``window_affine(rule="step")``: the scale is at least this fraction of the window's mean
+absolute level, so that a window of one step, or of nearly equal steps, keeps a scale in
+proportion to its values."""
+
+WINDOW_RULES = ("step", "spread")
+"""The scales of :func:`window_affine`: ``"step"`` since forecasters chose their lookback,
+``"spread"`` before (kept for the forecasters fitted then)."""
 
 
 def standardize(values, mean, scale):
@@ -63,8 +73,8 @@ def unstandardize(values, mean, scale):
     return values * scale + mean
 
 
-def window_affine(windows):
-    """The location and scale of each forecasting window: its last value and its spread.
+def window_affine(windows, rule="step"):
+    """The location and scale of each forecasting window: its last value and its typical size.
 
     A window may start with padding (steps all NaN, before the series began):
     the statistics are those of its real steps, so a padded window has the
@@ -74,13 +84,19 @@ def window_affine(windows):
     ----------
     windows : array or tensor of shape (n, lookback, targets), float64
         Each window's last step real.
+    rule : {"step", "spread"}, default "step"
+        ``"step"``: the mean absolute change from one real step to the next
+        (the in-sample scale of MASE, Hyndman & Koehler, 2006, "Another look
+        at measures of forecast accuracy", IJF 22(4)), at least
+        :data:`STEP_FLOOR` times the mean absolute value of the real steps
+        (so a window of one step, or of equal steps, is scaled by its level),
+        and 1 where both are 0. ``"spread"``: the standard deviation of the
+        real steps, or 1 where the window is flat (see :data:`FLAT_WINDOW`).
 
     Returns
     -------
     loc, scale : tensors of shape (n, 1, targets)
-        ``loc`` is the window's last value; ``scale`` the standard deviation
-        of its real steps over time, or 1 where the window is flat (see
-        :data:`FLAT_WINDOW`), as a window of one real step always is.
+        ``loc`` is the window's last value.
     """
     from keras import ops
 
@@ -89,6 +105,15 @@ def window_affine(windows):
     real = ops.logical_not(ops.isnan(windows))
     count = ops.sum(ops.cast(real, windows.dtype), axis=1, keepdims=True)
     filled = ops.where(real, windows, ops.zeros_like(windows))
+    if rule == "step":
+        level = ops.sum(ops.abs(filled), axis=1, keepdims=True) / count
+        changes = windows[:, 1:] - windows[:, :-1]  # NaN where either step is padding
+        known = ops.logical_not(ops.isnan(changes))
+        n_changes = ops.sum(ops.cast(known, windows.dtype), axis=1, keepdims=True)
+        step = ops.sum(ops.where(known, ops.abs(changes), ops.zeros_like(changes)), axis=1,
+                       keepdims=True) / ops.maximum(n_changes, 1.0)
+        scale = ops.maximum(step, STEP_FLOOR * level)
+        return loc, ops.where(scale > 0, scale, ops.ones_like(scale))
     mean = ops.sum(filled, axis=1, keepdims=True) / count
     deviation = ops.where(real, windows - mean, ops.zeros_like(windows))
     padded_spread = ops.sqrt(ops.sum(ops.square(deviation), axis=1, keepdims=True) / count)
@@ -97,6 +122,41 @@ def window_affine(windows):
                        ops.std(windows, axis=1, keepdims=True), padded_spread)
     flat = spread <= FLAT_WINDOW * (1 + ops.abs(loc))
     return loc, ops.where(flat, ops.ones_like(spread), spread)
+
+
+def seasonal_offset(windows, season_length, horizon):
+    """The seasonal naive forecast of each window, less its last value.
+
+    Step ``h`` (1-based) of the seasonal naive forecast repeats the value one
+    season before it, ``y[T + h - m * ceil(h / m)]`` (Hyndman &
+    Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., §5.2).
+    A forecaster with window scaling forecasts relative to it: the network
+    gives the scaled difference from it, so a network that outputs 0 makes
+    the seasonal naive forecast.
+
+    Parameters
+    ----------
+    windows : array or tensor of shape (n, lookback, targets), float64
+        Each window's last step real; padding (NaN steps) at the start.
+    season_length : int
+        ``m``; 1, or more than the lookback, gives 0 (the last value's
+        forecast).
+    horizon : int
+
+    Returns
+    -------
+    tensor of shape (n, horizon, targets)
+        0 where the window holds less than a season of real steps.
+    """
+    from keras import ops
+
+    windows = ops.convert_to_tensor(windows)
+    lookback = windows.shape[1]
+    if season_length > lookback:
+        season_length = 1
+    positions = [lookback - season_length + h % season_length for h in range(horizon)]
+    offset = ops.take(windows, positions, axis=1) - windows[:, -1:]
+    return ops.where(ops.isnan(offset), ops.zeros_like(offset), offset)
 
 
 def token_table(vocabulary):

@@ -128,6 +128,25 @@ def test_forecasts_are_the_estimators_after_each_series(exports, tmp_path, capsy
 
 
 @pytest.mark.slow  # loads a SavedModel
+@pytest.mark.parametrize("name", ["streaming_forecaster", "quantile_forecaster"])
+def test_series_shorter_than_the_lookback_are_forecast_as_the_estimator_forecasts_them(
+        exports, tmp_path, capsys, name):
+    series, table = _histories(False)
+    short = series[1].iloc[:2].rename("d")  # 2 steps; the lookback is 6
+    series.append(short)
+    table = pd.concat([table, pd.DataFrame({"unique_id": "d", "ds": short.index,
+                                            "y": short.to_numpy()})], ignore_index=True)
+    source, out = tmp_path / "sales.csv", tmp_path / "forecasts.csv"
+    table.to_csv(source, index=False)
+    status, stdout, err = _predict(capsys, exports(name), source, "--output", out)
+    assert (status, err) == (0, ""), err
+    assert f"for 4 series to {out}" in stdout
+    got, want = _read(out), _expected_forecasts(name, series)
+    assert got["unique_id"].astype(str).tolist() == want["unique_id"].tolist()
+    np.testing.assert_allclose(got.iloc[:, 2:], want.iloc[:, 2:], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow  # loads a SavedModel
 @pytest.mark.parametrize("form", ["ts", "table"])
 def test_classes_and_probabilities_are_the_estimators(exports, tmp_path, capsys, form):
     sequences = requests("classifier")[0]

@@ -143,22 +143,31 @@ def test_sliding_windows_lists_every_run_of_rows():
 # ----------------------------------------------------------------------- shared with exports
 
 
-def test_window_affine_gives_the_same_numbers_on_arrays_and_inside_a_graph():
+@pytest.mark.parametrize("rule", ["step", "spread"])
+def test_window_affine_gives_the_same_numbers_on_arrays_and_inside_a_graph(rule):
     import tensorflow as tf
 
-    from seqkit.preprocessing import window_affine
+    from seqkit.preprocessing import STEP_FLOOR, seasonal_offset, window_affine
 
     rng = np.random.default_rng(0)
     windows = rng.normal(loc=50.0, scale=4.0, size=(6, 8, 2))
-    windows[2] = 7.0  # flat: scale 1
-    loc, scale = (np.asarray(part) for part in window_affine(windows))
+    windows[2] = 7.0  # flat
+    windows[3, :5] = np.nan  # padded
+    loc, scale = (np.asarray(part) for part in window_affine(windows, rule))
     np.testing.assert_array_equal(loc, windows[:, -1:])
-    want = windows.std(axis=1, keepdims=True)
-    want[2] = 1.0
+    if rule == "step":
+        want = np.nanmean(np.abs(np.diff(windows, axis=1)), axis=1, keepdims=True)
+        want[2] = STEP_FLOOR * 7.0
+    else:
+        want = np.nanstd(windows, axis=1, keepdims=True)
+        want[2] = 1.0
     np.testing.assert_allclose(scale, want, rtol=1e-12)
-    graph_loc, graph_scale = tf.function(window_affine)(tf.constant(windows))
+    graph_loc, graph_scale = tf.function(window_affine)(tf.constant(windows), rule)
     np.testing.assert_array_equal(graph_loc.numpy(), loc)
     np.testing.assert_allclose(graph_scale.numpy(), scale, rtol=1e-15)
+    offset = np.asarray(seasonal_offset(windows, 4, 6))
+    graph_offset = tf.function(seasonal_offset)(tf.constant(windows), 4, 6)
+    np.testing.assert_array_equal(graph_offset.numpy(), offset)
 
 
 def test_standardize_round_trips_on_arrays_and_tensors():

@@ -107,11 +107,12 @@ class QuantileForecasts:
                     f"for, {self.quantiles_}. Got {quantiles!r} instead: {unknown[0]!r} is not "
                     "one of them."
                 )
-        x, (loc, scale), horizon, forms, many = self._forecast_inputs(horizon, y, X,
-                                                                      "predict_quantiles")
+        x, (loc, scale, offset), horizon, forms, many = self._forecast_inputs(
+            horizon, y, X, "predict_quantiles")
         scaled = self._scaled_quantiles(x).reshape(len(forms), self.horizon, self.n_targets_, -1)
         scaled = scaled[:, :horizon][..., [self.quantiles_.index(q) for q in levels]]
         values = unstandardize(scaled, np.asarray(loc)[..., None], np.asarray(scale)[..., None])
+        values = values + offset[:, :horizon, :, None]
         out = [_wrap(form, v, levels) for form, v in zip(forms, values)]
         return out if many else out[0]
 

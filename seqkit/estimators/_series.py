@@ -499,3 +499,44 @@ def check_width(blocks, expected, what, name):
             f"{name} has {widths[0] if len(widths) == 1 else widths} {what} per step, but the "
             f"model was fit with {expected}."
         )
+
+
+def forecast_covariates(X, series, forms, many, *, owner, n_covariates, horizon, steps,
+                        training_covariates):
+    """Covariates ``(series, steps, covariates)`` around each forecast origin.
+
+    ``X`` is checked against what the forecaster was fit with: none when
+    ``n_covariates`` is 0; else, after the training series
+    (``training_covariates`` given), those of the ``horizon`` steps after
+    them, or with histories ``series``, those of their steps and the
+    ``horizon`` steps after. Returns ``None`` without covariates.
+    """
+    if n_covariates == 0:
+        if X is not None:
+            raise InvalidInputError(
+                f"{owner} was fit without covariates, so X must be None. Got covariates."
+            )
+        return None
+    if X is None:
+        raise InvalidInputError(
+            f"{owner} was fit with {n_covariates} covariates, so X must give them for the "
+            f"{horizon} steps forecast. Got X=None."
+        )
+    if training_covariates is not None:
+        rows = [horizon] * len(series)
+        what = f"the {horizon} steps after the training data"
+    else:
+        rows = [len(values) + horizon for values in series]
+        what = f"the steps of y, then the {horizon} steps after it"
+    future = check_covariates(X, rows, many, owner, what, forms)
+    check_width(future, n_covariates, "covariates", "X")
+    if training_covariates is not None:
+        future = [np.concatenate([c, f]) for c, f in zip(training_covariates, future)]
+    return np.stack([last_steps(block, steps) for block in future])
+
+
+def as_given(values, forms, many):
+    """Forecasts ``(series, steps, targets)`` in the forms the series came in (a list for
+    many series)."""
+    out = [form.wrap(v) for form, v in zip(forms, values)]
+    return out if many else out[0]

@@ -23,23 +23,24 @@ class ForecasterGraph(Graph):
         return (super().streaming and not self.forecast_spec.window_scaling
                 and not self.n_covariates)
 
-    def _unscale(self, output, loc, scale):
+    def _unscale(self, output, loc, scale, offset=0.0):
         """Point forecasts ``(batch, horizon, targets)`` on the original scale: the network's
-        outputs, or the median of a quantile forecaster's."""
+        outputs, or the median of a quantile forecaster's; ``offset`` (the seasonal naive
+        forecast less the last value, or 0) is added."""
         f = self.forecast_spec
         if f.quantiles is not None:
-            return self._quantiles(output, loc, scale)[..., f.quantiles.index(MEDIAN)]
+            return self._quantiles(output, loc, scale, offset)[..., f.quantiles.index(MEDIAN)]
         output = tf.reshape(tf.cast(output, tf.float64), [-1, f.horizon, f.n_targets])
-        return preprocessing.unstandardize(output, loc, scale)
+        return preprocessing.unstandardize(output, loc, scale) + offset
 
-    def _quantiles(self, output, loc, scale):
+    def _quantiles(self, output, loc, scale, offset):
         """Quantiles ``(batch, horizon, targets, levels)`` on the original scale, never
         crossing (:func:`seqkit.quantiles.monotone_quantiles`)."""
         f = self.forecast_spec
         output = tf.reshape(tf.cast(output, tf.float64),
                             [-1, f.horizon, f.n_targets, len(f.quantiles)])
         return preprocessing.unstandardize(monotone_quantiles(output), loc[..., None],
-                                           scale[..., None])
+                                           scale[..., None]) + offset[..., None]
 
     def _windows(self, history, covariates):
         """The last ``lookback`` real steps of each history (and the covariates around them),
@@ -74,13 +75,15 @@ class ForecasterGraph(Graph):
         return {"quantiles": self._quantiles(*self._network_output(history, covariates))}
 
     def _network_output(self, history, covariates):
-        """The network's output for each history, and the ``(loc, scale)`` that unscale it."""
+        """The network's output for each history, and the ``(loc, scale, offset)`` that unscale
+        it."""
         f = self.forecast_spec
         window, block = self._windows(history, covariates)
         if f.window_scaling:
-            loc, scale = preprocessing.window_affine(window)
+            loc, scale = preprocessing.window_affine(window, f.window_rule)
+            offset = preprocessing.seasonal_offset(window, f.season_length, f.horizon)
         else:
-            loc, scale = f.target_scaling
+            (loc, scale), offset = f.target_scaling, tf.constant(0.0, tf.float64)
         sequence = preprocessing.standardize(window, loc, scale)
         if block is None:
             output = self.network(tf.cast(sequence, tf.float32), training=False)
@@ -89,7 +92,7 @@ class ForecasterGraph(Graph):
             future = tf.reshape(block[:, f.lookback :], [-1, f.horizon * self.n_covariates])
             output = self.network([tf.cast(sequence, tf.float32), tf.cast(future, tf.float32)],
                                   training=False)
-        return output, loc, scale
+        return output, loc, scale, offset
 
     def endpoints(self):
         inputs = [self.input_spec("history")]

@@ -27,8 +27,10 @@ class ForecastSpec:
     n_covariates : int
         Known covariates per step (0: none).
     window_scaling : bool
-        Each window is scaled by its last value and its spread
-        (:func:`seqkit.preprocessing.window_affine`); otherwise by
+        Each window is scaled by its last value and its typical size
+        (:func:`seqkit.preprocessing.window_affine` with ``window_rule``), and
+        forecast relative to its seasonal naive forecast of ``season_length``
+        (:func:`seqkit.preprocessing.seasonal_offset`); otherwise scaled by
         ``target_scaling``.
     target_scaling : tuple of ndarray
         ``(mean, scale)`` of the targets, each ``(n_targets,)``.
@@ -38,6 +40,11 @@ class ForecastSpec:
         The quantile levels the network forecasts, increasing, 0.5 among
         them: its outputs are raw quantiles, made monotone by
         :func:`seqkit.quantiles.monotone_quantiles`. ``None``: point forecasts.
+    window_rule : {"step", "spread"}
+        The ``rule`` of :func:`seqkit.preprocessing.window_affine`.
+    season_length : int
+        The season of the seasonal naive forecast that window scaling
+        forecasts relative to (1: the last value).
     """
 
     lookback: int
@@ -48,6 +55,8 @@ class ForecastSpec:
     target_scaling: tuple
     covariate_scaling: tuple | None = None
     quantiles: tuple | None = None
+    window_rule: str = "step"
+    season_length: int = 1
 
 
 @dataclasses.dataclass(frozen=True)

@@ -79,12 +79,13 @@ def backtest(estimator, y, X=None, *, n_windows, step_size=None, refit=False, co
     Notes
     -----
     Memory holds one window's inputs at a time (each series' last
-    ``lookback`` steps before the cut-off) besides the result. Each window's
+    ``lookback`` steps before the cut-off, or all of them where it has
+    fewer) besides the result. Each window's
     forecasts come from one ``predict(y=[...])`` call over all series.
     """
     template = clone(estimator).set_params(checkpoint_dir=None)
     need = template.min_series_length()  # checks the forecaster's parameters
-    horizon, lookback = template.horizon, template.lookback
+    horizon = template.horizon
     n_windows, step_size = check_windows(n_windows, step_size, horizon, _OWNER)
     every = refit_every(refit, _OWNER)
     coverage = check_float(coverage, "coverage", _OWNER, low=0.0, high=1.0,
@@ -104,9 +105,11 @@ def backtest(estimator, y, X=None, *, n_windows, step_size=None, refit=False, co
     for w in range(n_windows):
         if model is None or (every and w % every == 0):
             model = _fit(template, values, covariates, cuts[:, w])
-        histories = [v[c - lookback:c] for v, c in zip(values, cuts[:, w])]
+        # A cut-off before the lookback: the whole history (predict pads it at the start).
+        lookback = model.lookback_
+        histories = [v[max(c - lookback, 0):c] for v, c in zip(values, cuts[:, w])]
         future = None if covariates is None else [
-            block[c - lookback:c + horizon] for block, c in zip(covariates, cuts[:, w])]
+            block[max(c - lookback, 0):c + horizon] for block, c in zip(covariates, cuts[:, w])]
         outputs["y_pred"][:, w] = model.predict(y=histories, X=future)
         if coverage is not None:
             lower, upper = model.predict_interval(coverage, y=histories, X=future)

@@ -12,7 +12,13 @@ from seqkit.cells import shape_agnostic_inference, uncompiled_training
 from seqkit.datasets import load_series
 from seqkit.estimators._series import last_steps, training_windows, window_count
 from seqkit.exceptions import InvalidInputError
-from seqkit.preprocessing import FLAT_WINDOW, sliding_windows, standardize, window_affine
+from seqkit.preprocessing import (
+    STEP_FLOOR,
+    seasonal_offset,
+    sliding_windows,
+    standardize,
+    window_affine,
+)
 from seqkit.quantiles import MaskedLoss, PinballLoss
 from tests.estimators.data import fast_forecaster, monthly_series
 from tests.helpers.exports import pad_numeric
@@ -85,55 +91,88 @@ def test_training_windows_pad_short_series_and_keep_long_ones():
     assert np.isnan(last_steps(values[:2], 4)[:2]).all()
 
 
-def test_window_affine_ignores_padding_and_keeps_full_windows_bit_for_bit():
+@pytest.mark.parametrize("rule", ["step", "spread"])
+def test_window_affine_ignores_padding(rule):
     rng = np.random.default_rng(1)
     full = rng.normal(size=(5, 8, 2)) * 50 + 100
-    loc, scale = (np.asarray(part) for part in window_affine(full))
-    old_spread = np.asarray(ops.std(ops.convert_to_tensor(full), axis=1, keepdims=True))
-    assert loc.tobytes() == full[:, -1:].tobytes() and scale.tobytes() == old_spread.tobytes()
     for real in (1, 2, 5):
         padded = full.copy()
         padded[:, : 8 - real] = np.nan
-        got = [np.asarray(part) for part in window_affine(padded)]
-        want = [np.asarray(part) for part in window_affine(full[:, 8 - real :])]
+        got = [np.asarray(part) for part in window_affine(padded, rule)]
+        want = [np.asarray(part) for part in window_affine(full[:, 8 - real :], rule)]
         np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
         np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
         assert np.isfinite(got[1]).all() and (got[1] > 0).all()
+
+
+def test_window_affine_scales_by_the_mean_change_at_least_a_fraction_of_the_level():
+    rng = np.random.default_rng(1)
+    full = rng.normal(size=(5, 8, 2)) * 50 + 100
+    loc, scale = (np.asarray(part) for part in window_affine(full))
+    np.testing.assert_array_equal(loc, full[:, -1:])
+    np.testing.assert_allclose(scale, np.abs(np.diff(full, axis=1)).mean(axis=1, keepdims=True),
+                               rtol=1e-12)
     one_step = full.copy()
     one_step[:, :-1] = np.nan
-    loc, scale = (np.asarray(part) for part in window_affine(one_step))
-    np.testing.assert_array_equal(loc, full[:, -1:])
-    np.testing.assert_array_equal(scale, 1.0)  # no spread: the scale of a flat window
+    _, scale = (np.asarray(part) for part in window_affine(one_step))
+    np.testing.assert_allclose(scale, STEP_FLOOR * np.abs(full[:, -1:]), rtol=1e-12)
+    flat = np.array([[[5.0], [5.0], [5.0]], [[0.0], [0.0], [0.0]]])
+    np.testing.assert_allclose(np.asarray(window_affine(flat)[1]).ravel(), [0.05, 1.0])
 
 
-def _old_windows(model, values, covariates):
-    """The windows of a long series as the forecaster built them before padding existed."""
-    width = model.lookback + model.horizon
+def test_window_affine_spread_keeps_the_former_numbers_bit_for_bit():
+    full = np.random.default_rng(1).normal(size=(5, 8, 2)) * 50 + 100
+    _, scale = (np.asarray(part) for part in window_affine(full, "spread"))
+    old_spread = np.asarray(ops.std(ops.convert_to_tensor(full), axis=1, keepdims=True))
+    assert scale.tobytes() == old_spread.tobytes()
+    one_step = full.copy()
+    one_step[:, :-1] = np.nan
+    np.testing.assert_array_equal(np.asarray(window_affine(one_step, "spread")[1]), 1.0)
+
+
+def test_seasonal_offset_is_the_seasonal_naive_forecast_less_the_last_value():
+    window = np.array([np.nan, 1.0, 2.0, 4.0, 8.0])[None, :, None]
+    offset = [np.asarray(seasonal_offset(window, m, 5))[0, :, 0] for m in (1, 2, 4, 5, 6)]
+    np.testing.assert_array_equal(offset[0], 0.0)  # the last value's forecast
+    np.testing.assert_array_equal(offset[1], [-4, 0, -4, 0, -4])
+    np.testing.assert_array_equal(offset[2], [-7, -6, -4, 0, -7])
+    np.testing.assert_array_equal(offset[3], [0, -7, -6, -4, 0])  # padding: the last value
+    np.testing.assert_array_equal(offset[4], 0.0)  # a season longer than the window
+
+
+def _reference_windows(model, values, covariates):
+    """The windows of a long series by the documented rule, in NumPy: each relative to its
+    last value and its seasonal naive forecast, over its mean absolute change."""
+    width = model.lookback_ + model.horizon
     windows = sliding_windows(values, width)
-    inputs = windows[:, : model.lookback]
-    tensor = ops.convert_to_tensor(inputs)
+    inputs = windows[:, : model.lookback_]
     loc = inputs[:, -1:]
-    spread = np.asarray(ops.std(tensor, axis=1, keepdims=True))
-    scale = np.where(spread <= FLAT_WINDOW * (1 + np.abs(loc)), 1.0, spread)
+    scale = np.maximum(np.abs(np.diff(inputs, axis=1)).mean(axis=1, keepdims=True),
+                       STEP_FLOOR * np.abs(inputs).mean(axis=1, keepdims=True))
+    m = model.season_length
+    naive = inputs[:, model.lookback_ - m + np.arange(model.horizon) % m]
     sequence = standardize(inputs, loc, scale)
     blocks = standardize(sliding_windows(covariates, width), model.covariate_scaler_.mean_,
                          model.covariate_scaler_.scale_)
-    x = [np.concatenate([sequence, blocks[:, : model.lookback]], axis=2).astype(np.float32),
-         blocks[:, model.lookback :].reshape(len(windows), -1).astype(np.float32)]
-    targets = standardize(windows[:, model.lookback :], loc, scale)
+    x = [np.concatenate([sequence, blocks[:, : model.lookback_]], axis=2).astype(np.float32),
+         blocks[:, model.lookback_ :].reshape(len(windows), -1).astype(np.float32)]
+    targets = (windows[:, model.lookback_ :] - naive) / scale
     return x, targets.reshape(len(windows), -1).astype(np.float32)
 
 
-def test_windows_of_long_series_are_byte_identical_to_before():
+@pytest.mark.parametrize("season_length", [1, 4])
+def test_windows_of_long_series_follow_the_documented_rule(season_length):
     y = monthly_series(40)
     covariates = np.random.default_rng(2).normal(size=(40, 2))
-    model = fast_forecaster(epochs=1).fit([y, y.iloc[:12] * 2], X=[covariates, covariates[:12]])
+    model = fast_forecaster(epochs=1, season_length=season_length).fit(
+        [y, y.iloc[:12] * 2], X=[covariates, covariates[:12]])
     for i, (values, block) in enumerate([(y.to_numpy()[:, None], covariates),
                                          (y.to_numpy()[:12, None] * 2, covariates[:12])]):
         (x, future), targets = model.training_windows(i)
-        (want_x, want_future), want_targets = _old_windows(model, values, block)
-        assert x.tobytes() == want_x.tobytes() and future.tobytes() == want_future.tobytes()
-        assert targets.tobytes() == want_targets.tobytes()
+        (want_x, want_future), want_targets = _reference_windows(model, values, block)
+        np.testing.assert_allclose(x, want_x, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(future, want_future)
+        np.testing.assert_allclose(targets, want_targets, rtol=1e-5, atol=1e-5)
 
 
 # ------------------------------------------------------------------ masked targets
@@ -235,7 +274,8 @@ def test_a_short_history_forecasts_as_the_padded_window():
         assert got.shape == (HORIZON,) and np.isfinite(got).all()
 
 
-@pytest.mark.parametrize("params", [{}, {"loss": "quantile", "scaling": "standard"}])
+@pytest.mark.parametrize("params", [{}, {"loss": "quantile", "scaling": "standard"},
+                                    {"loss": "quantile", "season_length": 3}])
 def test_the_export_and_the_pyfunc_forecast_short_histories_as_predict(tmp_path, params):
     model, values, covariates = _fitted(cell="gru", **params)
     histories = [values[:1], values[3:5], values[:LOOKBACK - 1], values[2:LOOKBACK + 4]]

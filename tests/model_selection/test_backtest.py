@@ -64,6 +64,21 @@ def test_one_fit_then_one_batched_predict_per_window_equals_a_loop_of_predicts()
             np.testing.assert_allclose(got, model.predict(y=series[:cut - 5 * i]), rtol=1e-5)
 
 
+@pytest.mark.parametrize("with_covariates", [False, True])
+def test_a_cutoff_before_the_lookback_forecasts_from_all_the_steps_before_it(with_covariates):
+    Recording.fits = []
+    estimator = Recording(**{**FAST, "epochs": 1}, lookback=40, horizon=3)
+    values = Y.to_numpy()
+    covariates = np.arange(60.0) % 12 if with_covariates else None
+    result = backtest(estimator, values, covariates, n_windows=8)
+    assert Recording.fits == [[36]]  # the first cut-off, 4 steps short of the lookback
+    model = clone(estimator).fit([values[:36]],
+                                 None if covariates is None else [covariates[:36]])
+    expected = model.predict(y=[values[:36]],
+                             X=None if covariates is None else [covariates[:39]])[0]
+    np.testing.assert_allclose(result["y_pred"].to_numpy()[:3], expected, rtol=1e-5)
+
+
 def test_refit_every_k_windows_fits_clones_on_the_steps_before_their_cutoff():
     Recording.fits = []
     estimator = Recording(**{**FAST, "epochs": 1}, lookback=6, horizon=3)
