@@ -24,11 +24,13 @@ KERAS_OBJECTS = {
     "seqkit>PeepholeLSTM": "seqkit.cells.peephole_lstm",
     "seqkit>TokenMask": "seqkit.networks.masking",
     "seqkit>PaddingMask": "seqkit.networks.masking",
+    "seqkit>StepPooling": "seqkit.networks.pooling",
     "seqkit>FeedbackRNN": "seqkit.networks.feedback",
     "seqkit>CarriedOutput": "seqkit.networks.stateful",
     "seqkit>LinearChainCRF": "seqkit.crf",
     "seqkit>CRFLoss": "seqkit.crf",
     "seqkit>PinballLoss": "seqkit.quantiles",
+    "seqkit>MaskedLoss": "seqkit.quantiles",
 }
 """Each name seqkit registers with Keras (``package>class``), and the module that registers it."""
 

@@ -76,6 +76,12 @@ def _pinball_model():
     return model
 
 
+def _masked_loss_model():
+    model = networks.build_many_to_one(2, 6, cell="elman", units=3, seed=0)
+    model.compile(loss=quantiles.MaskedLoss((0.1, 0.5, 0.9)))
+    return model
+
+
 # registered name -> (a model that holds it, an input of that model)
 MODELS = {
     "seqkit>ElmanRNN": (lambda: keras.Sequential([keras.Input((None, 1)), ElmanRNN(1)]),
@@ -106,6 +112,10 @@ MODELS = {
     "seqkit>LinearChainCRF": (_crf_model, np.ones((2, 3, 2), "float32")),
     "seqkit>CRFLoss": (lambda: _crf_model(compiled=True), np.ones((2, 3, 2), "float32")),
     "seqkit>PinballLoss": (lambda: _pinball_model(), np.ones((2, 3, 2), "float32")),
+    "seqkit>MaskedLoss": (_masked_loss_model, np.ones((2, 3, 2), "float32")),
+    "seqkit>StepPooling": (
+        lambda: networks.build_many_to_one(2, 2, cell="elman", units=3, step_pooling=2, seed=0),
+        np.ones((2, 5, 2), "float32")),
 }
 
 

@@ -14,6 +14,7 @@ from seqkit._validation import check_int
 from seqkit.cells._base import get_keras_object
 from seqkit.exceptions import InputTypeError, InvalidParameterError
 from seqkit.networks.masking import PaddingMask, TokenMask, _masked
+from seqkit.networks.pooling import StepPooling
 from seqkit.networks.recurrent import (
     _common,
     _initial_state_layers,
@@ -78,6 +79,8 @@ def _sequence_graph(layers, stack, inputs, initial_states=None, top=None, first=
     sequences = inputs[0]
     if "input_scaling" in layers:
         sequences = layers["input_scaling"](sequences)
+    if "step_pooling" in layers:
+        sequences = layers["step_pooling"](sequences)
     if "embedding" not in layers:
         h, mask = _masked(layers["padding_mask"], sequences)
     elif "subword_embedding" in layers:
@@ -114,7 +117,7 @@ def _scaling_layer(input_scaling, n_features, owner):
 def _sequence_network(
     owner, n_features, n_outputs, return_sequences, *, cell, units, num_layers, bidirectional,
     dropout, output_activation, n_static, static_units, vocab_size, embedding_dim, seed,
-    cell_kwargs, subword_features=0, subword_vocab_size=None, input_scaling=None,
+    cell_kwargs, subword_features=0, subword_vocab_size=None, input_scaling=None, step_pooling=1,
 ):
     params = _common(owner, cell, units, num_layers, dropout, seed, cell_kwargs)
     n_outputs = check_int(n_outputs, "n_outputs", owner, minimum=1)
@@ -129,6 +132,8 @@ def _sequence_network(
         layers = {"padding_mask": PaddingMask(name="padding_mask")}
         if input_scaling is not None:
             layers["input_scaling"] = _scaling_layer(input_scaling, n_features, owner)
+        if check_int(step_pooling, "step_pooling", owner, minimum=1) > 1:
+            layers["step_pooling"] = StepPooling(step_pooling, name="step_pooling")
     else:
         vocab_size = check_int(vocab_size, "vocab_size", owner, minimum=2)
         embedding_dim = check_int(embedding_dim, "embedding_dim", owner, minimum=1)
@@ -175,6 +180,7 @@ def build_many_to_one(
     seed=None,
     cell_kwargs=None,
     input_scaling=None,
+    step_pooling=1,
 ):
     """Many-to-one network: a sequence in, one vector out (classification or regression).
 
@@ -220,6 +226,10 @@ def build_many_to_one(
         ``(x - mean) / scale`` (a ``Normalization`` layer named
         ``"input_scaling"``, so the network and its exports carry the
         training statistics). None: as given.
+    step_pooling : int, default 1
+        Numeric input only: the recurrent layers read the mean of each run of
+        this many steps (:class:`~seqkit.networks.pooling.StepPooling`, layer
+        ``"step_pooling"``), after ``input_scaling``; 1 reads every step.
 
     Returns
     -------
@@ -238,7 +248,7 @@ def build_many_to_one(
         num_layers=num_layers, bidirectional=bidirectional, dropout=dropout,
         output_activation=output_activation, n_static=n_static, static_units=static_units,
         vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed, cell_kwargs=cell_kwargs,
-        input_scaling=input_scaling,
+        input_scaling=input_scaling, step_pooling=step_pooling,
     )
 
 

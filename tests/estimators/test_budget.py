@@ -6,12 +6,14 @@ import logging
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from seqkit import datasets, training
 from seqkit.estimators import SequenceClassifier, SequenceTagger
 from seqkit.estimators._budget import resolve
 from seqkit.exceptions import InvalidParameterError
 from seqkit.networks import build_many_to_one
+from seqkit.networks.pooling import StepPooling
 from seqkit.training.loop import _HalveOnPlateau
 
 AUTO = {"batch_size": "auto", "epochs": "auto", "validation_fraction": "auto"}
@@ -113,3 +115,33 @@ def test_a_tagger_puts_a_crf_on_iob2_tags_only_and_reads_spelling_by_default():
     assert not parts.crf_ and "crf" not in [layer.name for layer in parts.model_.layers]
     assert SequenceTagger(crf=True, units=3, epochs=1).fit(
         sentences, [["NNP", "VBD", "NNP", "NNP"], ["NNP", "VBZ", "JJ"]] * 4).crf_
+
+
+def test_step_pooling_averages_runs_of_real_steps_and_keeps_padding_padding():
+    x = np.array([[[1.0], [3.0], [5.0], [7.0], [9.0]],
+                  [[2.0], [4.0], [6.0], [np.nan], [np.nan]]], dtype="float32")
+    pooled = np.asarray(StepPooling(2)(x))
+    np.testing.assert_allclose(pooled[0, :, 0], [2.0, 6.0, 9.0])
+    np.testing.assert_allclose(pooled[1, :2, 0], [3.0, 6.0])
+    assert np.isnan(pooled[1, 2, 0])  # all padding in: padding out
+    assert StepPooling.from_config(StepPooling(3).get_config()).size == 3
+
+
+def test_a_pooled_classifier_exports_the_same_answers_on_ragged_sequences(tmp_path):
+    """BasicMotions cut to ragged lengths of 30-100 steps, pooled by "auto" (1 here: at most
+    100 steps) and by 7, which leaves a partial last run in most sequences."""
+    X, y, X_test, _ = datasets.load_classification("basic_motions")
+    rng = np.random.default_rng(0)
+    X = [x[: rng.integers(30, 101)] for x in X]
+    assert SequenceClassifier(units=3, epochs=1, step_pooling="auto", random_state=0).fit(
+        X, y).step_pooling_ == 1
+    clf = SequenceClassifier(units=3, epochs=2, step_pooling=7, random_state=0).fit(X, y)
+    assert clf.model_.get_layer("step_pooling").size == 7
+    requests = [x[: rng.integers(8, 101)] for x in X_test[:6]]
+    served = tf.saved_model.load(str(clf.export(tmp_path / "pooled")))
+    padded = np.full((6, 100, 6), np.nan, "float32")
+    for row, x in zip(padded, requests):
+        row[: len(x)] = x
+    probabilities = served.signatures["predict_proba"](sequences=tf.constant(padded))
+    np.testing.assert_allclose(next(iter(probabilities.values())).numpy(),
+                               clf.predict_proba(requests), atol=1e-5)

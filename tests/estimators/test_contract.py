@@ -187,7 +187,7 @@ CHANGED = {
     "clipnorm": 0.7,
 }
 CHANGED_OWN = {
-    SequenceClassifier: {"bidirectional": False, "scaling": None},
+    SequenceClassifier: {"bidirectional": False, "scaling": None, "step_pooling": "auto"},
     SequenceTagger: {"embedding_dim": 7, "min_frequency": 3, "subword_features": False,
                      "crf": True, "scheme": "iob2", "bidirectional": False, "scaling": None},
     SequenceForecaster: {"bidirectional": True, "lookback": 5, "horizon": 2, "scaling": None,
