@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from accuracy import _items, _ratio, bootstrap_margin, main
 from accuracy_data import load_japanese_ner, load_pos
+
 from seqkit.baselines import MostFrequentTagTagger
 from seqkit.metrics import entity_f1, token_accuracy
 
