@@ -51,7 +51,10 @@ SERIES = {
 
 # Estimator settings per series (the command-line options override them).
 SETTINGS = {
-    "sunspots": {"units": 32, "epochs": 200, "batch_size": 32, "learning_rate": 3e-3},
+    # An irregular ~11-year cycle, not a season: relative to the seasonal naive forecast MASE
+    # was 1.335, relative to the last value 0.650 (seasonal naive 0.881, ETS 1.974).
+    "sunspots": {"units": 32, "epochs": 200, "batch_size": 32, "learning_rate": 3e-3,
+                 "relative_to": "last"},
     "co2": {"units": 32, "epochs": 60, "batch_size": 64, "learning_rate": 3e-3},
     "airline": {"units": 32, "epochs": 200, "batch_size": 16, "learning_rate": 3e-3},
 }

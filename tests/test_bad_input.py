@@ -248,6 +248,9 @@ PARAMETER_CASES = [
      r"'calibration_fraction' .* Got 1\.0"),
     (SequenceForecaster, {"scaling": "minmax"}, InvalidParameterError,
      r"'scaling' .* Got 'minmax'"),
+    (SequenceForecaster, {"relative_to": "naive"}, InvalidParameterError,
+     r"The 'relative_to' parameter of SequenceForecaster must be one of 'seasonal_naive', "
+     r"'last'\. Got 'naive' instead\."),
 ]
 
 

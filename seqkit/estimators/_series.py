@@ -540,3 +540,57 @@ def as_given(values, forms, many):
     many series)."""
     out = [form.wrap(v) for form, v in zip(forms, values)]
     return out if many else out[0]
+
+
+def check_training_lengths(series, many):
+    """Refuse a series of fewer than 2 steps: a training window needs one step of history and
+    one target.
+
+    Parameters
+    ----------
+    series : list of ndarray of shape (timesteps, targets)
+        The values of ``y``, as :func:`check_series` returns them.
+    many : bool
+        Whether ``y`` was a list of series (for the message).
+    """
+    for i, values in enumerate(series):
+        if len(values) < 2:
+            where = f"Series {i} of y" if many else "y"
+            raise InvalidInputError(
+                f"{where} must have at least 2 steps: a training window needs one step of "
+                f"history and one target. Got {len(values)} step."
+            )
+
+
+def check_continuations(y, n_series, many, horizon, owner):
+    """The values of ``y``, the steps that followed each training series, for ``score``.
+
+    Parameters
+    ----------
+    y : series or list of series
+        As :func:`check_series` reads them (indexes not continued).
+    n_series : int
+        The training series, which ``y`` must continue one for one.
+    many : bool
+        Whether the training series came as a list (then so must ``y``).
+    horizon : int
+        The most steps per series, those the model forecasts.
+    owner : str
+        Who asks, in messages.
+
+    Returns
+    -------
+    list of ndarray of shape (steps, targets), float64
+    """
+    actual, _, given_many = check_series(y, "y", owner, continued=False)
+    if given_many != many or len(actual) != n_series:
+        raise InvalidInputError(
+            f"y must continue each of the {n_series} training series. Got {len(actual)} series."
+        )
+    steps = max(len(values) for values in actual)
+    if steps > horizon:
+        raise InvalidInputError(
+            f"y must hold at most horizon={horizon} steps per series, the steps the model "
+            f"forecasts. Got {steps}."
+        )
+    return actual

@@ -19,8 +19,10 @@ from seqkit.estimators._conformal import conformal_half_width, split_windows
 from seqkit.estimators._quantiles import QuantileForecasts
 from seqkit.estimators._series import (
     as_given,
+    check_continuations,
     check_covariates,
     check_series,
+    check_training_lengths,
     check_width,
     forecast_covariates,
     last_steps,
@@ -42,6 +44,7 @@ from seqkit.preprocessing import (
 )
 
 SCALINGS = ("window", "standard", None)
+RELATIVE_TO = ("seasonal_naive", "last")
 MIN_LOOKBACK = 4
 """The fewest steps ``lookback="auto"`` reads: ``max(season_length, MIN_LOOKBACK)``."""
 
@@ -96,14 +99,21 @@ class SequenceForecaster(QuantileForecasts, BaseSequenceEstimator):
         relative to its last value, divided by its mean absolute change from
         step to step (at least 1% of its mean absolute level,
         :func:`~seqkit.preprocessing.window_affine`), and the forecast
-        relative to the seasonal naive one of ``season_length``
-        (:func:`~seqkit.preprocessing.seasonal_offset`; the last value for
-        ``season_length=1``), so a network that outputs 0 forecasts it (suits
-        trends, seasons, and many series of different levels); ``"standard"``:
-        the mean and standard deviation of all training data; ``None``: as
-        given.
+        relative to ``relative_to``, so a network that outputs 0 forecasts it
+        (suits trends, seasons, and many series of different levels);
+        ``"standard"``: the mean and standard deviation of all training data;
+        ``None``: as given.
         Covariates are standardised unless ``None``. Statistics come from the
         training data only.
+    relative_to : {"seasonal_naive", "last"}, default "seasonal_naive"
+        With ``scaling="window"`` (ignored otherwise), what the network's
+        forecast is relative to: ``"seasonal_naive"``, the seasonal naive
+        forecast of ``season_length``
+        (:func:`~seqkit.preprocessing.seasonal_offset`; the last value for
+        ``season_length=1``); ``"last"``, the window's last value, for
+        series whose ``season_length`` is a cycle of varying length rather
+        than a calendar season (sunspots' ~11 years). ``score`` keeps the
+        MASE of ``season_length`` either way.
     calibration_fraction : float in [0, 1), default 0.2
         Fraction of each series' windows (the latest) held out to calibrate
         ``predict_interval``; 0 trains on all windows and gives no intervals.
@@ -119,7 +129,8 @@ class SequenceForecaster(QuantileForecasts, BaseSequenceEstimator):
         refuses others. Unused with ``loss="mse"``.
     season_length : int, default 1
         Season length ``m``: of the seasonal naive forecast that
-        ``scaling="window"`` forecasts relative to, of ``lookback="auto"``,
+        ``scaling="window"`` forecasts relative to (with
+        ``relative_to="seasonal_naive"``), of ``lookback="auto"``,
         and of the MASE that :meth:`score` returns (the name
         :mod:`seqkit.baselines` and :mod:`seqkit.metrics` use too).
     seasonal_period : int
@@ -146,8 +157,8 @@ tbptt_steps, random_state, verbose
         scaling (``"spread"`` for forecasters fitted before ``"step"``).
     naive_season_ : int
         The season of the seasonal naive forecast that window scaling
-        forecasts relative to (1, the last value, for forecasters fitted
-        before).
+        forecasts relative to: 1, the last value, with ``relative_to="last"``
+        and for forecasters fitted before ``"step"``.
     quantiles_ : tuple of float or None
         The quantile levels forecast; ``None`` for a point model.
     residuals_ : ndarray of shape (n_calibration, horizon, n_targets)
@@ -169,8 +180,9 @@ tbptt_steps, random_state, verbose
     """
 
     __init__ = estimator_init(
-        lookback=AUTO, horizon=1, scaling="window", calibration_fraction=0.2, season_length=1,
-        seasonal_period=DEPRECATED, loss="mse", quantiles=(0.1, 0.5, 0.9),
+        lookback=AUTO, horizon=1, scaling="window", relative_to="seasonal_naive",
+        calibration_fraction=0.2, season_length=1, seasonal_period=DEPRECATED, loss="mse",
+        quantiles=(0.1, 0.5, 0.9),
     )
 
     def _check_params(self):
@@ -182,6 +194,7 @@ tbptt_steps, random_state, verbose
         if not (isinstance(self.seasonal_period, str) and self.seasonal_period == DEPRECATED):
             check_int(self.seasonal_period, "seasonal_period", owner, minimum=1)
         check_choice(self.scaling, "scaling", owner, SCALINGS)
+        check_choice(self.relative_to, "relative_to", owner, RELATIVE_TO)
         check_float(
             self.calibration_fraction, "calibration_fraction", owner,
             low=0.0, high=1.0, high_inclusive=False,
@@ -344,17 +357,11 @@ tbptt_steps, random_state, verbose
             covariates = check_covariates(
                 X, [len(s) for s in series], self.many_, owner, "one per step of y", self.forms_
             )
-        for i, values in enumerate(series):
-            if len(values) < 2:
-                where = f"Series {i} of y" if self.many_ else "y"
-                raise InvalidInputError(
-                    f"{where} must have at least 2 steps: a training window needs one step of "
-                    f"history and one target. Got {len(values)} step."
-                )
+        check_training_lengths(series, self.many_)
         self.series_, self.covariates_ = series, covariates
         self.season_length_, self.quantiles_ = season_length, levels
         self.lookback_, self.window_rule_ = self._lookback(), "step"
-        self.naive_season_ = season_length
+        self.naive_season_ = season_length if self.relative_to == "seasonal_naive" else 1
         self.n_targets_ = series[0].shape[1]
         self.n_features_in_ = 0 if covariates is None else covariates[0].shape[1]
         self.target_scaler_ = SequenceScaler(
@@ -544,19 +551,9 @@ tbptt_steps, random_state, verbose
             ``season_length``.
         """
         check_is_fitted(self)
-        actual, _, many = check_series(y, "y", type(self).__name__, continued=False)
-        if many != self.many_ or len(actual) != len(self.series_):
-            raise InvalidInputError(
-                f"y must continue each of the {len(self.series_)} training series. "
-                f"Got {len(actual)} series."
-            )
-        steps = max(len(values) for values in actual)
-        if steps > self.horizon:
-            raise InvalidInputError(
-                f"y must hold at most horizon={self.horizon} steps per series, the steps the "
-                f"model forecasts. Got {steps}."
-            )
-        points = self._forecast(steps, None, X)[0]
+        actual = check_continuations(y, len(self.series_), self.many_, self.horizon,
+                                     type(self).__name__)
+        points = self._forecast(max(len(values) for values in actual), None, X)[0]
         return -float(np.mean([
             mean_absolute_scaled_error(
                 values, forecast[: len(values)], train, season_length=self.season_length_
@@ -571,6 +568,8 @@ tbptt_steps, random_state, verbose
             self.season_length, self.seasonal_period, "season_length", "seasonal_period",
             type(self).__name__, default=1,
         )[0]
+        if config["relative_to"] == "seasonal_naive" or config["scaling"] != "window":
+            del config["relative_to"]  # the same network as checkpoints made before relative_to
         if config["loss"] == "mse":  # unused: as checkpoints made before quantile forecasts
             del config["loss"], config["quantiles"]
         else:
@@ -578,6 +577,7 @@ tbptt_steps, random_state, verbose
         return config
 
     def __setstate__(self, state):
+        state = {"relative_to": "seasonal_naive", **state}  # pickled before relative_to
         if "series_" in state and "lookback_" not in state:  # fitted before lookback="auto"
             state = {**state, "lookback_": state["lookback"], "window_rule_": "spread",
                      "naive_season_": 1}

@@ -44,7 +44,8 @@ class ForecastSpec:
         The ``rule`` of :func:`seqkit.preprocessing.window_affine`.
     season_length : int
         The season of the seasonal naive forecast that window scaling
-        forecasts relative to (1: the last value).
+        forecasts relative to (1: the last value, as a forecaster with
+        ``relative_to="last"`` gives it).
     """
 
     lookback: int

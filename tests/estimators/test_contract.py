@@ -191,7 +191,7 @@ CHANGED_OWN = {
     SequenceTagger: {"embedding_dim": 7, "min_frequency": 3, "subword_features": False,
                      "crf": True, "scheme": "iob2", "bidirectional": False, "scaling": None},
     SequenceForecaster: {"bidirectional": True, "lookback": 5, "horizon": 2, "scaling": None,
-                         "calibration_fraction": 0.0, "season_length": 4,
+                         "relative_to": "last", "calibration_fraction": 0.0, "season_length": 4,
                          "seasonal_period": 7, "loss": "quantile", "quantiles": (0.2, 0.5)},
 }
 

@@ -10,6 +10,7 @@ from seqkit.estimators import SequenceForecaster
 from seqkit.estimators._series import check_series
 from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 from seqkit.metrics import mean_absolute_scaled_error
+from seqkit.preprocessing import STEP_FLOOR
 from tests.estimators.data import fast_forecaster, monthly_series
 
 
@@ -172,6 +173,49 @@ def test_a_forecaster_pickled_before_the_rename_loads_with_season_length():
     assert loaded.get_params()["season_length"] == 12
     assert loaded.get_params()["seasonal_period"] == "deprecated"
     assert loaded.season_length_ == 12
+
+
+def test_relative_to_last_forecasts_from_the_last_value_not_the_seasonal_naive_one():
+    y = monthly_series().to_numpy()
+    train, test = y[:57], y[57:]
+    params = {"lookback": 12, "season_length": 12, "early_stopping": False}
+    last = fast_forecaster(relative_to="last", **params).fit(train)
+    seasonal = fast_forecaster(**params).fit(train)
+    assert last.naive_season_ == 1 and seasonal.naive_season_ == 12
+    assert np.abs(last.predict() - seasonal.predict()).max() > 1e-3
+    # As window scaling forecast before the seasonal offset: the last value plus the
+    # network's output times the window's mean absolute change.
+    window = train[-12:]
+    scale = max(np.abs(np.diff(window)).mean(), STEP_FLOOR * np.abs(window).mean())
+    x = ((window - window[-1]) / scale).astype(np.float32)[None, :, None]
+    want = window[-1] + np.asarray(last.model_(x))[0] * scale
+    np.testing.assert_allclose(last.predict(), want, rtol=1e-6)
+    _, targets = last.training_windows()
+    np.testing.assert_allclose(targets[-1], (train[-3:] - train[-4]) / max(
+        np.abs(np.diff(train[-15:-3])).mean(), STEP_FLOOR * np.abs(train[-15:-3]).mean()),
+        rtol=1e-5)
+    expected = mean_absolute_scaled_error(test, last.predict(), train, season_length=12)
+    assert last.score(test) == pytest.approx(-expected)  # the MASE of season_length still
+
+
+def test_forecasters_pickled_before_relative_to_keep_their_offset():
+    after = fast_forecaster(season_length=12).__getstate__()
+    del after["relative_to"]
+    after.update(series_=[np.zeros((30, 1))], lookback_=12, window_rule_="step",
+                 naive_season_=12)  # fitted with the seasonal offset (the network left out)
+    before = {name: value for name, value in after.items()
+              if name not in ("lookback_", "window_rule_", "naive_season_")}
+    before["lookback"] = 24  # fitted before the offset
+    for state, season, rule in ((after, 12, "step"), (before, 1, "spread")):
+        loaded = SequenceForecaster.__new__(SequenceForecaster)
+        loaded.__setstate__(state)
+        assert loaded.get_params()["relative_to"] == "seasonal_naive"
+        assert (loaded.naive_season_, loaded.window_rule_) == (season, rule)
+    # Checkpoints made before relative_to resume where it changes nothing.
+    assert "relative_to" not in fast_forecaster()._checkpoint_config()
+    assert "relative_to" not in fast_forecaster(relative_to="last",
+                                                scaling="standard")._checkpoint_config()
+    assert fast_forecaster(relative_to="last")._checkpoint_config()["relative_to"] == "last"
 
 
 @pytest.mark.slow

@@ -275,7 +275,9 @@ def test_a_short_history_forecasts_as_the_padded_window():
 
 
 @pytest.mark.parametrize("params", [{}, {"loss": "quantile", "scaling": "standard"},
-                                    {"loss": "quantile", "season_length": 3}])
+                                    {"loss": "quantile", "season_length": 3},
+                                    {"loss": "quantile", "season_length": 3,
+                                     "relative_to": "last"}])
 def test_the_export_and_the_pyfunc_forecast_short_histories_as_predict(tmp_path, params):
     model, values, covariates = _fitted(cell="gru", **params)
     histories = [values[:1], values[3:5], values[:LOOKBACK - 1], values[2:LOOKBACK + 4]]
