@@ -32,6 +32,8 @@ pytestmark = pytest.mark.slow
 README = Path(__file__).resolve().parents[1] / "README.md"
 SETUP = ["make demo", "make test"]
 SKIPPED = {"### GPU": "sets up with TensorFlow's CUDA build",
+           "## Accuracy on public data": "the whole suite takes over an hour; "
+                                         "tests/benchmarks/test_accuracy.py runs one set",
            "#### Team tracking server": "commands for a database host and a tracking host"}
 ACTIVITIES = {"Badminton", "Running", "Standing", "Walking"}
 
