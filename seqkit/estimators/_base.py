@@ -175,8 +175,9 @@ class BaseSequenceEstimator(BaseEstimator):
         Fraction of the training data held out to watch for over-fitting
         (reported in ``history_``, used by ``early_stopping``). ``"auto"``
         (the classifier's and the tagger's default): 0.1 from 200 training
-        sequences on; below that nothing is held out and early stopping
-        watches the training loss.
+        sequences on; below that nothing is held out, early stopping is off
+        and the fit runs its whole budget (the learning-rate schedule watches
+        the training loss).
     early_stopping : bool, default True
         Stop when the validation loss has not improved for
         ``n_iter_no_change`` epochs, and keep the best weights. Needs
@@ -333,6 +334,7 @@ class BaseSequenceEstimator(BaseEstimator):
         budget = self._budget(len(y), fit_options.pop("validation_fraction",
                                                       self.validation_fraction))
         held_out = budget.validation_fraction or fit_options.get("validation_data") is not None
+        patience = budget.patience(self.n_iter_no_change)
         options = {
             "epochs": budget.epochs,
             "batch_size": budget.batch_size,
@@ -341,9 +343,9 @@ class BaseSequenceEstimator(BaseEstimator):
             # LSTM on long sequences, in the accuracy suite): stopping on it ends such fits
             # before they learn, so without held-out data the fit runs its whole budget.
             "early_stopping": self.early_stopping and bool(held_out),
-            "patience": budget.patience(self.n_iter_no_change),
+            "patience": patience,
             "monitor": "val_loss" if held_out else "loss",
-            "plateau_patience": (max(budget.patience(self.n_iter_no_change) // 2, 1)
+            "plateau_patience": (max(patience // 2, 1)
                                  if self.learning_rate_schedule == "plateau" else None),
             "tbptt_steps": self.tbptt_steps,
             "verbose": self.verbose,
