@@ -47,7 +47,7 @@ class Graph(abc.ABC):
 
         try:
             recurrent_states(self.network)
-        except InvalidParameterError:  # bidirectional: a step's output depends on later steps
+        except InvalidParameterError:  # bidirectional, convolutional branch, pooled steps
             return False
         return True
 

@@ -47,16 +47,19 @@ class StepPooling(keras.layers.Layer):
             return inputs
         shape = ops.shape(inputs)
         batch, steps, features = shape[0], shape[1], inputs.shape[-1]
-        extra = (-steps) % self.size
-        padded = ops.concatenate(
-            [inputs, ops.full((batch, extra, features), float("nan"), dtype=inputs.dtype)],
-            axis=1)
-        groups = ops.reshape(padded, (batch, -1, self.size, features))
-        real = ops.logical_not(ops.isnan(groups))
-        total = ops.sum(ops.where(real, groups, ops.zeros_like(groups)), axis=2)
-        count = ops.sum(ops.cast(real, inputs.dtype), axis=2)
-        nan = ops.full_like(total, float("nan"))
-        return ops.where(count > 0, total / ops.maximum(count, 1.0), nan)
+        extra = (self.size - steps % self.size) % self.size  # no negative operand: ONNX's Mod
+        real = ops.cast(ops.logical_not(ops.isnan(inputs)), inputs.dtype)
+        # Zeros as where's second operand, not its third: tf2onnx turns where(c, x, y) into
+        # arithmetic that lets a NaN in the branch not taken through.
+        values = ops.where(ops.isnan(inputs), ops.zeros_like(inputs), inputs)
+        tail = ops.zeros((batch, extra, features), dtype=inputs.dtype)
+        total, count = (
+            ops.sum(ops.reshape(ops.concatenate([part, tail], axis=1),
+                                (batch, -1, self.size, features)), axis=2)
+            for part in (values, real))
+        # NaN where every step is padding, from 0 / 0, outside the gradient's path.
+        padding = ops.stop_gradient(ops.zeros_like(count) / count)
+        return total / ops.maximum(count, 1.0) + padding
 
     def compute_output_shape(self, input_shape):
         steps = input_shape[1]

@@ -13,6 +13,7 @@ import numpy as np
 from seqkit._validation import check_int
 from seqkit.cells._base import get_keras_object
 from seqkit.exceptions import InputTypeError, InvalidParameterError
+from seqkit.networks.conv import ConvBranch
 from seqkit.networks.masking import PaddingMask, TokenMask, _masked
 from seqkit.networks.pooling import StepPooling
 from seqkit.networks.recurrent import (
@@ -79,6 +80,10 @@ def _sequence_graph(layers, stack, inputs, initial_states=None, top=None, first=
     sequences = inputs[0]
     if "input_scaling" in layers:
         sequences = layers["input_scaling"](sequences)
+    shapes = None
+    if "conv_branch" in layers:  # every step, before any pooling
+        steps, real = _masked(layers["padding_mask"], sequences)
+        shapes = layers["conv_branch"](steps, mask=real)
     if "step_pooling" in layers:
         sequences = layers["step_pooling"](sequences)
     if "embedding" not in layers:
@@ -97,6 +102,8 @@ def _sequence_graph(layers, stack, inputs, initial_states=None, top=None, first=
     h, finals = _run_stack(h, stack, mask=mask, initial_states=initial_states, first=first)
     if top is not None:
         h = top(h, finals, mask, initial_states)
+    if shapes is not None:
+        h = layers["conv_merge"]([h, shapes])
     return layers["readout"](h), finals
 
 
@@ -118,6 +125,7 @@ def _sequence_network(
     owner, n_features, n_outputs, return_sequences, *, cell, units, num_layers, bidirectional,
     dropout, output_activation, n_static, static_units, vocab_size, embedding_dim, seed,
     cell_kwargs, subword_features=0, subword_vocab_size=None, input_scaling=None, step_pooling=1,
+    conv_branch=False,
 ):
     params = _common(owner, cell, units, num_layers, dropout, seed, cell_kwargs)
     n_outputs = check_int(n_outputs, "n_outputs", owner, minimum=1)
@@ -134,6 +142,9 @@ def _sequence_network(
             layers["input_scaling"] = _scaling_layer(input_scaling, n_features, owner)
         if check_int(step_pooling, "step_pooling", owner, minimum=1) > 1:
             layers["step_pooling"] = StepPooling(step_pooling, name="step_pooling")
+        if conv_branch:
+            layers["conv_branch"] = ConvBranch(name="conv_branch")
+            layers["conv_merge"] = keras.layers.Concatenate(name="conv_merge")
     else:
         vocab_size = check_int(vocab_size, "vocab_size", owner, minimum=2)
         embedding_dim = check_int(embedding_dim, "embedding_dim", owner, minimum=1)
@@ -181,6 +192,7 @@ def build_many_to_one(
     cell_kwargs=None,
     input_scaling=None,
     step_pooling=1,
+    conv_branch=False,
 ):
     """Many-to-one network: a sequence in, one vector out (classification or regression).
 
@@ -230,6 +242,12 @@ def build_many_to_one(
         Numeric input only: the recurrent layers read the mean of each run of
         this many steps (:class:`~seqkit.networks.pooling.StepPooling`, layer
         ``"step_pooling"``), after ``input_scaling``; 1 reads every step.
+    conv_branch : bool, default False
+        Numeric input only: a fully convolutional branch reads every step
+        (before ``step_pooling``), and its mean over time is
+        concatenated with their output before the read-out (LSTM-FCN,
+        :class:`~seqkit.networks.conv.ConvBranch`, layers ``"conv_branch"``
+        and ``"conv_merge"``).
 
     Returns
     -------
@@ -248,7 +266,7 @@ def build_many_to_one(
         num_layers=num_layers, bidirectional=bidirectional, dropout=dropout,
         output_activation=output_activation, n_static=n_static, static_units=static_units,
         vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed, cell_kwargs=cell_kwargs,
-        input_scaling=input_scaling, step_pooling=step_pooling,
+        input_scaling=input_scaling, step_pooling=step_pooling, conv_branch=conv_branch,
     )
 
 

@@ -63,6 +63,16 @@ def _forward_layers(model, owner):
     """The layers of a sequence network by name, and its recurrent stack
     (:func:`~seqkit.networks.sequence._sequence_layers`); raise unless it runs forward only."""
     layers, stack = _sequence_layers(model, owner)
+    for name, setting, why in (
+        ("conv_branch", "conv_branch=False", "the branch's mean over time needs every step"),
+        ("step_pooling", "step_pooling=1", "a step's input is a mean over steps to come"),
+    ):
+        if name in layers:
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must be a network without the layer "
+                f"{name!r} ({setting}): {why}, so no states carry it on. Got the layer "
+                f"{name!r}."
+            )
     for _, layer in stack:
         if isinstance(layer, keras.layers.Bidirectional):
             raise InvalidParameterError(
@@ -96,7 +106,8 @@ def recurrent_states(model):
     InputTypeError
         If ``model`` is not a ``keras.Model``.
     InvalidParameterError
-        If ``model`` is not such a network, or is bidirectional.
+        If ``model`` is not such a network, is bidirectional, has a
+        convolutional branch or pools steps.
 
     Examples
     --------
@@ -161,7 +172,8 @@ def stateful_twin(model, *, states_in=True):
         If ``model`` is not a ``keras.Model``.
     InvalidParameterError
         If ``model`` is not a network of those builders (an encoder-decoder,
-        a one-to-many network, any other model), or is bidirectional.
+        a one-to-many network, any other model), is bidirectional, has a
+        convolutional branch or pools steps.
 
     Examples
     --------

@@ -187,7 +187,8 @@ CHANGED = {
     "clipnorm": 0.7,
 }
 CHANGED_OWN = {
-    SequenceClassifier: {"bidirectional": False, "scaling": None, "step_pooling": "auto"},
+    SequenceClassifier: {"bidirectional": False, "scaling": None, "step_pooling": 3,
+                         "conv_branch": False},
     SequenceTagger: {"embedding_dim": 7, "min_frequency": 3, "subword_features": False,
                      "crf": True, "scheme": "iob2", "bidirectional": False, "scaling": None},
     SequenceForecaster: {"bidirectional": True, "lookback": 5, "horizon": 2, "scaling": None,
