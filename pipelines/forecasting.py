@@ -34,13 +34,15 @@ from pipelines._report import Report
 from seqkit import datasets, io, tracking
 from seqkit.baselines import AutoETSForecaster, SeasonalNaiveForecaster
 from seqkit.estimators import SequenceForecaster
-from seqkit.estimators._series import future_index
+from seqkit.estimators._conformal import training_head
+from seqkit.estimators._series import future_index, with_weights
 from seqkit.exceptions import DataFileError, InvalidInputError
 from seqkit.metrics import (
     mean_absolute_scaled_error,
     symmetric_mean_absolute_percentage_error,
 )
 from seqkit.model_selection import backtest, backtest_score
+from seqkit.quantiles import MaskedLoss
 
 # Season length m (for seasonal naive, ETS and MASE), held-out horizon and window.
 SERIES = {
@@ -61,8 +63,8 @@ SETTINGS = {
 
 FILLS = ("interpolate", "ffill", "zero")
 
-# Training windows the default lookback leaves each series beyond the fewest it needs.
-_SPARE_WINDOWS = 8
+# The fewest values AutoETSForecaster fits.
+_ETS_MIN_STEPS = 4
 
 
 def _coverage(text):
@@ -84,8 +86,8 @@ def build_parser():
                              "required, unless --test-data gives the future steps)")
     parser.add_argument("--lookback", type=positive_int,
                         help="steps the network reads (default: per bundled set; with --data "
-                             "twice the season length or the horizon, at least 8, at most what "
-                             "the shortest series allows)")
+                             "the estimator's lookback=\"auto\": the season length, at least 4; "
+                             "shorter histories are padded)")
     parser.add_argument("--coverage", type=_coverage, default=0.9,
                         help="nominal coverage of the prediction interval, in (0, 1) "
                              "(default: %(default)s)")
@@ -163,15 +165,29 @@ def _estimator(args, horizon, lookback, season_length):
     }))
 
 
-def _default_lookback(args, train, horizon):
-    """Twice the season length or the horizon (at least 8), or less so that the shortest
-    series keeps ``_SPARE_WINDOWS`` training windows of full history (no padding) beyond the
-    fewest it needs (before its backtest windows, if any)."""
-    shortest = min(len(series) for series in train.y) - (args.backtest_windows or 0) * horizon
-    fixed = _estimator(args, horizon, 1, train.season_length).min_series_length(
-        full_history=True) - 1
-    wanted = max(2 * train.season_length, 2 * horizon, 8)
-    return max(1, min(wanted, shortest - fixed - _SPARE_WINDOWS))
+def _check_lengths(args, train, estimator):
+    """Refuse, before any run, series too short for it. Every series needs 4 steps (ETS;
+    the fit takes 2) and ``season_length + 1`` (the MASE). One shorter than the estimator's
+    ``min_series_length()`` is padded and may keep no training window of its own (its windows
+    calibrate, it is forecast and scored); some series must keep one. A backtest needs
+    ``min_series_length()`` steps, and the MASE's, before its first window."""
+    season, horizon, lookback = train.season_length, estimator.horizon, estimator._lookback()
+    train.check_length(*max((season + 1, f"the MASE, with season length {season},"),
+                            (_ETS_MIN_STEPS, "the ETS baseline")))
+    fewest = estimator.min_series_length()
+    name, longest = max(zip(train.ids, train.y), key=lambda pair: len(pair[1]))
+    if not any(training_head(len(series), lookback, horizon, estimator.calibration_fraction,
+                             estimator.validation_fraction) for series in train.y):
+        raise DataFileError(
+            f"{train.info.uri}: no series keeps a training window once the windows held out "
+            f"for validation and calibration (lookback {lookback}, horizon {horizon}) are set "
+            f"aside; the longest, {name!r}, has {len(longest)} steps, "
+            f"and every series from {fewest} steps on keeps one.")
+    if args.backtest_windows:
+        first = max(fewest, season + 1)
+        train.check_length(first + args.backtest_windows * horizon,
+                           f"a fit and its MASE ({first} steps) before --backtest-windows "
+                           f"{args.backtest_windows} windows of {horizon} steps")
 
 
 def load(args):
@@ -196,20 +212,13 @@ def load(args):
                 raise DataFileError(f"{args.test_data}: holds {horizon} steps per series, but "
                                     f"--horizon is {args.horizon}.")
             split = f"--test-data {args.test_data}"
-        lookback = args.lookback or _default_lookback(args, train, horizon)
-    fewest = _estimator(args, horizon, lookback, train.season_length).min_series_length()
-    if fewest > train.season_length:
-        why = (f"lookback {lookback} and horizon {horizon}, with the windows held out for "
-               "validation and calibration,")
-    else:
-        why = f"the MASE, with season length {train.season_length},"
-    train.check_length(max(fewest, train.season_length + 1), why)
-    if args.backtest_windows:
-        room = fewest + (args.backtest_windows - 1) * horizon + horizon
-        train.check_length(room, f"a fit ({fewest} steps) before --backtest-windows "
-                                 f"{args.backtest_windows} windows of {horizon} steps")
-    params = {"horizon": horizon, "lookback": lookback, "season_length": train.season_length,
-              "freq": train.freq, "n_series": len(train.ids), "filled_values": data.filled}
+        lookback = args.lookback or "auto"  # the estimator's default
+    estimator = _estimator(args, horizon, lookback, train.season_length)
+    _check_lengths(args, train, estimator)
+    # Logged resolved, as the fit sets lookback_.
+    params = {"horizon": horizon, "lookback": estimator._lookback(),
+              "season_length": train.season_length, "freq": train.freq,
+              "n_series": len(train.ids), "filled_values": data.filled}
     return Data(data_name(args), train, test, split, params)
 
 
@@ -292,6 +301,8 @@ def body(args, job, data):
     )
     job.table(_forecast_table(test, point, lower, upper, forecasts), "forecasts")
     x, targets = estimator.training_windows()  # the latest 64 of them below
+    if isinstance(estimator.model_.loss, MaskedLoss):  # trained on targets past series' ends
+        x, targets = with_weights(x, targets)
     job.gradient_norms(estimator, x[-64:], targets[-64:])
     if args.backtest_windows:
         _backtest(args, job, estimator, train, season, interval=lower is not None)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from seqkit.estimators._series import tail_split, take_windows
+from seqkit.estimators._series import tail_split, take_windows, window_count
 from seqkit.exceptions import InvalidInputError
 
 
@@ -45,6 +45,17 @@ def split_windows(per_series, calibration_fraction, validation_fraction, gap):
         train.append(take_windows(x, targets, slice(0, val_stop)))
     return tuple([part for part in group if len(part[1])]
                  for group in (train, validation, calibration))
+
+
+def training_head(steps, lookback, horizon, calibration_fraction, validation_fraction,
+                  full_history=False):
+    """The training windows that :func:`split_windows` leaves a series of ``steps`` steps
+    (of :func:`~seqkit.estimators._series.window_count` windows, ``gap = horizon - 1``);
+    0 where its tails and gaps take them all."""
+    gap = horizon - 1
+    stop, _ = tail_split(window_count(steps, lookback, horizon, full_history),
+                         calibration_fraction, gap)
+    return tail_split(stop, validation_fraction, gap)[0]
 
 
 _TOLERANCE = 1e-9  # so that e.g. (9 + 1) * 0.9 counts as 9 despite rounding

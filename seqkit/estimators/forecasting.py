@@ -15,7 +15,7 @@ from seqkit._validation import (
 )
 from seqkit.estimators._base import BaseSequenceEstimator, estimator_init
 from seqkit.estimators._budget import AUTO, check_auto_int
-from seqkit.estimators._conformal import conformal_half_width, split_windows
+from seqkit.estimators._conformal import conformal_half_width, split_windows, training_head
 from seqkit.estimators._quantiles import QuantileForecasts
 from seqkit.estimators._series import (
     as_given,
@@ -27,9 +27,7 @@ from seqkit.estimators._series import (
     forecast_covariates,
     last_steps,
     stack_windows,
-    tail_split,
     training_windows,
-    window_count,
     with_weights,
 )
 from seqkit.exceptions import InvalidInputError
@@ -281,14 +279,12 @@ tbptt_steps, random_state, verbose
         int
         """
         self._check_params()
-        gap = self.horizon - 1
         last_failing = 1
         # Beyond this many windows the training head (about 0.72 of them) outgrows both gaps.
         lookback = self._lookback()
         for steps in range(2, lookback + 5 * self.horizon + 20):
-            windows = window_count(steps, lookback, self.horizon, full_history)
-            stop, _ = tail_split(windows, self.calibration_fraction, gap)
-            if tail_split(stop, self.validation_fraction, gap)[0] < 1:
+            if training_head(steps, lookback, self.horizon, self.calibration_fraction,
+                             self.validation_fraction, full_history) < 1:
                 last_failing = steps
         return last_failing + 1
 

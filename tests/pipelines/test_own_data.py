@@ -106,6 +106,69 @@ def test_forecasting_takes_a_parquet_test_file_and_registers_the_model(workdir, 
     assert np.isfinite(report.metrics["seqkit"]["mase"])
 
 
+def _short_airline_panel(path, lengths):
+    """Consecutive stretches of the bundled airline series, one short series each."""
+    from seqkit import datasets
+
+    y, start, parts = datasets.load_series("airline"), 0, []
+    for i, length in enumerate(lengths):
+        part = y.iloc[start:start + length]
+        parts.append(pd.DataFrame({"unique_id": f"air-{i}", "ds": part.index,
+                                   "y": part.to_numpy()}))
+        start += length
+    pd.concat(parts).to_csv(path, index=False)
+
+
+def test_forecasting_runs_a_file_of_short_series_with_the_estimators_lookback(workdir,
+                                                                             recorded_runs):
+    import pickle
+
+    # 6 to 14 training steps before a horizon of 6: mostly shorter than the default lookback
+    # and horizon (4 + 6), one no longer than the horizon, one keeping no training window.
+    lengths = (12, 13, 14, 15, 16, 17, 18, 19, 20)  # the 144 months
+    _short_airline_panel(workdir / "short.csv", lengths)
+
+    report = forecasting.run(["--data", "short.csv", "--horizon", "6", "--season-length", "1",
+                              *TINY])
+
+    (run,) = recorded_runs()
+    assert run.info.status == "FINISHED"
+    assert run.data.params["lookback"] == "4"  # lookback="auto": the season length, at least 4
+    folder = workdir / "outputs" / "forecasting" / "short"
+    model = pickle.loads((folder / "estimator.pkl").read_bytes())
+    assert model.lookback_ == 4
+    # Series 0 is no longer than the horizon: its windows miss targets (the fit masks them),
+    # and the gradient norms are still plotted.
+    assert np.isnan(model.training_windows(0)[1]).any()
+    assert (folder / "plots" / "gradient_norms.png").exists()
+    assert all(np.isfinite(row["mase"]) for row in report.metrics.values())
+    table = pd.read_csv(folder / "tables" / "forecasts.csv")
+    assert len(table) == 6 * len(lengths) and table["seqkit"].notna().all()
+
+
+@pytest.mark.parametrize("lengths, argv, message", [
+    # Every series' windows go to validation, calibration and the gaps before them.
+    ((20,), ["--horizon", "6"], r"no series keeps a training window once the windows held "
+                                r"out .* \(lookback 4, horizon 6\).* the longest, 'air-0', has "
+                                r"14 steps, and every series from 16 steps on keeps one"),
+    ((12, 5), ["--horizon", "2"], r"series 'air-1' has 3 steps; the ETS baseline needs at "
+                                  r"least 4"),
+    ((30,), ["--horizon", "6", "--backtest-windows", "2"],
+     r"series 'air-0' has 24 steps; a fit and its MASE \(16 steps\) before --backtest-windows "
+     r"2 windows of 6 steps needs at least 28"),
+])
+def test_forecasting_refuses_series_too_short_for_the_run(lengths, argv, message, workdir,
+                                                          recorded_runs, capsys):
+    import re
+
+    _short_airline_panel(workdir / "short.csv", lengths)
+
+    assert forecasting.main(["--data", "short.csv", "--season-length", "1", *argv, *TINY]) == 1
+
+    assert re.search(message, capsys.readouterr().err, re.DOTALL)
+    assert recorded_runs() == [] and not (workdir / "outputs").exists()
+
+
 def test_classification_on_a_long_table_makes_a_stratified_split(workdir, files,
                                                                    recorded_runs):
     files("vowels.csv")
