@@ -13,7 +13,7 @@ import sys
 import time
 import traceback
 
-from pipelines import classification, forecasting, tagging
+from pipelines import _interrupts, classification, forecasting, tagging
 from pipelines._args import add_run_options, positive_int
 from pipelines._report import format_table
 from seqkit import tracking
@@ -94,18 +94,19 @@ def main(argv=None):
         return 1
     jobs = [job for job in JOBS if not args.only or f"{job[0]}/{job[1]}" in args.only]
     start, results = time.perf_counter(), []
-    for number, job in enumerate(jobs, 1):
-        task, dataset = job[:2]
-        print(f"\n=== [{number}/{len(jobs)}] {task} on {dataset}", flush=True)
-        try:
-            report = PIPELINES[task].run(_pipeline_argv(args, dataset))
-        except SeqkitError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            report = None
-        except Exception:  # one broken pipeline should not hide the others' results
-            traceback.print_exc()
-            report = None
-        results.append((job, report))
+    with _interrupts.kept():  # Ctrl-C stops the job, even one that Python swallowed
+        for number, job in enumerate(jobs, 1):
+            task, dataset = job[:2]
+            print(f"\n=== [{number}/{len(jobs)}] {task} on {dataset}", flush=True)
+            try:
+                report = PIPELINES[task].run(_pipeline_argv(args, dataset))
+            except SeqkitError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                report = None
+            except Exception:  # one broken pipeline should not hide the others' results
+                traceback.print_exc()
+                report = None
+            results.append((job, report))
     table, exports = _summary(results)
     print(f"\n=== Results on the test splits ({time.perf_counter() - start:.0f}s in all)")
     print(table)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sklearn.pipeline import Pipeline
 
-from pipelines import _plots
+from pipelines import _interrupts, _plots
 from pipelines._args import parse
 from pipelines._data import log_lineage
 from pipelines._progress import EpochProgress, InitialWeights
@@ -239,7 +239,9 @@ def execute(task, args, data, body, description=None):
     its fit continues from its last completed epoch, in the same MLflow run if
     that run was never ended (the process was killed) and is still in the
     store and experiment, else in a new run tagged ``seqkit.resumes_run_id``.
-    Either way the run is tagged ``seqkit.resumed_from_epoch``.
+    Either way the run is tagged ``seqkit.resumed_from_epoch``. A Ctrl-C under
+    :func:`cli` fails the run, even one that Python swallowed (see
+    :mod:`pipelines._interrupts`).
 
     Parameters
     ----------
@@ -274,7 +276,8 @@ def execute(task, args, data, body, description=None):
                 job = Job(task, data.name, stage, checkpoints.fit_dir, args.register_model)
                 if resuming := checkpoints.resuming(run):
                     job.progress(resuming)
-                report = body(args, job, data)
+                with _interrupts.checked():
+                    report = body(args, job, data)
     report.run, report.export_dir = run, final / "model"
     report.seconds = time.perf_counter() - start
     print_report(report)
@@ -284,7 +287,8 @@ def execute(task, args, data, body, description=None):
 def cli(run, argv=None):
     """Call ``run(argv)``; turn seqkit errors into a message on stderr and exit code 1.
 
-    ``argparse`` exits with 2 on bad options; Ctrl-C exits with 130.
+    ``argparse`` exits with 2 on bad options; Ctrl-C exits with 130, even one
+    that Python swallowed (see :mod:`pipelines._interrupts`).
 
     Returns
     -------
@@ -292,7 +296,9 @@ def cli(run, argv=None):
         The exit code.
     """
     try:
-        run(argv)
+        with _interrupts.kept():
+            run(argv)
+            _interrupts.check()
     except SeqkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

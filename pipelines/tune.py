@@ -35,7 +35,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from pipelines import _search, classification, forecasting, tagging
+from pipelines import _interrupts, _search, classification, forecasting, tagging
 from pipelines._args import estimator_params, optional_text, parse, positive_int
 from pipelines._data import log_lineage
 from pipelines._job import Job, cli, final_estimator
@@ -192,12 +192,13 @@ def run(argv=None):
         left = args.trials - len(_search.finished(study))
         if left < args.trials:
             job.progress(f"resuming the search: {args.trials - left} trials done, {left} left")
-        if left > 0:
-            _search.run_trials(study, space, lambda params: setup.score(_with(setup.model,
-                                                                             params)),
-                               metric=setup.metric, trials=left, timeout=args.timeout,
-                               progress=job.progress)
-        _finish(job, study, setup, folder)
+        with _interrupts.checked():
+            if left > 0:
+                _search.run_trials(study, space,
+                                   lambda params: setup.score(_with(setup.model, params)),
+                                   metric=setup.metric, trials=left, timeout=args.timeout,
+                                   progress=job.progress)
+            _finish(job, study, setup, folder)
     seconds = time.perf_counter() - start
     print(f"\nbest {setup.metric} {study.best_value:.4f} (trial {study.best_trial.number} of "
           f"{len(study.trials)}) with {study.best_params}, {seconds:.0f}s")
