@@ -25,6 +25,7 @@ KERAS_OBJECTS = {
     "seqkit>TokenMask": "seqkit.networks.masking",
     "seqkit>PaddingMask": "seqkit.networks.masking",
     "seqkit>StepPooling": "seqkit.networks.pooling",
+    "seqkit>ConvBranch": "seqkit.networks.conv",
     "seqkit>FeedbackRNN": "seqkit.networks.feedback",
     "seqkit>CarriedOutput": "seqkit.networks.stateful",
     "seqkit>LinearChainCRF": "seqkit.crf",

@@ -116,6 +116,9 @@ MODELS = {
     "seqkit>StepPooling": (
         lambda: networks.build_many_to_one(2, 2, cell="elman", units=3, step_pooling=2, seed=0),
         np.ones((2, 5, 2), "float32")),
+    "seqkit>ConvBranch": (
+        lambda: networks.build_many_to_one(2, 2, cell="elman", units=3, conv_branch=True, seed=0),
+        np.ones((2, 9, 2), "float32")),
 }
 
 
