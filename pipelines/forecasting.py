@@ -51,13 +51,16 @@ SERIES = {
     "airline": {"season_length": 12, "horizon": 12, "lookback": 36},
 }
 
-# Estimator settings per series (the command-line options override them).
+# Estimator settings per series (the command-line options override them). The main job's
+# two series run on the estimator's defaults, given only what the data dictate: MASE 0.384 /
+# 0.532 for sunspots and 0.293 / 0.294 for CO2 (seeds 0 / 1), where the hand-picked units,
+# epochs, batch size and learning rate these replaced gave 0.650 and 0.293 (seed 0).
 SETTINGS = {
-    # An irregular ~11-year cycle, not a season: relative to the seasonal naive forecast MASE
-    # was 1.335, relative to the last value 0.650 (seasonal naive 0.881, ETS 1.974).
-    "sunspots": {"units": 32, "epochs": 200, "batch_size": 32, "learning_rate": 3e-3,
-                 "relative_to": "last"},
-    "co2": {"units": 32, "epochs": 60, "batch_size": 64, "learning_rate": 3e-3},
+    # An irregular ~11-year cycle, not a calendar season: forecasts relative to the last
+    # value (with the former settings MASE 0.650; relative to the seasonal naive, 1.335).
+    "sunspots": {"relative_to": "last"},
+    "co2": {},
+    # Outside the main job (tests and the tuning examples use it): settings picked by hand.
     "airline": {"units": 32, "epochs": 200, "batch_size": 16, "learning_rate": 3e-3},
 }
 
