@@ -64,11 +64,12 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
         A fully convolutional branch beside the recurrent layers (LSTM-FCN,
         Karim et al. 2017; :class:`~seqkit.networks.conv.ConvBranch`): its
         mean over time joins their output before the softmax. On the
-        accuracy suite (seed 0, with ``step_pooling="auto"``) it took the long
-        univariate sets from below 1-NN Euclidean to above it or level (Car
-        0.41 to 0.78, DiatomSizeReduction 0.66 to 0.98, Coffee 0.81 to 1.00;
-        means of seeds 0-2 without) and BasicMotions from 0.79 to 1.00; step
-        pooling alone had cost BeetleFly and FaceFour 0.2-0.3. ``False``: the
+        accuracy suite (means of seeds 0-2, with ``step_pooling="auto"``) it
+        took the long univariate sets from below 1-NN Euclidean to above it
+        or level (Car 0.41 to 0.79, DiatomSizeReduction 0.66 to 0.98, Coffee
+        0.81 to 1.00) and BasicMotions from 0.79 to 0.98; BeetleFly fell from
+        0.77 to 0.62 (20 test series: inside the noise). Step pooling alone
+        had cost BeetleFly and FaceFour 0.2-0.3 (seed 0). ``False``: the
         recurrent layers alone (a network whose stateful twin streams).
     bidirectional : bool, default True
         Read each sequence in both directions (the whole sequence is there
