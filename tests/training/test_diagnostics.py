@@ -111,7 +111,7 @@ def _fitted(kind):
     if kind == "classifier":
         X = np.random.default_rng(0).normal(size=(16, 6, 2))
         y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
-        estimator = fast_classifier(cell="elman").fit(X, y)
+        estimator = fast_classifier(cell="elman", conv_branch=False).fit(X, y)  # h_T, read out
         return estimator.model_, estimator.network_batch(X, y), lambda loaded: None
     if kind == "forecaster":
         estimator = fast_forecaster().fit(monthly_series(), X=np.arange(60) % 12)
