@@ -35,14 +35,13 @@ from seqkit import datasets, io, tracking
 from seqkit.baselines import AutoETSForecaster, SeasonalNaiveForecaster
 from seqkit.estimators import SequenceForecaster
 from seqkit.estimators._conformal import training_head
-from seqkit.estimators._series import future_index, with_weights
+from seqkit.estimators._series import future_index
 from seqkit.exceptions import DataFileError, InvalidInputError
 from seqkit.metrics import (
     mean_absolute_scaled_error,
     symmetric_mean_absolute_percentage_error,
 )
 from seqkit.model_selection import backtest, backtest_score
-from seqkit.quantiles import MaskedLoss
 
 # Season length m (for seasonal naive, ETS and MASE), held-out horizon and window.
 SERIES = {
@@ -65,9 +64,6 @@ SETTINGS = {
 }
 
 FILLS = ("interpolate", "ffill", "zero")
-
-# The fewest values AutoETSForecaster fits.
-_ETS_MIN_STEPS = 4
 
 
 def _coverage(text):
@@ -176,7 +172,7 @@ def _check_lengths(args, train, estimator):
     ``min_series_length()`` steps, and the MASE's, before its first window."""
     season, horizon, lookback = train.season_length, estimator.horizon, estimator._lookback()
     train.check_length(*max((season + 1, f"the MASE, with season length {season},"),
-                            (_ETS_MIN_STEPS, "the ETS baseline")))
+                            (AutoETSForecaster.MIN_STEPS, "the ETS baseline")))
     fewest = estimator.min_series_length()
     name, longest = max(zip(train.ids, train.y), key=lambda pair: len(pair[1]))
     if not any(training_head(len(series), lookback, horizon, estimator.calibration_fraction,
@@ -304,8 +300,6 @@ def body(args, job, data):
     )
     job.table(_forecast_table(test, point, lower, upper, forecasts), "forecasts")
     x, targets = estimator.training_windows()  # the latest 64 of them below
-    if isinstance(estimator.model_.loss, MaskedLoss):  # trained on targets past series' ends
-        x, targets = with_weights(x, targets)
     job.gradient_norms(estimator, x[-64:], targets[-64:])
     if args.backtest_windows:
         _backtest(args, job, estimator, train, season, interval=lower is not None)

@@ -113,6 +113,9 @@ class AutoETSForecaster(BaseEstimator):
         Its ``trend``, ``damped_trend`` and ``seasonal`` arguments.
     """
 
+    MIN_STEPS = 4
+    """The fewest values :meth:`fit` takes."""
+
     def __init__(self, season_length=1):
         self.season_length = season_length
 
@@ -123,7 +126,7 @@ class AutoETSForecaster(BaseEstimator):
 
         owner = type(self).__name__
         m = check_int(self.season_length, "season_length", owner, minimum=1)
-        values = _check_series(y, owner, 4)
+        values = _check_series(y, owner, self.MIN_STEPS)
         seasonals = [None, "add"] if m > 1 and len(values) >= 2 * m else [None]
         trends = [(None, False), ("add", False), ("add", True)]
         best = None
