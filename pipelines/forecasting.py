@@ -35,13 +35,14 @@ from seqkit import datasets, io, tracking
 from seqkit.baselines import AutoETSForecaster, SeasonalNaiveForecaster
 from seqkit.estimators import SequenceForecaster
 from seqkit.estimators._conformal import training_head
-from seqkit.estimators._series import future_index
+from seqkit.estimators._series import future_index, with_weights
 from seqkit.exceptions import DataFileError, InvalidInputError
 from seqkit.metrics import (
     mean_absolute_scaled_error,
     symmetric_mean_absolute_percentage_error,
 )
 from seqkit.model_selection import backtest, backtest_score
+from seqkit.quantiles import MaskedLoss
 
 # Season length m (for seasonal naive, ETS and MASE), held-out horizon and window.
 SERIES = {
@@ -300,6 +301,8 @@ def body(args, job, data):
     )
     job.table(_forecast_table(test, point, lower, upper, forecasts), "forecasts")
     x, targets = estimator.training_windows()  # the latest 64 of them below
+    if isinstance(estimator.model_.loss, MaskedLoss):  # trained on targets past series' ends
+        x, targets = with_weights(x, targets)
     job.gradient_norms(estimator, x[-64:], targets[-64:])
     if args.backtest_windows:
         _backtest(args, job, estimator, train, season, interval=lower is not None)

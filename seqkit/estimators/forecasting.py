@@ -40,7 +40,6 @@ from seqkit.preprocessing import (
     unstandardize,
     window_affine,
 )
-from seqkit.quantiles import MaskedLoss
 
 SCALINGS = ("window", "standard", None)
 RELATIVE_TO = ("seasonal_naive", "last")
@@ -303,16 +302,12 @@ tbptt_steps, random_state, verbose
         Returns
         -------
         tuple
-            ``(x, targets)`` as the network was trained on them: for a network
-            trained on targets beyond a series' end
-            (:class:`~seqkit.quantiles.MaskedLoss`), the targets (missing ones
-            0), then a weight per target, 0 where it is missing.
+            ``(x, targets)`` as the network was trained on them; a target
+            beyond the series' end (left out of the loss) is NaN.
         """
         check_is_fitted(self)
         covariates = None if self.covariates_ is None else self.covariates_[series_index]
-        x, targets = self._windows(self.series_[series_index], covariates)
-        return with_weights(x, targets) if isinstance(self.model_.loss, MaskedLoss) else (
-            x, targets)
+        return self._windows(self.series_[series_index], covariates)
 
     # ------------------------------------------------------------------ fit
 
