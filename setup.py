@@ -64,6 +64,9 @@ setup(
         "pyarrow>=15",
         "fsspec[http]>=2024.6",
         "tqdm>=4.66",
+        # DTW for the 1-NN baseline: a C library with OpenMP, 70x the NumPy version on the
+        # suite's ragged gesture sets; needs only NumPy.
+        "dtaidistance>=2.5",
         # pipelines.tune's search; small, and its storage needs (SQLAlchemy, Alembic) come
         # with MLflow already.
         "optuna>=4.0",

@@ -78,6 +78,10 @@ def _timed(task, what, function, *args):
     return result
 
 
+def _fit_predict(estimator, X_train, y_train, X_test):
+    return estimator.fit(X_train, y_train).predict(X_test)
+
+
 def bootstrap_margin(ours, theirs, seed=0):
     """The 95% interval of seqkit's margin ``score(ours) - score(theirs)`` by a paired
     bootstrap over the test items.
@@ -155,14 +159,13 @@ def classification(seeds, quick, only=()):
         y_test = np.asarray(y_test)
         runs = []
         for seed in seeds:
-            model = _timed("classification", f"{name} seqkit seed {seed}",
-                           SequenceClassifier(random_state=seed).fit, X_train, y_train)
-            runs.append(_hits(y_test, model.predict(X_test)))
+            runs.append(_hits(y_test, _timed(
+                "classification", f"{name} seqkit seed {seed}", _fit_predict,
+                SequenceClassifier(random_state=seed), X_train, y_train, X_test)))
         baselines = {}
         for base, estimator in classification_baselines().items():
-            fitted = _timed("classification", f"{name} {base}", clone(estimator).fit,
-                            X_train, y_train)
-            hits = _hits(y_test, fitted.predict(X_test))
+            hits = _hits(y_test, _timed("classification", f"{name} {base}", _fit_predict,
+                                        clone(estimator), X_train, y_train, X_test))
             baselines[base] = (_ratio(hits), hits)
         lengths = [len(x) for x in X_train]
         facts = {"train": len(y_train), "test": len(y_test),
@@ -267,15 +270,15 @@ def tagging(seeds, quick, only=()):
         X_train, y_train, X_test, y_test = _load_tagging(name, quick)
         scores, items = [], []
         for seed in seeds:
-            model = _timed("tagging", f"{name} seqkit seed {seed}",
-                           SequenceTagger(random_state=seed).fit, X_train, y_train)
-            items.append(_items(name, y_test, model.predict(X_test)))
+            items.append(_items(name, y_test, _timed(
+                "tagging", f"{name} seqkit seed {seed}", _fit_predict,
+                SequenceTagger(random_state=seed), X_train, y_train, X_test)))
             scores.append(_ratio(items[-1]))
         kind = "numeric" if name == "watch_segmentation" else "tokens"
         baselines = {}
         for base, estimator in tagging_baselines(kind).items():
-            fitted = _timed("tagging", f"{name} {base}", clone(estimator).fit, X_train, y_train)
-            found = _items(name, y_test, fitted.predict(X_test))
+            found = _items(name, y_test, _timed("tagging", f"{name} {base}", _fit_predict,
+                                                clone(estimator), X_train, y_train, X_test))
             baselines[base] = (_ratio(found), found)
         facts = {"metric": "entity F1" if name == "japanese_ner" else "token accuracy",
                  "train": len(X_train), "test": len(X_test)}

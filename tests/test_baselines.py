@@ -115,8 +115,13 @@ def test_dtw_distances_match_the_textbook_recursion_for_ragged_sequences():
     B = [rng.normal(size=(n, 3)) for n in (6, 3)]
     expected = [[_dtw_reference(a, b) for b in B] for a in A]
     np.testing.assert_allclose(baselines.dtw_distances(A, B), expected, rtol=1e-10)
-    # Blocks of a single pair give the same numbers.
-    np.testing.assert_allclose(baselines.dtw_distances(A, B, max_cells=1), expected, rtol=1e-10)
+    # Each pair keeps its place when B is longer than A, and a padded 3-D array is read
+    # to each sequence's real length.
+    padded = np.full((3, 7, 3), np.nan)
+    for i, a in enumerate(A):
+        padded[i, : len(a)] = a
+    np.testing.assert_allclose(baselines.dtw_distances(B, padded), np.transpose(expected),
+                               rtol=1e-10)
 
 
 def test_dtw_distance_ignores_time_shifts():
