@@ -300,10 +300,12 @@ def body(args, job, data):
         "forecast",
     )
     job.table(_forecast_table(test, point, lower, upper, forecasts), "forecasts")
-    x, targets = estimator.training_windows()  # the latest 64 of them below
+    x, targets = estimator.training_windows()
     if isinstance(estimator.model_.loss, MaskedLoss):  # trained on targets past series' ends
         x, targets = with_weights(x, targets)
-    job.gradient_norms(estimator, x[-64:], targets[-64:])
+    latest = slice(-64, None)  # x is a list of arrays when there are covariates
+    x = [part[latest] for part in x] if isinstance(x, list) else x[latest]
+    job.gradient_norms(estimator, x, targets[latest])
     if args.backtest_windows:
         _backtest(args, job, estimator, train, season, interval=lower is not None)
     return job.finish(estimator, Report("forecasting", data.name, metrics, "mase", False))

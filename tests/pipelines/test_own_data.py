@@ -146,6 +146,29 @@ def test_forecasting_runs_a_file_of_short_series_with_the_estimators_lookback(wo
     assert len(table) == 6 * len(lengths) and table["seqkit"].notna().all()
 
 
+def test_forecasting_with_a_known_covariate_column(workdir, recorded_runs):
+    import pickle
+
+    from seqkit import datasets
+
+    y = datasets.load_series("airline")
+    pd.DataFrame({"ds": y.index, "y": y.to_numpy(), "month_of_year": y.index.month}).to_csv(
+        workdir / "airline_calendar.csv", index=False)
+
+    report = forecasting.run(["--data", "airline_calendar.csv", "--covariates", "month_of_year",
+                              "--horizon", "12", *TINY])
+
+    (run,) = recorded_runs()
+    assert run.info.status == "FINISHED"
+    folder = workdir / "outputs" / "forecasting" / "airline_calendar"
+    model = pickle.loads((folder / "estimator.pkl").read_bytes())
+    x, _ = model.training_windows()
+    # The covariate reaches the network: beside y in the history, and its 12 future values.
+    assert isinstance(x, list) and x[0].shape[-1] == 2 and x[1].shape[1:] == (12,)
+    assert (folder / "plots" / "gradient_norms.png").exists()
+    assert np.isfinite(report.metrics["seqkit"]["mase"])
+
+
 @pytest.mark.parametrize("lengths, argv, message", [
     # Every series' windows go to validation, calibration and the gaps before them.
     ((20,), ["--horizon", "6"], r"no series keeps a training window once the windows held "
