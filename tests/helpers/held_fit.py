@@ -11,6 +11,7 @@ sent as the checkpoint appears could land after the fit, anywhere in the pipelin
 """
 
 import importlib
+import signal
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,9 @@ class HoldAfterCheckpoint(keras.callbacks.Callback):
 
 
 if __name__ == "__main__":
+    # Python's own SIGINT handler, as in a terminal's foreground job, also when the tests run
+    # where SIGINT is ignored (a shell's background job): the tests send this process Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     checkpoint, held, module, *argv = sys.argv[1:]
     with training.watching(HoldAfterCheckpoint(checkpoint, held)):
         raise SystemExit(importlib.import_module(module).main(argv))

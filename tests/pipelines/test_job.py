@@ -73,8 +73,17 @@ def _fit_interrupted_in_a_finalizer(args, job, data):
     return Report("forecasting", data.name, {"seqkit": {"mase": 1.0}}, "mase", False)
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler during the test, as in a terminal's foreground job, also
+    when the tests run where SIGINT is ignored (a shell's background job)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_a_ctrl_c_that_a_finalizer_swallowed_still_stops_the_fit_and_fails_the_run(
-        workdir, recorded_runs, monkeypatch, capsys):
+        workdir, recorded_runs, monkeypatch, capsys, python_sigint_handler):
     swallowed = []
     monkeypatch.setattr(sys, "unraisablehook", lambda raised: swallowed.append(raised.exc_type))
     _, main = entry_points("forecasting", forecasting.build_parser, forecasting.load,
