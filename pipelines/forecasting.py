@@ -16,6 +16,7 @@ Run ``python -m pipelines.forecasting --help`` for the options.
 
 import argparse
 
+import keras
 import numpy as np
 import pandas as pd
 
@@ -303,9 +304,9 @@ def body(args, job, data):
     x, targets = estimator.training_windows()
     if isinstance(estimator.model_.loss, MaskedLoss):  # trained on targets past series' ends
         x, targets = with_weights(x, targets)
-    latest = slice(-64, None)  # x is a list of arrays when there are covariates
-    x = [part[latest] for part in x] if isinstance(x, list) else x[latest]
-    job.gradient_norms(estimator, x, targets[latest])
+    # The latest 64 windows; with covariates x is a list of arrays, each cut alike.
+    x, targets = keras.tree.map_structure(lambda part: part[-64:], (x, targets))
+    job.gradient_norms(estimator, x, targets)
     if args.backtest_windows:
         _backtest(args, job, estimator, train, season, interval=lower is not None)
     return job.finish(estimator, Report("forecasting", data.name, metrics, "mase", False))
