@@ -8,7 +8,10 @@ its ``while_loop`` automatically, which runs three matmuls per backward step
 as an XLA-compiled ``tf.while_loop`` with a hand-written backward pass:
 
 * the backward loop runs one matmul per step (``dz U^T``); the weight
-  gradients ``X^T dZ`` and ``H_{t-1}^T dZ`` are two large matmuls after it;
+  gradients ``X^T dZ`` and ``H_{t-1}^T dZ`` are two large matmuls after it
+  (the LSTM, from a batch size times units of :data:`ACCUMULATE_FROM`,
+  adds them up step by step in a plain graph loop instead: see
+  :func:`_lstm_backward`);
 * activation derivatives are taken from the stored activations
   (``tanh' = 1 - y^2``, ``sigmoid' = y (1 - y)``), never recomputed;
 * XLA fuses the element-wise work of a step into a few kernels.
@@ -303,8 +306,26 @@ def _lstm_forward(x, states, mask, weights, options, store, return_sequences):
     return {"last": [h, c], **{name: array.stack() for name, array in arrays.items()}}
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
-def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options):
+def _peep_step_grad(c, dz, mode):
+    """One step's gradient of a peephole weight: ``sum_b c ⊙ dz`` (diagonal) or ``c^T dz``."""
+    return tf.reduce_sum(c * dz, axis=0) if mode == "diagonal" else tf.matmul(c, dz,
+                                                                             transpose_a=True)
+
+
+ACCUMULATE_FROM = 4096
+"""Batch size times units from which the LSTM's backward pass adds up the weight gradients
+step by step in a plain graph loop instead of an XLA loop (see :func:`_lstm_backward`)."""
+
+
+def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options, accumulate):
+    """Run back through the LSTM's steps.
+
+    ``accumulate=False`` (the XLA loop): store each step's gate pre-activation
+    gradients ``dz_t`` and return ``(dz, [dh0, dc0])``. ``True`` (a plain graph
+    loop): add up the weight gradients step by step (``[x_t, h_{t-1}]^T dz_t``),
+    store only ``dx_t`` and return every gradient of :func:`run_recurrence`'s
+    ``backward``.
+    """
     kernel, recurrent_kernel, _, *peepholes = weights
     mode, cell_clip = options
     steps = tf.shape(x)[0]
@@ -317,10 +338,13 @@ def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options)
     upstream = None if d_seq is None else unstack(d_seq)
     masks = None if mask is None else unstack(mask)
     recurrent_t = tf.transpose(recurrent_kernel)
+    if accumulate:
+        step_inputs = unstack(tf.concat([x, _previous(states[0], saved["h"])], axis=2))
+        kernel_t = tf.transpose(kernel)
 
-    def body(t, dh, dc, dz_all):
+    def body(t, dh, dc, stored, *sums):
         i, f, g, o = tf.split(gates.read(t), 4, axis=1)
-        c_new = c_news.read(t)
+        c_new, c_prev = c_news.read(t), c_prevs.read(t)
         tc = tf.tanh(c_new)
         if upstream is not None:
             dh = dh + upstream.read(t)
@@ -334,7 +358,7 @@ def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options)
         if cell_clip is not None:
             dc_new = dc_new * tf.cast(tf.abs(c_new) < cell_clip, dc_new.dtype)
         dzi = dc_new * g * i * (1.0 - i)
-        dzf = dc_new * c_prevs.read(t) * f * (1.0 - f)
+        dzf = dc_new * c_prev * f * (1.0 - f)
         dzc = dc_new * i * (1.0 - g * g)
         dz = tf.concat([dzi, dzf, dzc, dzo], axis=1)
         dh_prev = tf.matmul(dz, recurrent_t)
@@ -345,19 +369,43 @@ def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options)
         if m is not None:
             dh_prev = dh_prev + _keep(m, tf.zeros_like(dh), dh)
             dc_prev = dc_prev + _keep(m, tf.zeros_like(dc), dc)
-        return t - 1, dh_prev, dc_prev, dz_all.write(t, dz)
+        if not accumulate:
+            return t - 1, dh_prev, dc_prev, stored.write(t, dz)
+        d_kernels, d_bias, *d_peepholes = sums
+        if mode is not None:
+            d_peepholes = [d_peepholes[0] + _peep_step_grad(c_prev, dzi, mode),
+                           d_peepholes[1] + _peep_step_grad(c_prev, dzf, mode),
+                           d_peepholes[2] + _peep_step_grad(c_new, dzo, mode)]
+        return (t - 1, dh_prev, dc_prev, stored.write(t, tf.matmul(dz, kernel_t)),
+                d_kernels + tf.matmul(step_inputs.read(t), dz, transpose_a=True),
+                d_bias + tf.reduce_sum(dz, axis=0), *d_peepholes)
 
-    _, dh0, dc0, dz_all = tf.while_loop(
-        lambda t, *_: t >= 0, body,
-        (steps - 1, d_last[0], d_last[1], _array(x.dtype, steps)),
+    zeros = [tf.zeros_like(w) for w in weights]
+    sums = [tf.concat(zeros[:2], axis=0), *zeros[2:]] if accumulate else []
+    _, dh0, dc0, stored, *sums = tf.while_loop(
+        lambda t, *_: t >= 0, body, (steps - 1, d_last[0], d_last[1], _array(x.dtype, steps),
+                                     *sums),
         maximum_iterations=steps,
     )
-    return dz_all.stack(), [dh0, dc0]
+    if not accumulate:
+        return stored.stack(), [dh0, dc0]
+    d_kernels, *rest = sums
+    return [stored.stack(), dh0, dc0, *tf.split(d_kernels, [kernel.shape[0], -1]), *rest]
 
 
-def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options, loop=None):
-    dz, d_states = (loop or _lstm_backward_loop)(d_seq, d_last, x, states, mask, weights,
-                                                 saved, options)
+_compiled_lstm_backward_loop = tf.function(
+    functools.partial(_lstm_backward_loop, accumulate=False), jit_compile=True,
+    reduce_retracing=True)
+
+
+def _lstm_backward_by_sums(d_seq, d_last, x, states, mask, weights, saved, options):
+    return _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options,
+                               accumulate=True)
+
+
+def _lstm_backward_compiled(d_seq, d_last, x, states, mask, weights, saved, options):
+    dz, d_states = _compiled_lstm_backward_loop(d_seq, d_last, x, states, mask, weights,
+                                                saved, options)
     grads = _input_and_weight_grads(dz, d_states, x, states[0], saved["h"], weights[0])
     mode = options[0]
     if mode is not None:
@@ -369,6 +417,35 @@ def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options, loop
             _peep_grad(saved["c_new"], dzo, mode),
         ]
     return grads
+
+
+def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options, compiled=True):
+    """The LSTM's backward pass, by the loop that is faster for the batch's size.
+
+    Measured in ``benchmarks/cells.py`` (training step against the Keras LSTM,
+    2 cores): the XLA loop fuses each step's element-wise work, but storing
+    each step's ``(B, 4U)`` slice ``dz_t`` costs there about as much as the
+    step's maths, and XLA's matmul is slower than TensorFlow's. With batch
+    times units from :data:`ACCUMULATE_FROM`, adding the weight gradients up
+    in a plain loop wins (batch 64, T=100, 128 units: 0.81-0.94x against
+    0.70-0.81x; batch 64 and 64 units: 1.00x against 0.95x); below it, the
+    op count of a plain step costs more (batch 8, T=600, 64 units: 1.07x
+    against 1.97x; batch 32, T=200, 64 units: 0.95x against 1.11x). A batch
+    size unknown until run time is decided then. ``compiled=False`` (see
+    :func:`passes`) always runs the plain loop, which compiles nothing.
+    """
+    args = (d_seq, d_last, x, states, mask, weights, saved, options)
+    if not compiled:
+        return _lstm_backward_by_sums(*args)
+    units = weights[1].shape[0]
+    batch = x.shape[1]
+    if batch is not None:
+        chosen = _lstm_backward_by_sums if batch * units >= ACCUMULATE_FROM else (
+            _lstm_backward_compiled)
+        return chosen(*args)
+    return tf.cond(tf.shape(x)[1] * units >= ACCUMULATE_FROM,
+                   lambda: _lstm_backward_by_sums(*args),
+                   lambda: _lstm_backward_compiled(*args))
 
 
 def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_sequences,
@@ -384,6 +461,6 @@ def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_se
     :func:`run_recurrence`, which this calls; ``compiled=False`` runs the same passes
     as plain graph ops (see :func:`passes`).
     """
-    return run_recurrence(*passes(_lstm_forward, _lstm_backward, _lstm_backward_loop,
-                                  compiled), x, states, mask, weights,
-                          (mode, cell_clip), training, return_sequences)
+    forward = _lstm_forward if compiled else _lstm_forward.python_function
+    return run_recurrence(forward, functools.partial(_lstm_backward, compiled=compiled), x,
+                          states, mask, weights, (mode, cell_clip), training, return_sequences)

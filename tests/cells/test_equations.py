@@ -146,6 +146,41 @@ def test_gradients_match_central_finite_differences(name, fast_path):
     np.testing.assert_allclose(x_grad[2, 4, 1], (up - down) / (2 * eps), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("name", [name for name in CONFIGS if name.startswith("peephole")])
+def test_both_lstm_backward_loops_give_the_same_gradients(name, monkeypatch):
+    """The XLA loop that stores dz (checked against finite differences above, where the
+    batch is small) and the plain loop that adds up the weight gradients (chosen for large
+    batches), also when the batch size is known only at run time."""
+    from seqkit.cells import _fast
+
+    layer = make_layer(name, True, dtype="float64")
+    x, mask, states = inputs("float64", seed=3)
+    states = [tf.constant(s) for s in states[:2]]
+    layer(x)
+    layer.set_weights(random_weights(layer, seed=4))
+    weights_out = tf.constant(np.random.default_rng(5).normal(size=(BATCH, STEPS, UNITS)))
+
+    def gradients(x, mask, *states):
+        with tf.GradientTape() as tape:
+            tape.watch([x, *states])
+            loss = _sequence_loss(layer, x, mask, list(states), weights_out, training=True)
+        return tape.gradient(loss, [*layer.trainable_weights, x, *states])
+
+    unknown_batch = tf.function(gradients, input_signature=[
+        tf.TensorSpec((None, STEPS, FEATURES), tf.float64), tf.TensorSpec((None, STEPS), tf.bool),
+        *[tf.TensorSpec((None, UNITS), tf.float64)] * 2])
+    found = {}
+    for loop, threshold in (("xla", 10**9), ("sums", 1)):
+        monkeypatch.setattr(_fast, "ACCUMULATE_FROM", threshold)
+        found[loop] = gradients(tf.constant(x), tf.constant(mask), *states)
+        found[loop + ", batch unknown"] = unknown_batch(tf.constant(x), tf.constant(mask), *states)
+        unknown_batch = tf.function(unknown_batch.python_function,
+                                    input_signature=unknown_batch.input_signature)
+    for loop, grads in found.items():
+        for got, want in zip(grads, found["xla"]):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=loop)
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 def test_fast_and_portable_paths_agree_in_training_with_dropout(name):
     x, mask, _ = inputs()
