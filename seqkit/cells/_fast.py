@@ -165,16 +165,16 @@ def _record(arrays, t, values):
     return {name: array.write(t, values[name]) for name, array in arrays.items()}
 
 
-def passes(forward, backward, backward_loop, compiled):
+def passes(forward, backward, compiled):
     """A cell's ``(forward, backward)`` for :func:`run_recurrence`: XLA-compiled, or (not
     ``compiled``) the same Python functions traced as plain graph ops, which take any shape
-    without a compile. Measured on a fresh-process fit (JapaneseVowels, 10 epochs of 8
-    batches): the compile of the first shapes cost more than the loop saves (see
+    without a compile (``backward`` takes ``compiled`` and passes it on to its loops).
+    Measured on a fresh-process fit (JapaneseVowels, 10 epochs of 8 batches): the compile
+    of the first shapes cost more than the loop saves (see
     :func:`seqkit.cells.uncompiled_training`)."""
     if compiled:
         return forward, backward
-    return forward.python_function, functools.partial(backward,
-                                                      loop=backward_loop.python_function)
+    return forward.python_function, functools.partial(backward, compiled=False)
 
 
 # ----------------------------------------------------------------------------- Elman
@@ -232,9 +232,9 @@ def _elman_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options
     return dz_all.stack(), [dh0]
 
 
-def _elman_backward(d_seq, d_last, x, states, mask, weights, saved, options, loop=None):
-    dz, d_states = (loop or _elman_backward_loop)(d_seq, d_last, x, states, mask, weights,
-                                                  saved, options)
+def _elman_backward(d_seq, d_last, x, states, mask, weights, saved, options, compiled=True):
+    loop = _elman_backward_loop if compiled else _elman_backward_loop.python_function
+    dz, d_states = loop(d_seq, d_last, x, states, mask, weights, saved, options)
     return _input_and_weight_grads(dz, d_states, x, states[0], saved["h"], weights[0])
 
 
@@ -247,9 +247,8 @@ def elman_sequence(x, states, mask, weights, activation, training, return_sequen
     as in :func:`run_recurrence`, which this calls; ``compiled=False`` runs the same
     passes as plain graph ops (see :func:`passes`).
     """
-    return run_recurrence(*passes(_elman_forward, _elman_backward, _elman_backward_loop,
-                                  compiled), x, states, mask, weights,
-                          (activation,), training, return_sequences)
+    return run_recurrence(*passes(_elman_forward, _elman_backward, compiled), x, states, mask,
+                          weights, (activation,), training, return_sequences)
 
 
 # ------------------------------------------------------------------- peephole LSTM
@@ -461,6 +460,5 @@ def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_se
     :func:`run_recurrence`, which this calls; ``compiled=False`` runs the same passes
     as plain graph ops (see :func:`passes`).
     """
-    forward = _lstm_forward if compiled else _lstm_forward.python_function
-    return run_recurrence(forward, functools.partial(_lstm_backward, compiled=compiled), x,
-                          states, mask, weights, (mode, cell_clip), training, return_sequences)
+    return run_recurrence(*passes(_lstm_forward, _lstm_backward, compiled), x, states, mask,
+                          weights, (mode, cell_clip), training, return_sequences)

@@ -24,9 +24,9 @@ def _chosen(monkeypatch):
     """The ``compiled`` flag of every training pass the fast path picks, in a list."""
     chosen, passes = [], _fast.passes
 
-    def recording(forward, backward, backward_loop, compiled):
+    def recording(forward, backward, compiled):
         chosen.append(compiled)
-        return passes(forward, backward, backward_loop, compiled)
+        return passes(forward, backward, compiled)
 
     monkeypatch.setattr(_fast, "passes", recording)
     return chosen
