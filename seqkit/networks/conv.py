@@ -34,7 +34,8 @@ KERNEL_SIZES = (8, 5, 3)
 
 @keras.saving.register_keras_serializable(package="seqkit")
 class ConvBranch(keras.layers.Layer):
-    """Temporal convolutions, batch normalisation and ReLU, then the mean over the real steps.
+    """Temporal convolutions, batch normalisation and ReLU, then (by default) the mean over the
+    real steps.
 
     Padded steps are zero before every convolution, as the zero padding of
     ``padding="same"`` beyond a sequence's end is, so a sequence gives the
@@ -45,7 +46,8 @@ class ConvBranch(keras.layers.Layer):
         inputs: ``(batch, time, features)`` float, 0 on padded steps.
         mask: ``(batch, time)`` bool, True on real steps; None: all real.
 
-    Output ``(batch, filters[-1])``.
+    Output ``(batch, filters[-1])``; with ``pool=False``, ``(batch, time,
+    filters[-1])``, 0 on padded steps, and the input's mask passed on.
 
     Parameters
     ----------
@@ -53,10 +55,14 @@ class ConvBranch(keras.layers.Layer):
         Filters of each convolution (half of Karim et al.'s, see above).
     kernel_sizes : tuple of int, default (8, 5, 3)
         Width in steps of each convolution; as many as ``filters``.
+    pool : bool, default True
+        Give the mean over the real steps (a many-to-one network's branch);
+        ``False``: every step's features (a many-to-many network's).
     """
 
-    def __init__(self, filters=FILTERS, kernel_sizes=KERNEL_SIZES, **kwargs):
+    def __init__(self, filters=FILTERS, kernel_sizes=KERNEL_SIZES, pool=True, **kwargs):
         super().__init__(**kwargs)
+        self.pool = bool(pool)
         owner = type(self).__name__
         self.filters = tuple(check_int(f, "filters", owner, minimum=1) for f in filters)
         self.kernel_sizes = tuple(check_int(k, "kernel_sizes", owner, minimum=1)
@@ -86,14 +92,18 @@ class ConvBranch(keras.layers.Layer):
         for convolution, norm in zip(self.convolutions, self.norms):
             h = norm(convolution(h), training=training, mask=mask)
             h = ops.relu(h) * real[..., None]
+        if not self.pool:
+            return h
         return ops.sum(h, axis=1) / ops.maximum(ops.sum(real, axis=1, keepdims=True), 1.0)
 
     def compute_mask(self, inputs, mask=None):
-        return None
+        return None if self.pool else mask
 
     def compute_output_shape(self, input_shape):
+        if not self.pool:
+            return (*input_shape[:2], self.filters[-1])
         return (input_shape[0], self.filters[-1])
 
     def get_config(self):
         return {**super().get_config(), "filters": list(self.filters),
-                "kernel_sizes": list(self.kernel_sizes)}
+                "kernel_sizes": list(self.kernel_sizes), "pool": self.pool}

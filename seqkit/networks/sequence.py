@@ -143,7 +143,7 @@ def _sequence_network(
         if check_int(step_pooling, "step_pooling", owner, minimum=1) > 1:
             layers["step_pooling"] = StepPooling(step_pooling, name="step_pooling")
         if conv_branch:
-            layers["conv_branch"] = ConvBranch(name="conv_branch")
+            layers["conv_branch"] = ConvBranch(pool=not return_sequences, name="conv_branch")
             layers["conv_merge"] = keras.layers.Concatenate(name="conv_merge")
     else:
         vocab_size = check_int(vocab_size, "vocab_size", owner, minimum=2)
@@ -289,6 +289,7 @@ def build_many_to_many(
     subword_features=0,
     subword_vocab_size=None,
     input_scaling=None,
+    conv_branch=False,
 ):
     """Synchronised many-to-many network: one output per input step (sequence tagging).
 
@@ -311,6 +312,12 @@ input_scaling
         (layer ``"subword_embedding"``) and concatenated to the token's embedding.
     subword_vocab_size : int or None
         Number of sub-word feature ids (needed with ``subword_features``).
+    conv_branch : bool, default False
+        Numeric input only: a fully convolutional branch reads every step,
+        and its features at each step are concatenated with the recurrent
+        layers' output there before the read-out
+        (:class:`~seqkit.networks.conv.ConvBranch` with ``pool=False``,
+        layers ``"conv_branch"`` and ``"conv_merge"``).
 
     Returns
     -------
@@ -323,5 +330,5 @@ input_scaling
         output_activation=output_activation, n_static=n_static, static_units=static_units,
         vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed, cell_kwargs=cell_kwargs,
         subword_features=subword_features, subword_vocab_size=subword_vocab_size,
-        input_scaling=input_scaling,
+        input_scaling=input_scaling, conv_branch=conv_branch,
     )

@@ -64,7 +64,7 @@ def _forward_layers(model, owner):
     (:func:`~seqkit.networks.sequence._sequence_layers`); raise unless it runs forward only."""
     layers, stack = _sequence_layers(model, owner)
     for name, setting, why in (
-        ("conv_branch", "conv_branch=False", "the branch's mean over time needs every step"),
+        ("conv_branch", "conv_branch=False", "its convolutions read the steps that follow"),
         ("step_pooling", "step_pooling=1", "a step's input is a mean over steps to come"),
     ):
         if name in layers:

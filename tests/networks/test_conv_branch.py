@@ -11,7 +11,8 @@ from seqkit.networks.conv import ConvBranch
 
 def _reference(branch, x):
     """The branch in NumPy: 'same' convolutions (zero padding, the extra step on the right for
-    even widths, as Keras pads), inference-mode batch normalisation, ReLU, mean over time."""
+    even widths, as Keras pads), inference-mode batch normalisation, ReLU, and with
+    ``branch.pool`` the mean over time."""
     h = x
     for convolution, norm in zip(branch.convolutions, branch.norms):
         kernel = keras.ops.convert_to_numpy(convolution.kernel)  # (width, in, out)
@@ -22,7 +23,7 @@ def _reference(branch, x):
                       for t in range(len(h))])
         gamma, beta, mean, variance = (keras.ops.convert_to_numpy(w) for w in norm.weights)
         h = np.maximum(gamma * (h - mean) / np.sqrt(variance + norm.epsilon) + beta, 0.0)
-    return h.mean(axis=0)
+    return h.mean(axis=0) if branch.pool else h
 
 
 def _trained_statistics(branch, rng):
@@ -32,9 +33,10 @@ def _trained_statistics(branch, rng):
             weight.assign(rng.uniform(0.5, 1.5, weight.shape).astype("float32"))
 
 
-def test_the_branch_matches_its_numpy_reference_on_each_sequence_of_a_ragged_batch():
+@pytest.mark.parametrize("pool", [True, False], ids=["mean over time", "per step"])
+def test_the_branch_matches_its_numpy_reference_on_each_sequence_of_a_ragged_batch(pool):
     rng = np.random.default_rng(0)
-    branch = ConvBranch(filters=(4, 6, 3), kernel_sizes=(8, 5, 3))
+    branch = ConvBranch(filters=(4, 6, 3), kernel_sizes=(8, 5, 3), pool=pool)
     lengths = (12, 5, 9)
     x = np.zeros((3, 12, 2), "float32")
     for row, n in zip(x, lengths):
@@ -43,11 +45,14 @@ def test_the_branch_matches_its_numpy_reference_on_each_sequence_of_a_ragged_bat
     branch(x, mask=mask)
     _trained_statistics(branch, rng)
     out = keras.ops.convert_to_numpy(branch(x, mask=mask, training=False))
-    assert out.shape == (3, 3)
+    assert out.shape == ((3, 3) if pool else (3, 12, 3))
     for row, sequence, n in zip(out, x, lengths):
-        np.testing.assert_allclose(row, _reference(branch, sequence[:n]), rtol=1e-5, atol=1e-5)
-        alone = branch(sequence[None, :n], training=False)
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(alone)[0], row, atol=1e-5)
+        real = row if pool else row[:n]
+        np.testing.assert_allclose(real, _reference(branch, sequence[:n]), rtol=1e-5, atol=1e-5)
+        if not pool:
+            assert not row[n:].any()
+        alone = keras.ops.convert_to_numpy(branch(sequence[None, :n], training=False))[0]
+        np.testing.assert_allclose(alone, real, atol=1e-5)
 
 
 def test_batch_normalisation_in_training_counts_the_real_steps_only():
@@ -73,6 +78,17 @@ def test_a_network_with_the_branch_merges_it_before_the_readout_and_round_trips(
     loaded = keras.saving.load_model(tmp_path / "net.keras")
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
     np.testing.assert_allclose(model(x[1:, :14])[0], model(x)[1], atol=1e-5)
+
+
+def test_a_tagging_network_with_the_branch_merges_it_at_every_step(tmp_path):
+    model = networks.build_many_to_many(2, 3, cell="elman", units=4, conv_branch=True, seed=0)
+    assert model.get_layer("conv_merge").output.shape == (None, None, 4 + 64)
+    x = np.random.default_rng(1).normal(size=(2, 20, 2)).astype("float32")
+    x[1, 14:] = np.nan
+    model.save(tmp_path / "net.keras")
+    loaded = keras.saving.load_model(tmp_path / "net.keras")
+    np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
+    np.testing.assert_allclose(model(x[1:, :14])[0], model(x)[1, :14], atol=1e-5)
 
 
 def test_the_stateful_twin_refuses_a_network_with_the_branch_or_pooled_steps():
