@@ -389,22 +389,26 @@ def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options,
     if not accumulate:
         return stored.stack(), [dh0, dc0]
     d_kernels, *rest = sums
-    return [stored.stack(), dh0, dc0, *tf.split(d_kernels, [kernel.shape[0], -1]), *rest]
+    return [stored.stack(), dh0, dc0, *tf.split(d_kernels, [tf.shape(kernel)[0], -1]), *rest]
 
 
-_compiled_lstm_backward_loop = tf.function(
-    functools.partial(_lstm_backward_loop, accumulate=False), jit_compile=True,
-    reduce_retracing=True)
+@tf.function(jit_compile=True, reduce_retracing=True)
+def _lstm_backward_dz(d_seq, d_last, x, states, mask, weights, saved, options):
+    """:func:`_lstm_backward_loop` storing ``dz``, XLA-compiled."""
+    return _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options,
+                               accumulate=False)
 
 
+@tf.function(reduce_retracing=True)
 def _lstm_backward_by_sums(d_seq, d_last, x, states, mask, weights, saved, options):
+    """:func:`_lstm_backward_loop` adding up the weight gradients, as plain graph ops (a
+    function, so that an eager gradient tape runs it as a graph too)."""
     return _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options,
                                accumulate=True)
 
 
 def _lstm_backward_compiled(d_seq, d_last, x, states, mask, weights, saved, options):
-    dz, d_states = _compiled_lstm_backward_loop(d_seq, d_last, x, states, mask, weights,
-                                                saved, options)
+    dz, d_states = _lstm_backward_dz(d_seq, d_last, x, states, mask, weights, saved, options)
     grads = _input_and_weight_grads(dz, d_states, x, states[0], saved["h"], weights[0])
     mode = options[0]
     if mode is not None:
@@ -426,12 +430,12 @@ def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options, comp
     each step's ``(B, 4U)`` slice ``dz_t`` costs there about as much as the
     step's maths, and XLA's matmul is slower than TensorFlow's. With batch
     times units from :data:`ACCUMULATE_FROM`, adding the weight gradients up
-    in a plain loop wins (batch 64, T=100, 128 units: 0.81-0.94x against
-    0.70-0.81x; batch 64 and 64 units: 1.00x against 0.95x); below it, the
-    op count of a plain step costs more (batch 8, T=600, 64 units: 1.07x
-    against 1.97x; batch 32, T=200, 64 units: 0.95x against 1.11x). A batch
-    size unknown until run time is decided then. ``compiled=False`` (see
-    :func:`passes`) always runs the plain loop, which compiles nothing.
+    in a plain loop wins (batch 64, T=100, 128 units: 0.85-0.88x against
+    0.70-0.72x; batch 64 and 64 units: 1.00x against 0.95x); below it, the
+    op count of a plain step costs more (batch 8, T=600, 64 units: 37 ms a
+    step against 19 ms; batch 32, T=200, 64 units: 0.95x against 1.11x). A
+    batch size unknown until run time is decided then. ``compiled=False``
+    (see :func:`passes`) always runs the plain loop, which compiles nothing.
     """
     args = (d_seq, d_last, x, states, mask, weights, saved, options)
     if not compiled:

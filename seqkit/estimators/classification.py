@@ -115,6 +115,13 @@ random_state, verbose
         check_auto_int(self.step_pooling, "step_pooling", type(self).__name__)
         check_bool(self.conv_branch, "conv_branch", type(self).__name__)
 
+    def __setstate__(self, state):
+        # Pickled before a parameter existed: the network has neither branch nor pooling.
+        fitted = "model_" in state
+        state = {"conv_branch": False, "step_pooling": 1,
+                 **({"step_pooling_": 1} if fitted else {}), **state}
+        super().__setstate__(state)
+
     def fit(self, X, y):
         """Train on sequences ``X`` with labels ``y``.
 

@@ -107,11 +107,14 @@ class SequenceTagger(BaseSequenceEstimator):
         branch of Karim et al. 2017, kept per step rather than averaged over
         time; :class:`~seqkit.networks.conv.ConvBranch`). Activity
         segmentation in the accuracy suite, token accuracy for seeds 0 / 1 /
-        2: 0.846 / 0.897 / 0.910 with, 0.868 / 0.838 / 0.842 without, in
-        about 1.8 times the fit time; on the bundled BasicMotions
-        segmentation, which chose nothing, 0.966 / 0.962 / 0.969 with and
-        0.946 / 0.936 / 0.913 without. ``False``: the recurrent layers alone
-        (needed for ``tbptt_steps``, whose stateful twin carries no branch).
+        2: 0.846 / 0.897 / 0.910 with, 0.868 / 0.838 / 0.842 without (a
+        separate run of the same settings; the suite's run without gave
+        0.850 ± 0.021), in about 1.8 times the fit time; on the bundled
+        BasicMotions segmentation, which chose nothing, 0.966 / 0.962 /
+        0.969 with and 0.946 / 0.936 / 0.913 without. ``False``: the
+        recurrent layers alone, which ``tbptt_steps`` and an export's
+        ``step`` signature need (with ``bidirectional=False``): the
+        convolutions read the steps that follow, which no state carries.
     cell, units, num_layers, dropout, epochs, batch_size, learning_rate, \
 learning_rate_schedule, global_clipnorm, early_stopping, n_iter_no_change, tbptt_steps, \
 random_state, verbose
@@ -513,6 +516,8 @@ random_state, verbose
     def __setstate__(self, state):
         if "scheme" not in state:  # pickled before the parameter existed: no constraints
             state = {**state, "scheme": None, **({"scheme_": None} if "classes_" in state else {})}
+        if "conv_branch" not in state:  # pickled before the parameter existed: no branch
+            state = {**state, "conv_branch": False}
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

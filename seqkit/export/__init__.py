@@ -41,7 +41,9 @@ Signatures (``saved_model_cli show --dir DIR --all`` lists them):
     ``serving_default`` and ``predict_proba``) and the new states under the
     same names. A padding step (all NaN, or ``""``) leaves the states as they
     were. Not defined for bidirectional networks, whose output at a step
-    depends on the steps after it; for forecasters only with
+    depends on the steps after it, nor for networks with a convolutional
+    branch (``conv_branch=True``, the classifier's and the numeric tagger's
+    default) or pooled steps, for the same reason; for forecasters only with
     ``scaling="standard"`` or ``None`` and no covariates (a window's scale
     depends on all of its steps), fed the last ``lookback`` values from zero
     states.

@@ -24,7 +24,7 @@ suite (``benchmarks/accuracy.py``):
 import keras
 from keras import ops
 
-from seqkit._validation import check_int
+from seqkit._validation import check_bool, check_int
 from seqkit.exceptions import InvalidParameterError
 
 FILTERS = (64, 128, 64)
@@ -62,8 +62,8 @@ class ConvBranch(keras.layers.Layer):
 
     def __init__(self, filters=FILTERS, kernel_sizes=KERNEL_SIZES, pool=True, **kwargs):
         super().__init__(**kwargs)
-        self.pool = bool(pool)
         owner = type(self).__name__
+        self.pool = check_bool(pool, "pool", owner)
         self.filters = tuple(check_int(f, "filters", owner, minimum=1) for f in filters)
         self.kernel_sizes = tuple(check_int(k, "kernel_sizes", owner, minimum=1)
                                   for k in kernel_sizes)

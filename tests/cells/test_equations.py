@@ -146,8 +146,9 @@ def test_gradients_match_central_finite_differences(name, fast_path):
     np.testing.assert_allclose(x_grad[2, 4, 1], (up - down) / (2 * eps), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
 @pytest.mark.parametrize("name", [name for name in CONFIGS if name.startswith("peephole")])
-def test_both_lstm_backward_loops_give_the_same_gradients(name, monkeypatch):
+def test_both_lstm_backward_loops_give_the_same_gradients(name, masked, monkeypatch):
     """The XLA loop that stores dz (checked against finite differences above, where the
     batch is small) and the plain loop that adds up the weight gradients (chosen for large
     batches), also when the batch size is known only at run time."""
@@ -163,7 +164,8 @@ def test_both_lstm_backward_loops_give_the_same_gradients(name, monkeypatch):
     def gradients(x, mask, *states):
         with tf.GradientTape() as tape:
             tape.watch([x, *states])
-            loss = _sequence_loss(layer, x, mask, list(states), weights_out, training=True)
+            loss = _sequence_loss(layer, x, mask if masked else None, list(states),
+                                  weights_out, training=True)
         return tape.gradient(loss, [*layer.trainable_weights, x, *states])
 
     unknown_batch = tf.function(gradients, input_signature=[

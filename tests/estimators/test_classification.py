@@ -1,5 +1,7 @@
 """SequenceClassifier: inputs, labels, composition with scikit-learn tools."""
 
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
@@ -132,3 +134,14 @@ def test_network_batch_refuses_labels_never_seen_and_other_features():
         clf.network_batch(X[:2], ["up", "sideways"])
     with pytest.raises(InvalidInputError, match="3 features"):
         clf.network_batch([np.zeros((4, 3))], ["up"])
+
+
+def test_a_classifier_pickled_before_the_branch_and_pooling_existed_loads_without_them():
+    X, y = ragged_classification(n=40)
+    clf = fast_classifier(conv_branch=False, step_pooling=1).fit(X, y)
+    new = ("conv_branch", "step_pooling", "step_pooling_")
+    old = object.__new__(type(clf))
+    old.__setstate__({k: v for k, v in clf.__getstate__().items() if k not in new})
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.get_params() == clf.get_params() and loaded.step_pooling_ == 1
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

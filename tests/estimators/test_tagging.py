@@ -13,7 +13,7 @@ from sklearn.model_selection import KFold, cross_val_score
 from seqkit import datasets, export
 from seqkit.crf import find_crf, viterbi
 from seqkit.estimators import SequenceTagger
-from seqkit.exceptions import InvalidInputError, InvalidParameterError
+from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 from seqkit.metrics import entity_f1, token_accuracy
 from seqkit.preprocessing import OOV_ID
 from tests.estimators.data import fast_tagger, numeric_tagging, tagging_tokens
@@ -252,6 +252,27 @@ def test_crf_tagger_pickles_and_clones():
                                   np.concatenate(tagger.predict_proba(X)))
     expected = {**fast_tagger().get_params(), "crf": True, "subword_features": True}
     assert clone(tagger).get_params() == expected == again.get_params()
+
+
+def test_a_numeric_tagger_has_the_convolutional_branch_and_a_token_tagger_none():
+    numeric = fast_tagger().fit(*numeric_tagging())
+    assert {"conv_branch", "conv_merge"} <= {layer.name for layer in numeric.model_.layers}
+    tokens = fast_tagger().fit(*tagging_tokens())
+    assert "conv_branch" not in {layer.name for layer in tokens.model_.layers}
+    with pytest.raises(InputTypeError, match=r"'conv_branch' parameter of SequenceTagger must "
+                                             r"be a bool. Got .*'yes'"):
+        fast_tagger(conv_branch="yes").fit(*numeric_tagging())
+
+
+def test_a_numeric_tagger_pickled_before_the_branch_existed_loads_without_it():
+    X, y = numeric_tagging()
+    tagger = fast_tagger(conv_branch=False).fit(X, y)
+    state = {k: v for k, v in tagger.__getstate__().items() if k != "conv_branch"}
+    old = object.__new__(SequenceTagger)
+    old.__setstate__(state)
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.get_params() == tagger.get_params()
+    assert loaded.predict(X) == tagger.predict(X)
 
 
 def test_crf_on_numeric_sequences_of_different_lengths():

@@ -24,7 +24,7 @@ def _sequences(seed, lengths, features=2):
 
 def _xla_functions(folder):
     """Names of the SavedModel's functions marked for XLA compilation (an export traced on
-    the fast path lists its ``_lstm_forward`` and ``_lstm_backward_loop`` here)."""
+    the fast path lists its ``_lstm_forward`` and ``_lstm_backward_dz`` here)."""
     proto = saved_model_pb2.SavedModel()
     proto.ParseFromString((folder / "saved_model.pb").read_bytes())
     library = proto.meta_graphs[0].graph_def.library

@@ -89,6 +89,10 @@ def test_a_tagging_network_with_the_branch_merges_it_at_every_step(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "net.keras")
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
     np.testing.assert_allclose(model(x[1:, :14])[0], model(x)[1, :14], atol=1e-5)
+    real = np.arange(20)[None, :] < np.array([20, 14])[:, None]
+    np.testing.assert_array_equal(model(x)._keras_mask, real)  # the loss leaves padding out
+    with pytest.raises(InvalidParameterError, match="conv_branch=False"):
+        networks.stateful_twin(model)
 
 
 def test_the_stateful_twin_refuses_a_network_with_the_branch_or_pooled_steps():
