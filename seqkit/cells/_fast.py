@@ -50,9 +50,10 @@ def _flat_matmul(a, b):
 
 
 def _outer_sum(a, b):
-    """``sum_t a_t^T b_t`` for ``(T, B, K)`` and ``(T, B, N)``: one ``(K, N)`` matmul."""
+    """``sum_t a_t^T b_t`` for ``(T, B, K)`` and ``(T, B, N)`` (or one step's ``a^T b`` for
+    ``(B, K)`` and ``(B, N)``): one ``(K, N)`` matmul."""
     return tf.matmul(
-        tf.reshape(a, [-1, tf.shape(a)[2]]), tf.reshape(b, [-1, tf.shape(b)[2]]),
+        tf.reshape(a, [-1, tf.shape(a)[-1]]), tf.reshape(b, [-1, tf.shape(b)[-1]]),
         transpose_a=True,
     )
 
@@ -265,8 +266,11 @@ def _peep_back(dz, peephole, mode):
 
 
 def _peep_grad(c, dz, mode):
-    """Gradient of one peephole weight: ``sum c ⊙ dz`` (diagonal) or ``C^T dZ`` (full)."""
-    return tf.reduce_sum(c * dz, axis=[0, 1]) if mode == "diagonal" else _outer_sum(c, dz)
+    """Gradient of one peephole weight from a sequence ``(T, B, U)`` or one step ``(B, U)``:
+    ``sum c ⊙ dz`` (diagonal) or ``C^T dZ`` (full)."""
+    if mode == "diagonal":
+        return tf.reduce_sum(c * dz, axis=list(range(len(c.shape) - 1)))
+    return _outer_sum(c, dz)
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
@@ -303,12 +307,6 @@ def _lstm_forward(x, states, mask, weights, options, store, return_sequences):
         maximum_iterations=steps,
     )
     return {"last": [h, c], **{name: array.stack() for name, array in arrays.items()}}
-
-
-def _peep_step_grad(c, dz, mode):
-    """One step's gradient of a peephole weight: ``sum_b c ⊙ dz`` (diagonal) or ``c^T dz``."""
-    return tf.reduce_sum(c * dz, axis=0) if mode == "diagonal" else tf.matmul(c, dz,
-                                                                             transpose_a=True)
 
 
 ACCUMULATE_FROM = 4096
@@ -372,9 +370,9 @@ def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options,
             return t - 1, dh_prev, dc_prev, stored.write(t, dz)
         d_kernels, d_bias, *d_peepholes = sums
         if mode is not None:
-            d_peepholes = [d_peepholes[0] + _peep_step_grad(c_prev, dzi, mode),
-                           d_peepholes[1] + _peep_step_grad(c_prev, dzf, mode),
-                           d_peepholes[2] + _peep_step_grad(c_new, dzo, mode)]
+            d_peepholes = [d_peepholes[0] + _peep_grad(c_prev, dzi, mode),
+                           d_peepholes[1] + _peep_grad(c_prev, dzf, mode),
+                           d_peepholes[2] + _peep_grad(c_new, dzo, mode)]
         return (t - 1, dh_prev, dc_prev, stored.write(t, tf.matmul(dz, kernel_t)),
                 d_kernels + tf.matmul(step_inputs.read(t), dz, transpose_a=True),
                 d_bias + tf.reduce_sum(dz, axis=0), *d_peepholes)
