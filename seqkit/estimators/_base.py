@@ -186,7 +186,11 @@ class BaseSequenceEstimator(BaseEstimator):
         Patience of early stopping, in epochs.
     tbptt_steps : int or None, default None
         Truncate backpropagation through time to this many steps; ``None``
-        backpropagates through whole sequences.
+        backpropagates through whole sequences. The states must carry from
+        chunk to chunk, so it needs ``bidirectional=False`` and, where the
+        estimator has them, no convolutional branch and no step pooling;
+        ``fit`` raises ``InvalidParameterError`` naming every such setting
+        otherwise.
     random_state : int, RandomState or None, default None
         Seeds weights, dropout and shuffling. With an int, two fits on the
         same data give identical predictions (shown on CPU; TensorFlow's
@@ -317,6 +321,7 @@ class BaseSequenceEstimator(BaseEstimator):
         parameters. The samples are shuffled first, so that the validation
         fraction (the last samples) is a random one.
         """
+        self._check_tbptt(network)
         global_clipnorm, renamed = self._global_clipnorm()
         if renamed:
             # Called by the estimator's fit: the warning points at the caller of fit.
@@ -369,6 +374,34 @@ class BaseSequenceEstimator(BaseEstimator):
             self._forget_fit()
             raise
         self.model_ = model
+
+    def _check_tbptt(self, network):
+        """Refuse ``tbptt_steps`` with every setting that keeps it from working, at once.
+
+        Truncated BPTT carries each layer's final states into the next chunk
+        of the sequence (:func:`seqkit.networks.stateful_twin`), which only a
+        network read forward, step by step, allows: a backward direction, a
+        convolutional branch or step pooling reads steps of later chunks.
+        ``network`` holds the builder's arguments, with data-dependent
+        settings resolved (a token tagger's has no convolutional branch).
+        The estimator is left unfitted.
+        """
+        if self.tbptt_steps is None:
+            return
+        settings = {"bidirectional": self.bidirectional,
+                    "conv_branch": network.get("conv_branch", False),
+                    "step_pooling": network.get("step_pooling", 1)}
+        needed = {"bidirectional": False, "conv_branch": False, "step_pooling": 1}
+        blocking = [name for name, value in settings.items() if value != needed[name]]
+        if blocking:
+            self._forget_fit()
+            raise InvalidParameterError(
+                f"The 'tbptt_steps' parameter of {type(self).__name__} needs a network read "
+                "forward one step at a time, whose states carry from chunk to chunk: set "
+                + " and ".join(f"{name}={needed[name]!r}" for name in blocking)
+                + f". Got tbptt_steps={self.tbptt_steps!r} with "
+                + ", ".join(f"{name}={settings[name]!r}" for name in blocking) + "."
+            )
 
     def _budget(self, n_samples, validation_fraction):
         """The :class:`~seqkit.estimators._budget.Budget` of a fit on ``n_samples``, kept as

@@ -425,7 +425,7 @@ random_state, verbose
                 "embedding_dim": self.embedding_dim,
                 "subword_features": subwords.N_FEATURES if self.subword_features_ else 0,
                 "subword_vocab_size": subwords.N_FEATURES * self.subword_buckets + 1,
-                "conv_branch": self.conv_branch,  # the builder gives token input none
+                "conv_branch": self.conv_branch and self.vocabulary_ is None,
                 "input_scaling": None if self.vocabulary_ is not None else input_scaling(
                     x, self.scaling),
             },
