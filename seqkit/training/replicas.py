@@ -52,7 +52,8 @@ class _ReplicaSteps:
         def run(data):
             self.strategy.run(step, args=(data,))
 
-        return tf.function(run, reduce_retracing=True)
+        # No AutoGraph: the step has no Python control flow over tensors to convert.
+        return tf.function(run, reduce_retracing=True, autograph=False)
 
     def _train_step(self, data):
         x, y, sample_weight, share = data

@@ -115,8 +115,8 @@ class TruncatedBPTT:
         self.per_step = len(model.outputs[0].shape) == 3
         self.first = stateful_twin(model, states_in=False)
         self.carried = stateful_twin(model)
-        self.train_chunk = tf.function(self._train_chunk, reduce_retracing=True)
-        self.advance = tf.function(self._advance, reduce_retracing=True)
+        self.train_chunk = tf.function(self._train_chunk, reduce_retracing=True, autograph=False)
+        self.advance = tf.function(self._advance, reduce_retracing=True, autograph=False)
 
     def forward(self, inputs, states=None, training=False):
         """Run one chunk.
