@@ -71,11 +71,12 @@ def uncompiled_training():
     run the fast path's forward and hand-written backward passes (the same
     functions, the same numbers to float rounding) uncompiled: no compile
     for any shape, each step slower. Measured in fresh processes
-    (JapaneseVowels, 64 units, 10 epochs of 8 batches, load average about 2):
-    PeepholeLSTM 4.0 s compiled, 1.9 s uncompiled (Keras' LSTM 1.7 s);
-    ElmanRNN 2.6 s and 1.2 s (SimpleRNN 1.3 s); the same fits again in the
-    process, shapes compiled: 1.1 s against 2.2 s, 0.8 against 1.1. The
-    compile pays for itself after some hundreds of steps; the estimators
+    (``SequenceClassifier`` with its defaults and 64 units on JapaneseVowels,
+    10 epochs of 17 batches; medians of 3, load average about 1.2):
+    PeepholeLSTM 5.5 s compiled, 5.4 s uncompiled (Keras' LSTM 5.1 s);
+    ElmanRNN 4.1 s and 4.0 s (SimpleRNN 4.4 s); the same fits again in the
+    process, shapes compiled: 4.1 s against 4.9 s, 3.1 against 3.6. The
+    compile pays for itself after a few hundred steps; the estimators
     choose by the steps a fit will run (:data:`COMPILE_AFTER_STEPS`).
     """
     return _switched("training")

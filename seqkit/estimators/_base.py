@@ -363,10 +363,9 @@ class BaseSequenceEstimator(BaseEstimator):
             with contextlib.ExitStack() as switches:
                 switches.enter_context(shape_agnostic_inference())  # validation: any shape
                 # A short fit trains seqkit's layers uncompiled: the XLA compile of each
-                # first-met shape (about 1.5 s per pass) costs more than a few hundred
-                # compiled steps save. Measured on JapaneseVowels in fresh processes (10
-                # epochs of 8 batches): PeepholeLSTM 4.0 -> 1.9 s, ElmanRNN 2.6 -> 1.2 s.
-                # The choice changes no number beyond float rounding.
+                # first-met shape costs about what a few hundred compiled steps save (the
+                # figures are in uncompiled_training's docstring). The choice changes no
+                # number beyond float rounding.
                 if budget.updates < COMPILE_AFTER_STEPS:
                     switches.enter_context(uncompiled_training())
                 self.history_ = training.fit(model, x, y, **options)
