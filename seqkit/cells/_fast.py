@@ -174,8 +174,8 @@ def passes(forward, backward, compiled):
     """A cell's ``(forward, backward)`` for :func:`run_recurrence`: XLA-compiled, or (not
     ``compiled``) the same Python functions traced as plain graph ops, which take any shape
     without a compile (``backward`` takes ``compiled`` and passes it on to its loops).
-    Measured on a fresh-process fit (JapaneseVowels, 10 epochs of 8 batches): the compile
-    of the first shapes cost more than the loop saves (see
+    Measured on fresh-process fits (JapaneseVowels): the compile of the first shapes costs
+    about what a short fit's compiled loop saves (see
     :func:`seqkit.cells.uncompiled_training`)."""
     if compiled:
         return forward, backward
@@ -452,7 +452,8 @@ def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options, comp
     step's maths, and XLA's matmul is slower than TensorFlow's. With batch
     times units from :data:`ACCUMULATE_FROM`, adding the weight gradients up
     in a plain loop wins (batch 64, T=100, 128 units: 0.85-0.88x against
-    0.70-0.72x; batch 64 and 64 units: 1.00x against 0.95x); below it, the
+    0.70-0.72x; batch 64 and 64 units: 1.00x against 0.95x; both with the
+    forward step's two matmuls of then); below it, the
     op count of a plain step costs more (batch 8, T=600, 64 units: 37 ms a
     step against 19 ms; batch 32, T=200, 64 units: 0.95x against 1.11x). A
     batch size unknown until run time is decided then. ``compiled=False``

@@ -59,8 +59,9 @@ class ElmanRNNCell(RecurrentCell):
         z = ops.matmul(inputs, self.kernel)
         if self.bias is not None:
             z = z + self.bias
-        # (x W + b) + h U: the order of the fast path and of keras.layers.SimpleRNNCell, so
-        # that float16 rounds alike.
+        # (x W + b) + h U: the order of the fast path's training pass and of
+        # keras.layers.SimpleRNNCell, so that float16 rounds alike (its inference pass
+        # computes x W + h U in one matmul, then adds b: within the float16 tolerance).
         h = self.activation(z + ops.matmul(h_prev, self.recurrent_kernel))
         return h, [h] if isinstance(states, (list, tuple)) else h
 

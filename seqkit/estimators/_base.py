@@ -369,7 +369,9 @@ class BaseSequenceEstimator(BaseEstimator):
                 if budget.updates < COMPILE_AFTER_STEPS:
                     switches.enter_context(uncompiled_training())
                 self.history_ = training.fit(model, x, y, **options)
-        except TrainingDivergedError:
+        except (TrainingDivergedError, InvalidParameterError):
+            # Refused by training.fit (say, tbptt_steps beyond the longest sequence) or
+            # diverged: the estimator is left unfitted, not half-fitted.
             self._forget_fit()
             raise
         self.model_ = model

@@ -7,9 +7,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from seqkit import datasets
-from seqkit.estimators import SequenceClassifier, SequenceTagger
+from seqkit.estimators import SequenceClassifier, SequenceForecaster, SequenceTagger
 from seqkit.exceptions import InvalidParameterError
-from tests.estimators.data import fast_tagger, numeric_tagging, tagging_tokens
+from tests.estimators.data import fast_tagger, monthly_series, numeric_tagging, \
+    ragged_classification, tagging_tokens
 
 
 def _refused(estimator, X, y, pattern):
@@ -42,6 +43,18 @@ def test_a_tagger_names_the_branch_only_for_numeric_input():
     # Token input has no branch, so the default conv_branch=True does not block it.
     tagger = fast_tagger(tbptt_steps=2, epochs=1).fit(tokens, tags)
     assert [len(p) for p in tagger.predict(tokens)] == [len(t) for t in tokens]
+
+
+def test_a_forecaster_names_bidirectional_and_chunks_longer_than_the_data_are_refused():
+    series = monthly_series()
+    with pytest.raises(InvalidParameterError, match=r"set bidirectional=False\. Got "
+                       r"tbptt_steps=2 with bidirectional=True\.$"):
+        SequenceForecaster(horizon=2, lookback=6, bidirectional=True, tbptt_steps=2).fit(series)
+    # Sequences of 3 to 8 steps: a 50-step chunk is refused once the data are seen, and the
+    # estimator is left unfitted rather than half-fitted.
+    X, y = ragged_classification()
+    _refused(SequenceClassifier(bidirectional=False, conv_branch=False, tbptt_steps=50), X, y,
+             r"'tbptt_steps' .* must be an int in \[1, 8\]\. Got 50")
 
 
 def test_a_forward_classifier_trains_with_tbptt_on_japanese_vowels():
