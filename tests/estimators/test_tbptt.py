@@ -9,8 +9,13 @@ from sklearn.utils.validation import check_is_fitted
 from seqkit import datasets
 from seqkit.estimators import SequenceClassifier, SequenceForecaster, SequenceTagger
 from seqkit.exceptions import InvalidParameterError
-from tests.estimators.data import fast_tagger, monthly_series, numeric_tagging, \
-    ragged_classification, tagging_tokens
+from tests.estimators.data import (
+    fast_tagger,
+    monthly_series,
+    numeric_tagging,
+    ragged_classification,
+    tagging_tokens,
+)
 
 
 def _refused(estimator, X, y, pattern):
