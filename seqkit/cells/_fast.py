@@ -195,14 +195,15 @@ def _elman_forward(x, states, mask, weights, options, store, return_sequences):
     # projection computed for every step before the loop, which trains 2-3% faster.
     if store:
         projected = _array(x.dtype, steps).unstack(_flat_matmul(x, kernel) + bias)
+
+        def pre_activation(t, h):
+            return projected.read(t) + tf.matmul(h, recurrent_kernel)
     else:
         inputs = _array(x.dtype, steps).unstack(x)
         stacked = tf.concat([kernel, recurrent_kernel], axis=0)
 
-    def pre_activation(t, h):
-        if store:
-            return projected.read(t) + tf.matmul(h, recurrent_kernel)
-        return tf.matmul(tf.concat([inputs.read(t), h], axis=1), stacked) + bias
+        def pre_activation(t, h):
+            return tf.matmul(tf.concat([inputs.read(t), h], axis=1), stacked) + bias
 
     masks = None if mask is None else _array(tf.bool, steps).unstack(mask)
     names = (["h"] if store or return_sequences else []) + (

@@ -38,6 +38,7 @@ from seqkit.exceptions import (
     TrainingDivergedError,
 )
 from seqkit.export import export_saved_model
+from seqkit.networks.stateful import FORWARD_ONLY
 from seqkit.preprocessing import SequenceScaler
 
 _MODEL_FILE = "model.keras"
@@ -389,17 +390,15 @@ class BaseSequenceEstimator(BaseEstimator):
         """
         if self.tbptt_steps is None:
             return
-        settings = {"bidirectional": self.bidirectional,
-                    "conv_branch": network.get("conv_branch", False),
-                    "step_pooling": network.get("step_pooling", 1)}
-        needed = {"bidirectional": False, "conv_branch": False, "step_pooling": 1}
-        blocking = [name for name, value in settings.items() if value != needed[name]]
+        settings = {**network, "bidirectional": self.bidirectional}
+        blocking = [name for name, value in FORWARD_ONLY.items()
+                    if settings.get(name, value) != value]
         if blocking:
             self._forget_fit()
             raise InvalidParameterError(
                 f"The 'tbptt_steps' parameter of {type(self).__name__} needs a network read "
                 "forward one step at a time, whose states carry from chunk to chunk: set "
-                + " and ".join(f"{name}={needed[name]!r}" for name in blocking)
+                + " and ".join(f"{name}={FORWARD_ONLY[name]!r}" for name in blocking)
                 + f". Got tbptt_steps={self.tbptt_steps!r} with "
                 + ", ".join(f"{name}={settings[name]!r}" for name in blocking) + "."
             )

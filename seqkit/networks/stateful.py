@@ -59,19 +59,24 @@ def _carried_top(h, finals, mask, initial_states):
     return CarriedOutput(name="carried_output")(h, initial_states[-1][0], mask=mask)
 
 
+FORWARD_ONLY = {"bidirectional": False, "conv_branch": False, "step_pooling": 1}
+"""The builder arguments a network needs for a stateful twin (and so for truncated BPTT):
+each other value makes a step's output depend on the steps after it."""
+
+
 def _forward_layers(model, owner):
     """The layers of a sequence network by name, and its recurrent stack
     (:func:`~seqkit.networks.sequence._sequence_layers`); raise unless it runs forward only."""
     layers, stack = _sequence_layers(model, owner)
-    for name, setting, why in (
-        ("conv_branch", "conv_branch=False", "its convolutions read the steps that follow"),
-        ("step_pooling", "step_pooling=1", "a step's input is a mean over steps to come"),
+    for name, why in (
+        ("conv_branch", "its convolutions read the steps that follow"),
+        ("step_pooling", "a step's input is a mean over steps to come"),
     ):
         if name in layers:
             raise InvalidParameterError(
                 f"The 'model' parameter of {owner} must be a network without the layer "
-                f"{name!r} ({setting}): {why}, so no states carry it on. Got the layer "
-                f"{name!r}."
+                f"{name!r} ({name}={FORWARD_ONLY[name]!r}): {why}, so no states carry it on. "
+                f"Got the layer {name!r}."
             )
     for _, layer in stack:
         if isinstance(layer, keras.layers.Bidirectional):
