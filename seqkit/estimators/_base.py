@@ -189,9 +189,9 @@ class BaseSequenceEstimator(BaseEstimator):
         Truncate backpropagation through time to this many steps; ``None``
         backpropagates through whole sequences. The states must carry from
         chunk to chunk, so it needs ``bidirectional=False`` and, where the
-        estimator has them, no convolutional branch and no step pooling;
-        ``fit`` raises ``InvalidParameterError`` naming every such setting
-        otherwise.
+        estimator has them, no convolutional branch, no step pooling and no
+        CRF (a tagger's, which scores whole label paths); ``fit`` raises
+        ``InvalidParameterError`` naming every such setting otherwise.
     random_state : int, RandomState or None, default None
         Seeds weights, dropout and shuffling. With an int, two fits on the
         same data give identical predictions (shown on CPU; TensorFlow's
@@ -385,23 +385,32 @@ class BaseSequenceEstimator(BaseEstimator):
         network read forward, step by step, allows: a backward direction, a
         convolutional branch or step pooling reads steps of later chunks.
         ``network`` holds the builder's arguments, with data-dependent
-        settings resolved (a token tagger's has no convolutional branch).
-        The estimator is left unfitted.
+        settings resolved (a token tagger's has no convolutional branch);
+        :meth:`_tbptt_needs` adds the estimator's own. The estimator is left
+        unfitted.
         """
         if self.tbptt_steps is None:
             return
         settings = {**network, "bidirectional": self.bidirectional}
-        blocking = [name for name, value in FORWARD_ONLY.items()
-                    if settings.get(name, value) != value]
+        needs = {name: (settings.get(name, value), value, None)
+                 for name, value in FORWARD_ONLY.items()}
+        needs.update(self._tbptt_needs())
+        blocking = {name: need for name, need in needs.items() if need[0] != need[1]}
         if blocking:
             self._forget_fit()
+            whys = "".join(f", and {why}" for _, _, why in blocking.values() if why)
             raise InvalidParameterError(
                 f"The 'tbptt_steps' parameter of {type(self).__name__} needs a network read "
-                "forward one step at a time, whose states carry from chunk to chunk: set "
-                + " and ".join(f"{name}={FORWARD_ONLY[name]!r}" for name in blocking)
+                f"forward one step at a time, whose states carry from chunk to chunk{whys}: set "
+                + " and ".join(f"{name}={needed!r}" for name, (_, needed, _) in blocking.items())
                 + f". Got tbptt_steps={self.tbptt_steps!r} with "
-                + ", ".join(f"{name}={settings[name]!r}" for name in blocking) + "."
+                + ", ".join(f"{name}={got!r}" for name, (got, _, _) in blocking.items()) + "."
             )
+
+    def _tbptt_needs(self):
+        """The estimator's settings beyond the network's that ``tbptt_steps`` needs, as
+        ``{name: (value, needed value, why)}`` (see :meth:`_check_tbptt`); none here."""
+        return {}
 
     def _budget(self, n_samples, validation_fraction):
         """The :class:`~seqkit.estimators._budget.Budget` of a fit on ``n_samples``, kept as

@@ -218,6 +218,12 @@ random_state, verbose
         check_choice(self.scaling, "scaling", type(self).__name__, ("standard", None))
         check_bool(self.conv_branch, "conv_branch", type(self).__name__)
 
+    def _tbptt_needs(self):
+        # A CRF's loss scores each chunk as a whole sequence: IOB2 forbids the I- tag that
+        # starts a chunk cut inside an entity (losses of millions on Japanese NER).
+        return {"crf": (self.crf_, False, "a loss of each step alone, not a CRF's over whole "
+                                          "label paths, which the chunks would cut")}
+
     def _constraints(self, labels):
         """IOB2's allowed transitions and starts among ``classes_`` if the CRF keeps the
         scheme (see ``scheme``), else None; sets ``scheme_``.

@@ -43,11 +43,25 @@ def test_a_tagger_names_the_branch_only_for_numeric_input():
              r"set bidirectional=False and conv_branch=False\. Got tbptt_steps=2 with "
              r"bidirectional=True, conv_branch=True\.$")
     tokens, tags = tagging_tokens()
-    _refused(SequenceTagger(tbptt_steps=2), tokens, tags,
+    _refused(SequenceTagger(tbptt_steps=2, crf=False), tokens, tags,
              r"set bidirectional=False\. Got tbptt_steps=2 with bidirectional=True\.$")
     # Token input has no branch, so the default conv_branch=True does not block it.
     tagger = fast_tagger(tbptt_steps=2, epochs=1).fit(tokens, tags)
     assert [len(p) for p in tagger.predict(tokens)] == [len(t) for t in tokens]
+
+
+def test_a_tagger_refuses_tbptt_with_a_crf_also_when_auto_chooses_it():
+    """A CRF's loss would score every chunk as a whole sentence, where IOB2 forbids the
+    I- tag that starts a chunk cut inside an entity."""
+    tokens, tags = tagging_tokens()  # IOB2 tags: crf="auto" resolves to a CRF
+    _refused(SequenceTagger(tbptt_steps=2), tokens, tags,
+             r"whose states carry from chunk to chunk, and a loss of each step alone, not a "
+             r"CRF's over whole label paths, which the chunks would cut: set "
+             r"bidirectional=False and crf=False\. Got tbptt_steps=2 with bidirectional=True, "
+             r"crf=True\.$")
+    X, y = numeric_tagging()
+    _refused(SequenceTagger(tbptt_steps=2, bidirectional=False, conv_branch=False, crf=True),
+             X, y, r"set crf=False\. Got tbptt_steps=2 with crf=True\.$")
 
 
 def test_a_forecaster_names_bidirectional_and_chunks_longer_than_the_data_are_refused():
