@@ -15,8 +15,8 @@ as an XLA-compiled ``tf.while_loop`` with a hand-written backward pass:
 * activation derivatives are taken from the stored activations
   (``tanh' = 1 - y^2``, ``sigmoid' = y (1 - y)``), never recomputed;
 * XLA fuses the element-wise work of a step into a few kernels;
-* the LSTM's forward step runs one matmul per gate where the step's matmul is large
-  (:data:`BY_GATE_FROM`): XLA runs the four on both cores, a single one on one;
+* in inference, from a batch of :data:`HALVES_FROM`, each step runs on the two halves
+  of the batch: XLA runs their independent work on both cores, a single matmul on one;
 * every function is traced without AutoGraph (``autograph=False``): the loops
   are explicit ``tf.while_loop`` calls, and converting the LSTM's plain
   backward loop alone took 0.8 s of a fresh fit (JapaneseVowels, one epoch:
@@ -181,14 +181,68 @@ def passes(forward, backward, compiled):
     :func:`seqkit.cells.uncompiled_training`)."""
     if compiled:
         return forward, backward
-    return forward.python_function, functools.partial(backward, compiled=False)
+    return (functools.partial(forward.python_function, compiled=False),
+            functools.partial(backward, compiled=False))
+
+
+HALVES_FROM = 32
+"""Batch size from which an XLA inference loop runs each step on the two halves of the batch
+(see :func:`_in_halves`)."""
+
+
+def _in_halves(step, halves, *values):
+    """``step(*values)``; with ``halves``, ``step`` on each half of the batch (axis 0 of each
+    value; ``None`` stays ``None``) and each of its outputs joined again.
+
+    Why: XLA runs a step's single matmul on one thread, but runs the two
+    halves' independent work (matmuls and element-wise kernels) at once on
+    two. Measured in inference (2 cores, interleaved, ratios to the Keras
+    built-in): PeepholeLSTM 1.87x against 1.58x with one matmul per gate at
+    batch 64, T=100, 128 units, 2.04x against 1.84x at batch 32, T=200, 64
+    units, 1.70x against 1.35x at batch 128, T=50, 32 units, level at T=500;
+    ElmanRNN 1.70x against 1.52x at batch 64, T=100, 128 units, level at
+    T=200 and T=500. Below a batch of :data:`HALVES_FROM` it did not pay
+    (batch 16, T=30, 64 units: 1.09x against 1.43x; batch 16, T=100, 128
+    units: level). The split sizes are Python numbers where the batch is
+    known when tracing: sizes read from the run-time shape there ran at 1.43x
+    against 1.87x (batch 64, T=100, 128 units). A batch unknown when tracing
+    ran as fast as a known one (9.7 against 9.5 ms a call).
+    """
+    if not halves:
+        return step(*values)
+    batch = values[0].shape[0]
+    if batch is None:
+        batch = tf.shape(values[0])[0]
+    sizes = [batch - batch // 2, batch // 2]
+    parts = [(None, None) if v is None else tf.split(v, sizes, axis=0) for v in values]
+    outputs = [step(*args) for args in zip(*parts)]
+    return [None if a is None else tf.concat([a, b], axis=0) for a, b in zip(*outputs)]
+
+
+def _halves_loop(loop, x, allowed):
+    """``loop(halves)``: halves (see :func:`_in_halves`) where ``allowed`` and the batch of
+    ``x`` has :data:`HALVES_FROM` sequences or more.
+
+    The forward passes allow them in XLA-compiled inference only: as plain graph ops
+    halves only add ops, and in training they were no faster (PeepholeLSTM: 0.95x against
+    0.96x at batch 64, T=100, 128 units) or slower (ElmanRNN, whose training step's matmul
+    is only ``h_{t-1} U``: 0.85-0.95x against 1.03-1.07x), and training keeps its numbers.
+    """
+    batch = x.shape[1]
+    if not allowed:
+        return loop(False)
+    if batch is not None:
+        return loop(batch >= HALVES_FROM)
+    # A batch known only at run time: XLA compiles each call for its shape, so the
+    # condition is a constant there and only one loop is compiled.
+    return tf.cond(tf.shape(x)[1] >= HALVES_FROM, lambda: loop(True), lambda: loop(False))
 
 
 # ----------------------------------------------------------------------------- Elman
 
 
 @tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
-def _elman_forward(x, states, mask, weights, options, store, return_sequences):
+def _elman_forward(x, states, mask, weights, options, store, return_sequences, compiled=True):
     kernel, recurrent_kernel, bias = weights
     act = ACTIVATIONS[options[0]][0]
     steps = tf.shape(x)[0]
@@ -196,32 +250,39 @@ def _elman_forward(x, states, mask, weights, options, store, return_sequences):
     # matmul a step, [x_t, h_{t-1}] [W; U], runs inference 4-6% faster than the inputs'
     # projection computed for every step before the loop, which trains 2-3% faster.
     if store:
-        projected = _array(x.dtype, steps).unstack(_flat_matmul(x, kernel) + bias)
+        step_inputs = _array(x.dtype, steps).unstack(_flat_matmul(x, kernel) + bias)
 
-        def pre_activation(t, h):
-            return projected.read(t) + tf.matmul(h, recurrent_kernel)
+        def pre_activation(projected, h):
+            return projected + tf.matmul(h, recurrent_kernel)
     else:
-        inputs = _array(x.dtype, steps).unstack(x)
+        step_inputs = _array(x.dtype, steps).unstack(x)
         stacked = tf.concat([kernel, recurrent_kernel], axis=0)
 
-        def pre_activation(t, h):
-            return tf.matmul(tf.concat([inputs.read(t), h], axis=1), stacked) + bias
+        def pre_activation(x_t, h):
+            return tf.matmul(tf.concat([x_t, h], axis=1), stacked) + bias
 
     masks = None if mask is None else _array(tf.bool, steps).unstack(mask)
     names = (["h"] if store or return_sequences else []) + (
         ["fresh"] if store and mask is not None else []
     )
 
-    def body(t, h, arrays):
-        h_new = act(pre_activation(t, h))
-        h_next = _keep(None if masks is None else masks.read(t), h_new, h)
-        return t + 1, h_next, _record(arrays, t, {"h": h_next, "fresh": h_new})
+    def step(step_input, h, m):
+        h_new = act(pre_activation(step_input, h))
+        return _keep(m, h_new, h), h_new
 
-    _, h, arrays = tf.while_loop(
-        lambda t, *_: t < steps, body, (0, states[0], _recorder(names, steps, x.dtype)),
-        maximum_iterations=steps,
-    )
-    return {"last": [h], **{name: array.stack() for name, array in arrays.items()}}
+    def loop(halves):
+        def body(t, h, arrays):
+            m = None if masks is None else masks.read(t)
+            h_next, h_new = _in_halves(step, halves, step_inputs.read(t), h, m)
+            return t + 1, h_next, _record(arrays, t, {"h": h_next, "fresh": h_new})
+
+        _, h, arrays = tf.while_loop(
+            lambda t, *_: t < steps, body, (0, states[0], _recorder(names, steps, x.dtype)),
+            maximum_iterations=steps,
+        )
+        return {"last": [h], **{name: array.stack() for name, array in arrays.items()}}
+
+    return _halves_loop(loop, x, compiled and not store)
 
 
 @tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
@@ -293,13 +354,8 @@ def _peep_grad(c, dz, mode):
     return _outer_sum(c, dz)
 
 
-BY_GATE_FROM = 1_000_000
-"""Multiply-adds of a forward step's matmul (batch x (features + units) x 4 units) from which
-the LSTM's forward step runs one matmul per gate (see :func:`_lstm_forward`)."""
-
-
 @tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
-def _lstm_forward(x, states, mask, weights, options, store, return_sequences):
+def _lstm_forward(x, states, mask, weights, options, store, return_sequences, compiled=True):
     kernel, recurrent_kernel, bias, *peepholes = weights
     mode, cell_clip = options
     steps = tf.shape(x)[0]
@@ -310,41 +366,29 @@ def _lstm_forward(x, states, mask, weights, options, store, return_sequences):
     # computed for every step before the loop was slower: reading its (B, 4U) slices cost
     # more than the small matmul.
     stacked = tf.concat([kernel, recurrent_kernel], axis=0)
-    by_gate_kernels, by_gate_biases = tf.split(stacked, 4, axis=1), tf.split(bias, 4)
     masks = None if mask is None else _array(tf.bool, steps).unstack(mask)
     names = (["h"] if store or return_sequences else []) + (
         ["gates", "c_new"] if store else []) + (["c"] if store and mask is not None else [])
 
-    def loop(by_gate):
-        # One matmul per gate: XLA runs the four at once on two threads, where it runs a
-        # step's single matmul on one (pinned to one core, both take the same time).
-        # Measured against one matmul (2 cores, interleaved, ratios to the Keras LSTM):
-        # inference 9-28% faster from a million multiply-adds a step (batch 64, T=100, 128
-        # units: 1.22x to 1.48x; batch 64, T=500, 64 units: 1.74x to 2.23x; batch 16, T=100,
-        # 128 units; batch 128, T=50, 32 units), training level or up to 15% faster; 11-22%
-        # slower below it (batch 32, T=200, 64 units; batch 16, T=30, 64 units; batch 8,
-        # T=200, 64 units), where handing work to a second thread costs more than it saves.
-        def pre_activations(step_input):
-            if by_gate:
-                return [tf.matmul(step_input, k) + b
-                        for k, b in zip(by_gate_kernels, by_gate_biases)]
-            return tf.split(tf.matmul(step_input, stacked) + bias, 4, axis=1)
+    def step(x_t, h, c, m):
+        z = tf.matmul(tf.concat([x_t, h], axis=1), stacked) + bias
+        zi, zf, zc, zo = tf.split(z, 4, axis=1)
+        if mode is not None:
+            zi, zf = zi + _peep(c, peepholes[0], mode), zf + _peep(c, peepholes[1], mode)
+        i, f, g = tf.sigmoid(zi), tf.sigmoid(zf), tf.tanh(zc)
+        c_new = f * c + i * g
+        if cell_clip is not None:
+            c_new = tf.clip_by_value(c_new, -cell_clip, cell_clip)
+        o = tf.sigmoid(zo if mode is None else zo + _peep(c_new, peepholes[2], mode))
+        h_new = o * tf.tanh(c_new)
+        gates = tf.concat([i, f, g, o], axis=1) if store else None
+        return _keep(m, h_new, h), _keep(m, c_new, c), c_new, gates
 
+    def loop(halves):
         def body(t, h, c, arrays):
-            zi, zf, zc, zo = pre_activations(tf.concat([inputs.read(t), h], axis=1))
-            if mode is not None:
-                zi, zf = zi + _peep(c, peepholes[0], mode), zf + _peep(c, peepholes[1], mode)
-            i, f, g = tf.sigmoid(zi), tf.sigmoid(zf), tf.tanh(zc)
-            c_new = f * c + i * g
-            if cell_clip is not None:
-                c_new = tf.clip_by_value(c_new, -cell_clip, cell_clip)
-            o = tf.sigmoid(zo if mode is None else zo + _peep(c_new, peepholes[2], mode))
-            h_new = o * tf.tanh(c_new)
             m = None if masks is None else masks.read(t)
-            h_next, c_next = _keep(m, h_new, h), _keep(m, c_new, c)
-            values = {"h": h_next, "c": c_next, "c_new": c_new}
-            if "gates" in arrays:
-                values["gates"] = tf.concat([i, f, g, o], axis=1)
+            h_next, c_next, c_new, gates = _in_halves(step, halves, inputs.read(t), h, c, m)
+            values = {"h": h_next, "c": c_next, "c_new": c_new, "gates": gates}
             return t + 1, h_next, c_next, _record(arrays, t, values)
 
         _, h, c, arrays = tf.while_loop(
@@ -354,17 +398,7 @@ def _lstm_forward(x, states, mask, weights, options, store, return_sequences):
         )
         return {"last": [h, c], **{name: array.stack() for name, array in arrays.items()}}
 
-    sizes = [x.shape[1], kernel.shape[0], *recurrent_kernel.shape]
-    if None not in sizes:
-        batch, features, units, width = sizes
-        return loop(batch * (features + units) * width >= BY_GATE_FROM)
-    # A shape known only at run time (a traced batch, or weights whose shapes the function
-    # left free): XLA compiles each call for its shapes, so the condition is a constant
-    # there and only one loop is compiled.
-    batch, features, units, width = [tf.cast(n, tf.int64) for n in (
-        tf.shape(x)[1], tf.shape(kernel)[0], *tf.unstack(tf.shape(recurrent_kernel)))]
-    return tf.cond(batch * (features + units) * width >= BY_GATE_FROM, lambda: loop(True),
-                   lambda: loop(False))
+    return _halves_loop(loop, x, compiled and not store)
 
 
 ACCUMULATE_FROM = 4096

@@ -183,46 +183,56 @@ def test_both_lstm_backward_loops_give_the_same_gradients(name, masked, monkeypa
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=loop)
 
 
-def _matmuls_per_step(function, *args):
+def _matmuls_per_step(function):
     """MatMul ops in the body of the traced function's while loop (its largest subgraph)."""
-    library = function.get_concrete_function(*args).graph.as_graph_def().library.function
+    library = function.get_concrete_function().graph.as_graph_def().library.function
     return max(sum(node.op == "MatMul" for node in f.node_def) for f in library)
 
 
 @pytest.mark.parametrize("store", [True, False], ids=["training", "inference"])
-@pytest.mark.parametrize("name", [name for name in CONFIGS if name.startswith("peephole")])
-def test_lstm_forward_gives_the_same_numbers_with_one_matmul_per_gate(name, store, monkeypatch):
-    """The forward step's one matmul and its one matmul per gate (chosen for large steps),
-    also when the batch size is known only at run time."""
+@pytest.mark.parametrize("name", [name for name in CONFIGS if name != "elman-relu-nobias"])
+def test_forward_loops_give_the_same_numbers_on_the_two_halves_of_the_batch(name, store,
+                                                                            monkeypatch):
+    """A step on the whole batch and on its two halves (chosen for large batches in
+    inference, here an odd one), also when the batch size is known only at run time;
+    training keeps whole steps."""
     from seqkit.cells import _fast
 
     layer = make_layer(name, True, dtype="float64")
     x, mask, states = inputs("float64", seed=6)
+    rows = [0, 1, 2, 3, 1]  # an odd batch: halves of 3 and 2 sequences
+    x, mask, states = x[rows], mask[rows], [s[rows] for s in states]
     layer(x)
     layer.set_weights(random_weights(layer, seed=7))
+    elman = CONFIGS[name][0] is ElmanRNN
+    states = states[:1] if elman else states
     args = [tf.constant(np.swapaxes(x, 0, 1)), tf.constant(mask.T[..., None]),
             *[tf.constant(s) for s in states]]
-    options = (CONFIGS[name][1].get("peepholes", "diagonal"), CONFIGS[name][1].get("cell_clip"))
+    kwargs = CONFIGS[name][1]
+    forward = _fast._elman_forward if elman else _fast._lstm_forward
+    options = (("tanh",) if elman else
+               (kwargs.get("peepholes", "diagonal"), kwargs.get("cell_clip")))
+    per_piece = 1 + (3 if kwargs.get("peepholes") == "full" else 0)
 
-    def forward(x, mask, h0, c0):
-        return _fast._lstm_forward.python_function(
-            x, [h0, c0], mask, [tf.convert_to_tensor(w) for w in layer.weights], options,
-            store, True)
+    def run(x, mask, *states):
+        return forward.python_function(x, list(states), mask,
+                                       [tf.convert_to_tensor(w) for w in layer.weights],
+                                       options, store, True)
 
-    extra = 3 if options[0] == "full" else 0  # the full peepholes' matmuls
     found = {}
-    for loop, threshold, matmuls in (("one", 10**12, 1), ("by gate", 1, 4)):
-        monkeypatch.setattr(_fast, "BY_GATE_FROM", threshold)
-        for batch in (BATCH, None):
-            compiled = tf.function(forward, jit_compile=True, autograph=False, input_signature=[
+    for loop, threshold, pieces in (("whole", 10**9, 1), ("halves", 1, 2)):
+        monkeypatch.setattr(_fast, "HALVES_FROM", threshold)
+        for batch in (5, None):
+            compiled = tf.function(run, jit_compile=True, autograph=False, input_signature=[
                 tf.TensorSpec((STEPS, batch, FEATURES), tf.float64),
                 tf.TensorSpec((STEPS, batch, 1), tf.bool),
-                *[tf.TensorSpec((batch, UNITS), tf.float64)] * 2])
+                *[tf.TensorSpec((batch, UNITS), tf.float64)] * len(states)])
             if batch is not None:
-                assert _matmuls_per_step(compiled) == matmuls + extra
+                assert _matmuls_per_step(compiled) == (1 if store else pieces) * per_piece
             found[f"{loop}, batch {batch}"] = compiled(*args)
-    want = found[f"one, batch {BATCH}"]
-    assert set(want) == ({"last", "h", "gates", "c_new", "c"} if store else {"last", "h"})
+    want = found["whole, batch 5"]
+    names = ({"last", "h", "fresh"} if elman else {"last", "h", "gates", "c_new", "c"})
+    assert set(want) == (names if store else {"last", "h"})
     for loop, got in found.items():
         tf.nest.map_structure(
             lambda a, b, loop=loop: np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=loop),
