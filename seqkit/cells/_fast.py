@@ -186,56 +186,61 @@ def passes(forward, backward, compiled):
 
 
 HALVES_FROM = 32
-"""Batch size from which an XLA inference loop runs each step on the two halves of the batch
-(see :func:`_in_halves`)."""
+"""Batch size from which an XLA inference loop on the CPU runs each step on the two halves of
+the batch (see :func:`_in_halves`)."""
 
 
-def _in_halves(step, halves, *values):
-    """``step(*values)``; with ``halves``, ``step`` on each half of the batch (axis 0 of each
-    value; ``None`` stays ``None``) and each of its outputs joined again.
+def _in_halves(step, sizes, *values):
+    """``step(*values)``; with ``sizes`` (the two halves' sizes), ``step`` on each half of the
+    batch (axis 0 of each value; ``None`` stays ``None``) and each of its outputs joined again.
 
     Why: XLA runs a step's single matmul on one thread, but runs the two
     halves' independent work (matmuls and element-wise kernels) at once on
     two. Measured in inference (2 cores, interleaved, ratios to the Keras
     built-in): PeepholeLSTM 1.87x against 1.58x with one matmul per gate at
     batch 64, T=100, 128 units, 2.04x against 1.84x at batch 32, T=200, 64
-    units, 1.70x against 1.35x at batch 128, T=50, 32 units, level at T=500;
-    ElmanRNN 1.70x against 1.52x at batch 64, T=100, 128 units, level at
-    T=200 and T=500. Below a batch of :data:`HALVES_FROM` it did not pay
-    (batch 16, T=30, 64 units: 1.09x against 1.43x; batch 16, T=100, 128
-    units: level). The split sizes are Python numbers where the batch is
-    known when tracing: sizes read from the run-time shape there ran at 1.43x
-    against 1.87x (batch 64, T=100, 128 units). A batch unknown when tracing
-    ran as fast as a known one (9.7 against 9.5 ms a call).
+    units, 1.70x against 1.35x at batch 128, T=50, 32 units, 2.32x against
+    2.26x at T=500, 64 units; ElmanRNN 1.70x against 1.52x at batch 64,
+    T=100, 128 units, level at T=200 and T=500. Below a batch of
+    :data:`HALVES_FROM` it did not pay (batch 16, T=30, 64 units: 1.09x
+    against 1.43x; batch 16, T=100, 128 units: level).
     """
-    if not halves:
+    if sizes is None:
         return step(*values)
-    batch = values[0].shape[0]
-    if batch is None:
-        batch = tf.shape(values[0])[0]
-    sizes = [batch - batch // 2, batch // 2]
     parts = [(None, None) if v is None else tf.split(v, sizes, axis=0) for v in values]
     outputs = [step(*args) for args in zip(*parts)]
     return [None if a is None else tf.concat([a, b], axis=0) for a, b in zip(*outputs)]
 
 
-def _halves_loop(loop, x, allowed):
-    """``loop(halves)``: halves (see :func:`_in_halves`) where ``allowed`` and the batch of
-    ``x`` has :data:`HALVES_FROM` sequences or more.
+def _halves(batch):
+    return [batch - batch // 2, batch // 2]
 
-    The forward passes allow them in XLA-compiled inference only: as plain graph ops
-    halves only add ops, and in training they were no faster (PeepholeLSTM: 0.95x against
-    0.96x at batch 64, T=100, 128 units) or slower (ElmanRNN, whose training step's matmul
-    is only ``h_{t-1} U``: 0.85-0.95x against 1.03-1.07x), and training keeps its numbers.
+
+def _halves_loop(loop, x, states, allowed):
+    """``loop(sizes)``: the halves' sizes (see :func:`_in_halves`) where ``allowed``, no GPU is
+    visible and the batch has :data:`HALVES_FROM` sequences or more, else None.
+
+    The forward passes allow them in XLA-compiled inference only: as plain
+    graph ops halves only add ops, and in training they were no faster
+    (PeepholeLSTM: 0.95x against 0.96x at batch 64, T=100, 128 units) or
+    slower (ElmanRNN, whose training step's matmul is only ``h_{t-1} U``:
+    0.85-0.95x against 1.03-1.07x), and training keeps its numbers. They
+    were measured on a CPU only: on a GPU, XLA would launch twice the
+    kernels a step. The sizes are Python numbers wherever the inputs or the
+    states know the batch when tracing (a stateful layer's states do): sizes
+    read from the run-time shape of a known batch ran at 1.43x against 1.87x
+    (batch 64, T=100, 128 units, through Keras' ``predict``).
     """
-    batch = x.shape[1]
-    if not allowed:
-        return loop(False)
+    if not allowed or tf.config.list_physical_devices("GPU"):
+        return loop(None)
+    batch = next((n for n in (x.shape[1], *(s.shape[0] for s in states)) if n is not None),
+                 None)
     if batch is not None:
-        return loop(batch >= HALVES_FROM)
-    # A batch known only at run time: XLA compiles each call for its shape, so the
-    # condition is a constant there and only one loop is compiled.
-    return tf.cond(tf.shape(x)[1] >= HALVES_FROM, lambda: loop(True), lambda: loop(False))
+        return loop(_halves(batch) if batch >= HALVES_FROM else None)
+    # Both branches are traced; XLA compiles each call for its shapes, where the condition
+    # is a constant, so only one loop is compiled and run.
+    batch = tf.shape(x)[1]
+    return tf.cond(batch >= HALVES_FROM, lambda: loop(_halves(batch)), lambda: loop(None))
 
 
 # ----------------------------------------------------------------------------- Elman
@@ -270,10 +275,10 @@ def _elman_forward(x, states, mask, weights, options, store, return_sequences, c
         h_new = act(pre_activation(step_input, h))
         return _keep(m, h_new, h), h_new
 
-    def loop(halves):
+    def loop(sizes):
         def body(t, h, arrays):
             m = None if masks is None else masks.read(t)
-            h_next, h_new = _in_halves(step, halves, step_inputs.read(t), h, m)
+            h_next, h_new = _in_halves(step, sizes, step_inputs.read(t), h, m)
             return t + 1, h_next, _record(arrays, t, {"h": h_next, "fresh": h_new})
 
         _, h, arrays = tf.while_loop(
@@ -282,7 +287,7 @@ def _elman_forward(x, states, mask, weights, options, store, return_sequences, c
         )
         return {"last": [h], **{name: array.stack() for name, array in arrays.items()}}
 
-    return _halves_loop(loop, x, compiled and not store)
+    return _halves_loop(loop, x, states, compiled and not store)
 
 
 @tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
@@ -360,7 +365,8 @@ def _lstm_forward(x, states, mask, weights, options, store, return_sequences, co
     mode, cell_clip = options
     steps = tf.shape(x)[0]
     inputs = _array(x.dtype, steps).unstack(x)
-    # One matmul a step, [x_t, h_{t-1}] [W; U], rather than two and a sum: measured against
+    # One matmul a step (for each half of a large batch in inference: see _in_halves),
+    # [x_t, h_{t-1}] [W; U], rather than two and a sum: measured against
     # the two (2 cores), training 7-15% and inference 2-10% faster (batch 64, T=100, 128
     # units; batch 64, T=500, 64 units; batch 16, T=30, 64 units). The inputs' projection
     # computed for every step before the loop was slower: reading its (B, 4U) slices cost
@@ -384,10 +390,10 @@ def _lstm_forward(x, states, mask, weights, options, store, return_sequences, co
         gates = tf.concat([i, f, g, o], axis=1) if store else None
         return _keep(m, h_new, h), _keep(m, c_new, c), c_new, gates
 
-    def loop(halves):
+    def loop(sizes):
         def body(t, h, c, arrays):
             m = None if masks is None else masks.read(t)
-            h_next, c_next, c_new, gates = _in_halves(step, halves, inputs.read(t), h, c, m)
+            h_next, c_next, c_new, gates = _in_halves(step, sizes, inputs.read(t), h, c, m)
             values = {"h": h_next, "c": c_next, "c_new": c_new, "gates": gates}
             return t + 1, h_next, c_next, _record(arrays, t, values)
 
@@ -398,7 +404,7 @@ def _lstm_forward(x, states, mask, weights, options, store, return_sequences, co
         )
         return {"last": [h, c], **{name: array.stack() for name, array in arrays.items()}}
 
-    return _halves_loop(loop, x, compiled and not store)
+    return _halves_loop(loop, x, states, compiled and not store)
 
 
 ACCUMULATE_FROM = 4096

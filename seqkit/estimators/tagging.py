@@ -144,7 +144,9 @@ random_state, verbose
         of ``y`` is ``"O"``, ``"B-<type>"`` or ``"I-<type>"`` (Japanese NER
         in the accuracy suite: entity F1 0.61 and 0.66 for seeds 0 and 1
         with, 0.57 and 0.56 without), none otherwise (activity segmentation
-        there: 0.85 with, 0.88 without, in 3.4 times the time).
+        there: 0.85 with, 0.88 without, in 3.4 times the time). Not with
+        ``tbptt_steps``, which :meth:`fit` refuses with a CRF: its loss would
+        score each chunk as a whole sentence.
     scheme : {"auto", "iob2"} or None, default "auto"
         The tagging scheme whose rules the CRF keeps (``crf=True`` only;
         without a CRF each step's label is chosen alone and this is

@@ -11,6 +11,7 @@ import tensorflow as tf
 from keras import ops
 
 from seqkit._validation import check_int
+from seqkit.crf import find_crf
 from seqkit.exceptions import InvalidParameterError
 from seqkit.networks import stateful_twin
 
@@ -111,6 +112,14 @@ class TruncatedBPTT:
                 f"The 'model' parameter of {owner} must have exactly one input with a time "
                 f"axis for truncated BPTT. Got input shapes "
                 f"{[tuple(t.shape) for t in model.inputs]}."
+            )
+        crf = find_crf(model)
+        if crf is not None:
+            raise InvalidParameterError(
+                f"The 'model' parameter of {owner} must not end in a CRF for truncated BPTT: "
+                "a CRF's loss scores each chunk as a whole sequence, from its start scores, "
+                "which a chunk cut inside a label path is not (IOB2 forbids the I- tag that "
+                f"starts one). Got the layer {crf.name!r}."
             )
         self.per_step = len(model.outputs[0].shape) == 3
         self.first = stateful_twin(model, states_in=False)

@@ -239,6 +239,26 @@ def test_forward_loops_give_the_same_numbers_on_the_two_halves_of_the_batch(name
             got, want)
 
 
+@pytest.mark.parametrize("layer_class", [ElmanRNN, PeepholeLSTM])
+def test_a_stateful_layer_runs_in_halves_where_only_its_states_know_the_batch(layer_class):
+    """Keras gives a stateful layer states of its fixed batch, also inside a function traced
+    for any batch: the fast path takes the halves' sizes from them, and gives the portable
+    path's numbers over two calls (the second starts from the first's final states)."""
+    batch = 40
+    x = np.random.default_rng(8).normal(size=(batch, STEPS, FEATURES)).astype("float32")
+    outputs = {}
+    for fast_path in (False, True):
+        layer = layer_class(UNITS, stateful=True, return_sequences=True, fast_path=fast_path)
+        model = keras.Sequential([keras.Input((None, FEATURES), batch_size=batch), layer])
+        model.set_weights(random_weights(model))
+        call = tf.function(lambda x, model=model: model(x, training=False),
+                           input_signature=[tf.TensorSpec((None, None, FEATURES))])
+        outputs[fast_path] = [call(x), call(x)]
+        if fast_path:
+            assert _matmuls_per_step(call) == 2  # one per half
+    np.testing.assert_allclose(outputs[True], outputs[False], atol=1e-5)
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 def test_fast_and_portable_paths_agree_in_training_with_dropout(name):
     x, mask, _ = inputs()

@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from seqkit import networks, training
+from seqkit.crf import CRFLoss, add_crf
 from seqkit.exceptions import InvalidParameterError
 from tests.training.tiny import flat_weights, tiny_data, tiny_model
 
@@ -137,6 +138,9 @@ def test_chunks_longer_than_the_sequence_are_refused():
         loss="mse"), "return_state=True .* Got layer 'plain' with return_state=False"),
     (lambda: training.compile_model(networks.build_encoder_decoder(4, 1, 6, units=3),
                                     loss="mse"), "exactly one input with a time axis"),
+    (lambda: training.compile_model(
+        add_crf(networks.build_many_to_many(4, 3, units=3, output_activation=None)),
+        loss=CRFLoss()), "must not end in a CRF .* Got the layer 'crf'"),
 ])
 def test_models_truncated_bptt_cannot_run_are_refused(model, match):
     x, y = tiny_data()
