@@ -32,8 +32,9 @@ Devices: nothing here places an op, so on a GPU TensorFlow runs the loops
 there and XLA compiles them for it; cuDNN plays no part (its LSTM has no
 peepholes). Where a GPU is visible, Keras' ``jit_compile="auto"`` compiles a
 model's whole train and predict steps with XLA, these loops and the
-weight-gradient matmuls kept outside XLA here included. Speed on a GPU is
-not yet measured.
+weight-gradient matmuls kept outside XLA here included. Inference steps
+stay whole there (the halves were measured on a CPU). Speed on a GPU is not
+yet measured.
 """
 
 import functools
