@@ -220,7 +220,8 @@ def prepared(sequences, initial_state, mask, compute_dtype):
 
     The sequences and states are cast to ``compute_dtype``, a ``(size,)``
     state becomes ``(1, size)``, a ``(batch, timesteps, 1)`` mask loses its
-    last axis, and when states are given, all are broadcast to one batch.
+    last axis, and all are broadcast to one batch (the fast path runs a large
+    batch in halves, which a mask or state of batch 1 would not split into).
 
     Returns
     -------
@@ -232,9 +233,7 @@ def prepared(sequences, initial_state, mask, compute_dtype):
     mask = _unwrapped_mask(mask)
     if mask is not None and len(mask.shape) == 3:
         mask = ops.squeeze(mask, axis=-1)
-    if initial_state is None:
-        return sequences, None, mask
-    states = [ops.cast(s, compute_dtype) for s in initial_state]
+    states = [ops.cast(s, compute_dtype) for s in ([] if initial_state is None else initial_state)]
     states = [s if len(s.shape) == 2 else s[None] for s in states]
     batches = [sequences.shape[0]] + [s.shape[0] for s in states]
     if None in batches:  # known only when the graph runs
@@ -249,5 +248,6 @@ def prepared(sequences, initial_state, mask, compute_dtype):
             return tensor
         return ops.broadcast_to(tensor, (batch, *ops.shape(tensor)[1:]))
 
-    return (widened(sequences), [widened(s) for s in states],
+    return (widened(sequences) if states else sequences,
+            None if initial_state is None else [widened(s) for s in states],
             None if mask is None else widened(mask))

@@ -10,6 +10,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from seqkit.cells import ElmanRNN, ElmanRNNCell, PeepholeLSTM, PeepholeLSTMCell
 from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
@@ -211,6 +212,28 @@ def test_masks_keras_takes_give_its_numbers(keras_class, ours, extra, fast_path)
     for name, mask in MASKS.items():
         want = theirs(x, mask=mask if name != "one per input" else mask[0])
         np.testing.assert_allclose(mine(x, mask=mask), want, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("batch_known", [True, False], ids=["batch known", "batch unknown"])
+@pytest.mark.parametrize(("keras_class", "ours", "extra"), LAYERS, ids=IDS)
+def test_a_mask_of_batch_1_is_shared_by_a_batch_run_in_halves(keras_class, ours, extra,
+                                                              batch_known):
+    """From a batch of HALVES_FROM the fast path's inference steps run on two halves of the
+    batch; a mask of batch 1 (shared by every sequence) is widened to the batch first."""
+    from seqkit.cells import _fast
+
+    batch = _fast.HALVES_FROM + 9
+    mine, theirs = _pair(keras_class, ours, extra, fast_path=True)
+    x = np.random.default_rng(2).normal(size=(batch, STEPS, FEATURES)).astype("float32")
+    def call(x, mask):
+        return mine(x, mask=mask)
+
+    if not batch_known:
+        call = tf.function(call, input_signature=[tf.TensorSpec((None, STEPS, FEATURES)),
+                                                  tf.TensorSpec((1, STEPS), tf.bool)])
+    got = call(tf.constant(x), tf.constant(MASK[:1].astype(bool)))
+    np.testing.assert_allclose(got, theirs(x, mask=np.repeat(MASK[:1], batch, 0).astype(bool)),
+                               atol=1e-5)
 
 
 # (case, mask, error, pattern)
