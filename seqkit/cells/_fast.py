@@ -9,8 +9,8 @@ as an XLA-compiled ``tf.while_loop`` with a hand-written backward pass:
 
 * the backward loop runs one matmul per step (``dz U^T``); the weight
   gradients ``X^T dZ`` and ``H_{t-1}^T dZ`` are two large matmuls after it
-  (the LSTM, from a batch size times units of :data:`ACCUMULATE_FROM`,
-  adds them up step by step in a plain graph loop instead: see
+  (the LSTM on a CPU with AVX-512, from a batch size times units of
+  :data:`ACCUMULATE_FROM`, adds them up step by step in a plain graph loop instead: see
   :func:`_lstm_backward`);
 * activation derivatives are taken from the stored activations
   (``tanh' = 1 - y^2``, ``sigmoid' = y (1 - y)``), never recomputed;
@@ -408,9 +408,20 @@ def _lstm_forward(x, states, mask, weights, options, store, return_sequences, co
     return _halves_loop(loop, x, states, compiled and not store)
 
 
-ACCUMULATE_FROM = 4096
+def _has_avx512(cpuinfo="/proc/cpuinfo"):
+    """Whether the CPU has AVX-512 (``avx512f`` among the flags of ``cpuinfo``); False where
+    that file cannot be read (not Linux)."""
+    try:
+        with open(cpuinfo) as lines:
+            return any(line.startswith("flags") and "avx512f" in line.split() for line in lines)
+    except OSError:
+        return False
+
+
+ACCUMULATE_FROM = 4096 if _has_avx512() else None
 """Batch size times units from which the LSTM's backward pass adds up the weight gradients
-step by step in a plain graph loop instead of an XLA loop (see :func:`_lstm_backward`)."""
+step by step in a plain graph loop instead of an XLA loop; None (a CPU without AVX-512, where
+the XLA loop was faster at every size measured): never. See :func:`_lstm_backward`."""
 
 
 def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options, accumulate):
@@ -534,10 +545,20 @@ def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options, comp
     step against 19 ms; batch 32, T=200, 64 units: 0.95x against 1.11x). A
     batch size unknown until run time is decided then. ``compiled=False``
     (see :func:`passes`) always runs the plain loop, which compiles nothing.
+
+    Those figures are from a CPU with AVX-512. On one without (AVX2 only, a
+    2-core AMD EPYC), where TensorFlow's own matmuls lose their wider
+    vectors, the XLA loop was faster at the sizes where the plain loop had
+    won (interleaved, training step against the Keras LSTM, two runs: batch
+    64, T=100, 128 units 1.16-1.26x against 1.08-1.09x; batch 64, T=500, 64
+    units 0.81-0.85x against 0.67-0.69x), so there :data:`ACCUMULATE_FROM`
+    is None. Other CPUs (not x86) were not measured and take the XLA loop.
     """
     args = (d_seq, d_last, x, states, mask, weights, saved, options)
     if not compiled:
         return _lstm_backward_by_sums(*args)
+    if ACCUMULATE_FROM is None:
+        return _lstm_backward_compiled(*args)
     units = weights[1].shape[0]
     batch = x.shape[1]
     if batch is not None:

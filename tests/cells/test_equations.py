@@ -183,6 +183,21 @@ def test_both_lstm_backward_loops_give_the_same_gradients(name, masked, monkeypa
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=loop)
 
 
+def test_the_backward_loop_is_chosen_by_the_cpus_vector_width(tmp_path):
+    """The plain loop's threshold applies on CPUs with AVX-512 only (read from the flags)."""
+    from seqkit.cells import _fast
+
+    flags = "flags\t\t: fpu sse2 avx avx2 fma"
+    (tmp_path / "avx2").write_text(f"processor\t: 0\n{flags}\n")
+    (tmp_path / "avx512").write_text(f"processor\t: 0\n{flags} avx512f avx512bw\n")
+    (tmp_path / "vnni").write_text(f"processor\t: 0\n{flags} avx512_vnni_only\n")
+    assert _fast._has_avx512(tmp_path / "avx512")
+    assert not _fast._has_avx512(tmp_path / "avx2")
+    assert not _fast._has_avx512(tmp_path / "vnni")
+    assert not _fast._has_avx512(tmp_path / "missing")
+    assert (_fast.ACCUMULATE_FROM is not None) == _fast._has_avx512()
+
+
 def _matmuls_per_step(function):
     """MatMul ops in the body of the traced function's while loop (its largest subgraph)."""
     library = function.get_concrete_function().graph.as_graph_def().library.function
