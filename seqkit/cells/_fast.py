@@ -10,8 +10,8 @@ as an XLA-compiled ``tf.while_loop`` with a hand-written backward pass:
 * the backward loop runs one matmul per step (``dz U^T``); the weight
   gradients ``X^T dZ`` and ``H_{t-1}^T dZ`` are two large matmuls after it
   (the LSTM on a CPU with AVX-512, from a batch size times units of
-  :data:`ACCUMULATE_FROM`, adds them up step by step in a plain graph loop instead: see
-  :func:`_lstm_backward`);
+  :data:`ACCUMULATE_FROM`, adds them up step by step in a plain graph loop
+  instead: see :func:`_lstm_backward`);
 * activation derivatives are taken from the stored activations
   (``tanh' = 1 - y^2``, ``sigmoid' = y (1 - y)``), never recomputed;
 * XLA fuses the element-wise work of a step into a few kernels;

@@ -225,6 +225,7 @@ def test_a_mask_of_batch_1_is_shared_by_a_batch_run_in_halves(keras_class, ours,
     batch = _fast.HALVES_FROM + 9
     mine, theirs = _pair(keras_class, ours, extra, fast_path=True)
     x = np.random.default_rng(2).normal(size=(batch, STEPS, FEATURES)).astype("float32")
+
     def call(x, mask):
         return mine(x, mask=mask)
 
