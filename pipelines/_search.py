@@ -28,6 +28,9 @@ from seqkit.exceptions import InvalidParameterError, SeqkitError
 STATE_TAG = "seqkit.trial_state"
 """Tag of a trial's run: its Optuna state."""
 
+TRIAL_TAG = "seqkit.trial"
+"""Tag of a trial's run: the trial's number in the study."""
+
 RUN_ATTR = "mlflow_run_id"
 """User attribute of a trial (and of the study: the search's run) holding its MLflow run id."""
 
@@ -159,12 +162,18 @@ def open_study(folder, direction, seed, options, pruner=None):
     return study
 
 
-def fail_interrupted(study):
-    """Mark the trials a killed search left running as failed, their runs ``KILLED``."""
+def fail_interrupted(study, parent_run_id):
+    """Mark the trials a killed search left running as failed, their runs ``KILLED``.
+
+    A trial's runs are found by its number among the runs nested in
+    ``parent_run_id``: a kill can land after a trial's run started and
+    before the trial stored its id, or after the run ended and before the
+    trial stored its score. A trial killed before its run started has none.
+    """
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(trial.number, state=TrialState.FAIL)
-        if RUN_ATTR in trial.user_attrs:
-            tracking.mark_run(trial.user_attrs[RUN_ATTR], "KILLED",
+        for run_id in tracking.nested_runs(parent_run_id, TRIAL_TAG, trial.number):
+            tracking.mark_run(run_id, "KILLED",
                               {STATE_TAG: "FAIL", "error": "the search was killed"})
 
 
@@ -225,7 +234,7 @@ def run_trials(study, space, evaluate, *, metric, trials, timeout=None, progress
         params = suggest(trial, space)
         described = ", ".join(f"{name}={value:.3g}" if isinstance(value, float)
                               else f"{name}={value}" for name, value in params.items())
-        with tracking.nested_run(f"trial-{trial.number}", tags={"seqkit.trial": trial.number},
+        with tracking.nested_run(f"trial-{trial.number}", tags={TRIAL_TAG: trial.number},
                                  stopped=(optuna.TrialPruned,)) as run:
             trial.set_user_attr(RUN_ATTR, run.run_id)
             tracking.log_params(params)

@@ -329,6 +329,31 @@ def nested_run(run_name, *, tags=None, stopped=()):
     mlflow.end_run(status="FINISHED")
 
 
+def nested_runs(parent_run_id, tag, value):
+    """The ids of the runs nested in ``parent_run_id`` whose tag ``tag`` is ``value``.
+
+    Parameters
+    ----------
+    parent_run_id : str
+    tag : str
+    value : object
+        Compared as a string, as MLflow stores tags.
+
+    Returns
+    -------
+    list of str
+    """
+    import mlflow
+
+    client = mlflow.tracking.MlflowClient()
+    parent = client.get_run(parent_run_id)
+    runs = client.search_runs(
+        [parent.info.experiment_id],
+        f"tags.mlflow.parentRunId = '{parent_run_id}' and tags.`{tag}` = '{value}'",
+    )
+    return [run.info.run_id for run in runs]
+
+
 def mark_run(run_id, status, tags=None):
     """End a run that is not the active one, e.g. one left ``RUNNING`` by a killed process.
 

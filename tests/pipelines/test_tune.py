@@ -144,9 +144,44 @@ def test_a_killed_search_resumes_from_its_study_in_the_same_parent_run(workdir, 
     assert states.count("COMPLETE") + states.count("PRUNED") == 3
     assert done >= 1 and set(states) <= {"COMPLETE", "PRUNED", "FAIL"}
     assert "RUNNING" not in {run.info.status for run in trials}
-    for run, trial in zip(trials, study.trials):
-        if trial.state.name == "FAIL":  # cut short by the kill
-            assert run.info.status == "KILLED" and run.data.tags["seqkit.trial_state"] == "FAIL"
+    for trial in study.trials:
+        runs = [run for run in trials if run.data.tags["seqkit.trial"] == str(trial.number)]
+        if trial.state.name == "FAIL":  # cut short by the kill (before its run started: none)
+            assert {(run.info.status, run.data.tags["seqkit.trial_state"]) for run in runs} <= {
+                ("KILLED", "FAIL")}
+        else:
+            assert len(runs) == 1
+
+
+def test_trials_a_kill_cut_short_fail_with_their_runs_wherever_the_kill_landed(tracking):
+    client = MlflowClient(tracking)
+    experiment = client.get_experiment_by_name("seqkit-tests").experiment_id
+    parent, other = (client.create_run(experiment).info.run_id for _ in range(2))
+
+    def trial_run(parent_id, number, **tags):
+        return client.create_run(experiment, tags={"mlflow.parentRunId": parent_id,
+                                                   _search.TRIAL_TAG: str(number), **tags})
+
+    study = optuna.create_study()
+    finished = study.ask()
+    study.tell(finished, 1.0)
+    finished_run = trial_run(parent, finished.number, **{_search.STATE_TAG: "COMPLETE"})
+    client.set_terminated(finished_run.info.run_id, "FINISHED")
+    started, ended, unstarted = study.ask(), study.ask(), study.ask()
+    started_run = trial_run(parent, started.number)  # killed before its id was stored
+    ended_run = trial_run(parent, ended.number, **{_search.STATE_TAG: "COMPLETE"})
+    client.set_terminated(ended_run.info.run_id, "FINISHED")  # killed before its score was
+    another_search = trial_run(other, started.number)
+
+    _search.fail_interrupted(study, parent)
+
+    assert [trial.state.name for trial in study.trials] == ["COMPLETE", "FAIL", "FAIL", "FAIL"]
+    assert unstarted.number == 3
+    for run in (started_run, ended_run):
+        run = client.get_run(run.info.run_id)
+        assert run.info.status == "KILLED" and run.data.tags[_search.STATE_TAG] == "FAIL"
+    assert client.get_run(finished_run.info.run_id).info.status == "FINISHED"
+    assert client.get_run(another_search.info.run_id).info.status == "RUNNING"
 
 
 @pytest.mark.slow  # mlflow run starts processes
