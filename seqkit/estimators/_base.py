@@ -404,8 +404,17 @@ class BaseSequenceEstimator(BaseEstimator):
                 f"forward one step at a time, whose states carry from chunk to chunk{whys}: set "
                 + " and ".join(f"{name}={needed!r}" for name, (_, needed, _) in blocking.items())
                 + f". Got tbptt_steps={self.tbptt_steps!r} with "
-                + ", ".join(f"{name}={got!r}" for name, (got, _, _) in blocking.items()) + "."
+                + ", ".join(self._as_given(name, got) for name, (got, _, _) in blocking.items())
+                + "."
             )
+
+    def _as_given(self, name, resolved):
+        """``name=value`` as passed, with what fit resolved it to when that differs
+        (``crf='auto' (True for this data)``)."""
+        given = getattr(self, name, resolved)
+        if given == resolved:
+            return f"{name}={resolved!r}"
+        return f"{name}={given!r} ({resolved!r} for this data)"
 
     def _tbptt_needs(self):
         """The estimator's settings beyond the network's that ``tbptt_steps`` needs, as

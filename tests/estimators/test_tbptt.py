@@ -32,9 +32,11 @@ def test_a_classifier_names_every_setting_that_blocks_tbptt():
              r"The 'tbptt_steps' parameter of SequenceClassifier needs a network read forward "
              r"one step at a time, whose states carry from chunk to chunk: set "
              r"bidirectional=False and conv_branch=False and step_pooling=1\. Got tbptt_steps=10 "
-             r"with bidirectional=True, conv_branch=True, step_pooling=3\.$")
+             r"with bidirectional=True, conv_branch=True, "
+             r"step_pooling='auto' \(3 for this data\)\.$")
     _refused(SequenceClassifier(tbptt_steps=10, bidirectional=False, conv_branch=False), X,
-             ["a", "b", "a", "b"], r"set step_pooling=1\. Got tbptt_steps=10 with step_pooling=3")
+             ["a", "b", "a", "b"],
+             r"set step_pooling=1\. Got tbptt_steps=10 with step_pooling='auto' \(3 for ")
 
 
 def test_a_tagger_names_the_branch_only_for_numeric_input():
@@ -58,7 +60,7 @@ def test_a_tagger_refuses_tbptt_with_a_crf_also_when_auto_chooses_it():
              r"whose states carry from chunk to chunk, and a loss of each step alone, not a "
              r"CRF's over whole label paths, which the chunks would cut: set "
              r"bidirectional=False and crf=False\. Got tbptt_steps=2 with bidirectional=True, "
-             r"crf=True\.$")
+             r"crf='auto' \(True for this data\)\.$")
     X, y = numeric_tagging()
     _refused(SequenceTagger(tbptt_steps=2, bidirectional=False, conv_branch=False, crf=True),
              X, y, r"set crf=False\. Got tbptt_steps=2 with crf=True\.$")
