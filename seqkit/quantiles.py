@@ -12,8 +12,8 @@ signature) go through it, written once in ``keras.ops``.
 error ``e = y - q``, ``max(tau * e, (tau - 1) * e)``, whose expectation is
 minimised by the ``tau``-quantile of ``y``.
 
-:class:`MaskedLoss` is either loss (the squared error or the pinball loss)
-over the targets that exist: a forecaster trained on a series shorter than
+:class:`MaskedLoss` is a point loss (the squared or absolute error) or the
+pinball loss over the targets that exist: a forecaster trained on a series shorter than
 its horizon has windows whose last targets lie beyond the series' end.
 """
 
@@ -23,9 +23,11 @@ import keras
 import numpy as np
 from keras import ops
 
+from seqkit._validation import check_choice
 from seqkit.exceptions import InputTypeError, InvalidParameterError
 
 MEDIAN = 0.5
+ERRORS = ("squared", "absolute")
 
 
 def check_quantiles(quantiles, name, owner, *, require_median=True):
@@ -127,27 +129,32 @@ class PinballLoss(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package="seqkit")
 class MaskedLoss(keras.losses.Loss):
-    """The mean squared error, or the pinball loss, over the targets that are there.
+    """The mean squared or absolute error, or the pinball loss, over the targets that are there.
 
     ``y_true`` ``(batch, 2 * n_values)``: the targets, then one weight per
     target, 1 where it is real and 0 where it is missing (its value is then
     unused); ``y_pred`` as for the loss unmasked (``(batch, n_values)``, or
     ``(batch, n_values * n_quantiles)`` with ``quantiles``). A sample's loss
-    is the mean over its real targets of the squared error, or of the
-    pinball loss of :class:`PinballLoss` averaged over the levels; a missing
-    target changes neither the loss nor its gradient, whatever its value.
+    is the mean over its real targets of the squared (or absolute) error, or
+    of the pinball loss of :class:`PinballLoss` averaged over the levels; a
+    missing target changes neither the loss nor its gradient, whatever its
+    value.
 
     Parameters
     ----------
     quantiles : sequence of float in (0, 1) or None, default None
         The levels of a quantile network (the pinball loss); ``None``: the
-        squared error of a point network.
+        ``error`` of a point network.
+    error : {"squared", "absolute"}, default "squared"
+        The error of a point network (``quantiles=None``): squared, whose
+        minimiser is the mean, or absolute, whose minimiser is the median.
     name : str, default "masked_loss"
     """
 
-    def __init__(self, quantiles=None, name="masked_loss", **kwargs):
+    def __init__(self, quantiles=None, error="squared", name="masked_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.pinball = None if quantiles is None else PinballLoss(quantiles)
+        self.error = check_choice(error, "error", "MaskedLoss", ERRORS)
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, y_pred.dtype)
@@ -155,7 +162,7 @@ class MaskedLoss(keras.losses.Loss):
         real = y_true[:, n_values:] > 0
         values = ops.where(real, y_true[:, :n_values], 0.0)
         if self.pinball is None:
-            terms = ops.square(values - y_pred)
+            terms = (ops.square if self.error == "squared" else ops.abs)(values - y_pred)
         else:
             terms = ops.mean(self.pinball.terms(values, y_pred), axis=2)
         total = ops.sum(ops.where(real, terms, 0.0), axis=1)
@@ -163,7 +170,7 @@ class MaskedLoss(keras.losses.Loss):
 
     def get_config(self):
         quantiles = None if self.pinball is None else list(self.pinball.quantiles)
-        return {**super().get_config(), "quantiles": quantiles}
+        return {**super().get_config(), "quantiles": quantiles, "error": self.error}
 
 
 def pinball_loss(y_true, quantiles, levels):

@@ -383,11 +383,11 @@ FORECAST_EVALUATION_CASES = [
     ("quantiles without the median", lambda e: _quantile_forecaster((0.1, 0.9)).fit(SERIES),
      InvalidParameterError, _QUANTILE_RULE + r"Got \(0\.1, 0\.9\) instead: 0\.5 is missing"),
     ("unknown loss", lambda e: fast_forecaster(loss="pinball").fit(SERIES),
-     InvalidParameterError, r"The 'loss' parameter of SequenceForecaster must be one of 'mse', "
-     r"'quantile'\. Got 'pinball' instead\."),
+     InvalidParameterError, r"The 'loss' parameter of SequenceForecaster must be one of 'mae', "
+     r"'mse', 'quantile'\. Got 'pinball' instead\."),
     ("predict_quantiles on a point model", lambda e: e["forecaster"].predict_quantiles(),
      InvalidParameterError, r"SequenceForecaster\.predict_quantiles needs a model fit with "
-     r"loss='quantile'\. Got a model fit with loss='mse' \(a point forecaster\)"),
+     r"loss='quantile'\. Got a model fit with loss='mae' \(a point forecaster\)"),
 ]
 
 

@@ -17,7 +17,9 @@ from seqkit.quantiles import (
     monotone_quantiles,
 )
 
-LOSSES = ("mse", "quantile")
+LOSSES = ("mae", "mse", "quantile")
+POINT_ERRORS = {"mae": "absolute", "mse": "squared"}
+"""The error of each point loss, as :class:`~seqkit.quantiles.MaskedLoss` names it."""
 
 
 class QuantileForecasts:
@@ -28,8 +30,26 @@ class QuantileForecasts:
     level, in training (:class:`seqkit.quantiles.PinballLoss`, Koenker &
     Bassett, 1978), in :meth:`predict_quantiles`, and in the export, so they
     never cross. ``predict`` gives the median (level 0.5, which ``quantiles``
-    must hold).
+    must hold). The network's loss is chosen here for every ``loss``, the
+    point losses ``"mae"`` and ``"mse"`` included.
     """
+
+    def _checkpoint_config(self):
+        config = super()._checkpoint_config()
+        if config["loss"] == "mse":  # unused: as checkpoints made before quantile forecasts
+            del config["loss"], config["quantiles"]
+        elif config["loss"] != "quantile":
+            del config["quantiles"]
+        else:
+            config["quantiles"] = [float(q) for q in config["quantiles"]]
+        return config
+
+    def __setstate__(self, state):
+        if "loss" not in state:  # pickled before quantile forecasts
+            state = {**state, "loss": "mse", "quantiles": (0.1, 0.5, 0.9)}
+            if "series_" in state:
+                state["quantiles_"] = None
+        super().__setstate__(state)
 
     def _checked_levels(self, owner):
         """The quantile levels of a ``loss="quantile"`` fit (checked), else ``None``."""
@@ -43,9 +63,9 @@ class QuantileForecasts:
         ``masked``: a :class:`~seqkit.quantiles.MaskedLoss` for targets that may be missing."""
         levels = 1 if self.quantiles_ is None else len(self.quantiles_)
         if masked:
-            return MaskedLoss(self.quantiles_), levels
+            return MaskedLoss(self.quantiles_, error=POINT_ERRORS.get(self.loss, "squared")), levels
         if self.quantiles_ is None:
-            return "mse", levels
+            return self.loss, levels
         return PinballLoss(self.quantiles_), levels
 
     def _scaled_quantiles(self, x):
@@ -84,7 +104,7 @@ class QuantileForecasts:
         Raises
         ------
         InvalidParameterError
-            If the model was fit with ``loss="mse"`` (a point model: its
+            If the model was fit with a point loss (``"mae"`` or ``"mse"``: its
             intervals come from :meth:`predict_interval`), or ``quantiles``
             breaks the rules of :func:`seqkit.quantiles.check_quantiles` or
             holds a level the model was not fit for.

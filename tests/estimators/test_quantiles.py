@@ -87,9 +87,11 @@ def test_a_quantile_model_pickles_and_keeps_its_conformal_interval(model):
 
 def test_the_default_stays_a_point_model_and_its_checkpoints_keep_their_config():
     point = SequenceForecaster()
-    assert point.get_params()["loss"] == "mse"
-    assert "loss" not in point._checkpoint_config()
+    assert point.get_params()["loss"] == "mae"
+    assert point._checkpoint_config()["loss"] == "mae"
     assert "quantiles" not in point._checkpoint_config()
+    squared = SequenceForecaster(loss="mse")._checkpoint_config()
+    assert "loss" not in squared and "quantiles" not in squared
     config = SequenceForecaster(loss="quantile")._checkpoint_config()
     assert config["quantiles"] == [0.1, 0.5, 0.9]
 
@@ -109,7 +111,7 @@ def test_bad_levels_are_refused_naming_the_parameter(quantiles, error, pattern):
 def test_a_point_model_or_an_unfit_level_is_refused_by_predict_quantiles(model):
     point = fast_forecaster(epochs=1).fit(Y)
     with pytest.raises(InvalidParameterError, match=r"needs a model fit with loss='quantile'\. "
-                                                    r"Got a model fit with loss='mse'"):
+                                                    r"Got a model fit with loss='mae'"):
         point.predict_quantiles()
     with pytest.raises(InvalidParameterError, match=r"0\.25 is not one of them"):
         model.predict_quantiles(quantiles=[0.25])

@@ -178,15 +178,16 @@ def test_windows_of_long_series_follow_the_documented_rule(season_length):
 # ------------------------------------------------------------------ masked targets
 
 
-@pytest.mark.parametrize("quantiles", [None, (0.1, 0.5, 0.9)])
-def test_missing_targets_change_neither_the_loss_nor_its_gradient(quantiles):
+@pytest.mark.parametrize("quantiles, error", [
+    (None, "squared"), (None, "absolute"), ((0.1, 0.5, 0.9), "squared")])
+def test_missing_targets_change_neither_the_loss_nor_its_gradient(quantiles, error):
     rng = np.random.default_rng(3)
     levels = 1 if quantiles is None else len(quantiles)
     prediction = tf.Variable(rng.normal(size=(4, 3 * levels)).astype(np.float32))
     targets = rng.normal(size=(4, 3)).astype(np.float32)
     weights = np.ones_like(targets)
     weights[1, 1:] = weights[3, 2] = 0
-    loss = MaskedLoss(quantiles)
+    loss = MaskedLoss(quantiles, error=error)
 
     def loss_and_gradient(fill):
         values = np.where(weights > 0, targets, fill).astype(np.float32)
@@ -201,7 +202,9 @@ def test_missing_targets_change_neither_the_loss_nor_its_gradient(quantiles):
         np.testing.assert_array_equal(gradient, want_gradient)
     assert (want_gradient.reshape(4, 3, levels)[weights == 0] == 0).all()
     # With every target real it is the loss unmasked.
-    plain = keras.losses.MeanSquaredError() if quantiles is None else PinballLoss(quantiles)
+    plain = (PinballLoss(quantiles) if quantiles is not None
+             else {"squared": keras.losses.MeanSquaredError(),
+                   "absolute": keras.losses.MeanAbsoluteError()}[error])
     np.testing.assert_allclose(
         float(loss(np.concatenate([targets, np.ones_like(targets)], axis=1), prediction)),
         float(plain(targets, prediction)), rtol=1e-6)
@@ -220,7 +223,7 @@ def test_a_series_shorter_than_the_horizon_trains_on_its_real_targets_only():
                                                                                 X=covariates)
     (_, future), _ = model.training_windows(0)  # the covariates of missing targets: 0
     assert future[0, 1:].tolist() == [0.0, 0.0] and np.isfinite(model.history_["loss"]).all()
-    for loss in ("mse", "quantile"):
+    for loss in ("mae", "mse", "quantile"):
         forecasts = fast_forecaster(loss=loss, calibration_fraction=0.0,
                                     early_stopping=False).fit(series).predict()
         assert all(np.isfinite(f).all() and f.shape == (HORIZON,) for f in forecasts)

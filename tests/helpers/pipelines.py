@@ -41,10 +41,11 @@ def artifact_paths(client, run_id, path=None):
 
 
 def diverging_fit(args, job, data):
-    """A pipeline body whose fit overflows: targets near 1e20, unscaled."""
+    """A pipeline body whose fit overflows: targets near 1e20, unscaled, squared (1e40 is
+    past float32's range)."""
     from seqkit.estimators import SequenceForecaster
 
     series = np.full(40, 1e20) + np.arange(40.0)
-    job.fit(SequenceForecaster(lookback=4, horizon=1, scaling=None, units=4, epochs=3,
-                               early_stopping=False, random_state=0), series)
+    job.fit(SequenceForecaster(lookback=4, horizon=1, scaling=None, loss="mse", units=4,
+                               epochs=3, early_stopping=False, random_state=0), series)
     pytest.fail("a diverged fit must raise")

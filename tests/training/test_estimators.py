@@ -39,11 +39,13 @@ def test_a_diverging_estimator_fit_raises_and_leaves_no_finished_checkpoint(vowe
 
 def test_a_forecaster_whose_fit_diverges_neither_predicts_nor_exports(tmp_path):
     """The reported case: four steps of a sine at a learning rate of 1e30 without clipping
-    sent the loss to inf; fit warned, and predict and export went on with NaN weights."""
+    sent the squared-error loss to inf; fit warned, and predict and export went on with NaN
+    weights."""
     from seqkit.estimators import SequenceForecaster
 
     forecaster = SequenceForecaster(
-        lookback=2, horizon=1, units=1, epochs=2, learning_rate=1e30, global_clipnorm=None,
+        loss="mse", lookback=2, horizon=1, units=1, epochs=2, learning_rate=1e30,
+        global_clipnorm=None,
         validation_fraction=0.0, calibration_fraction=0.0, early_stopping=False,
         random_state=0,
     )
