@@ -27,7 +27,8 @@ from seqkit._validation import check_choice
 from seqkit.exceptions import InputTypeError, InvalidParameterError
 
 MEDIAN = 0.5
-ERRORS = ("squared", "absolute")
+POINT_ERRORS = {"mse": ops.square, "mae": ops.abs}
+"""The error of each point loss, by the name Keras and the forecaster give the loss."""
 
 
 def check_quantiles(quantiles, name, owner, *, require_median=True):
@@ -144,17 +145,18 @@ class MaskedLoss(keras.losses.Loss):
     ----------
     quantiles : sequence of float in (0, 1) or None, default None
         The levels of a quantile network (the pinball loss); ``None``: the
-        ``error`` of a point network.
-    error : {"squared", "absolute"}, default "squared"
-        The error of a point network (``quantiles=None``): squared, whose
-        minimiser is the mean, or absolute, whose minimiser is the median.
+        ``point`` loss of a point network.
+    point : {"mse", "mae"}, default "mse"
+        The loss of a point network (``quantiles=None``): the squared error,
+        whose minimiser is the mean, or the absolute error, whose minimiser
+        is the median.
     name : str, default "masked_loss"
     """
 
-    def __init__(self, quantiles=None, error="squared", name="masked_loss", **kwargs):
+    def __init__(self, quantiles=None, point="mse", name="masked_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.pinball = None if quantiles is None else PinballLoss(quantiles)
-        self.error = check_choice(error, "error", "MaskedLoss", ERRORS)
+        self.point = check_choice(point, "point", "MaskedLoss", tuple(POINT_ERRORS))
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, y_pred.dtype)
@@ -162,7 +164,7 @@ class MaskedLoss(keras.losses.Loss):
         real = y_true[:, n_values:] > 0
         values = ops.where(real, y_true[:, :n_values], 0.0)
         if self.pinball is None:
-            terms = (ops.square if self.error == "squared" else ops.abs)(values - y_pred)
+            terms = POINT_ERRORS[self.point](values - y_pred)
         else:
             terms = ops.mean(self.pinball.terms(values, y_pred), axis=2)
         total = ops.sum(ops.where(real, terms, 0.0), axis=1)
@@ -170,7 +172,7 @@ class MaskedLoss(keras.losses.Loss):
 
     def get_config(self):
         quantiles = None if self.pinball is None else list(self.pinball.quantiles)
-        return {**super().get_config(), "quantiles": quantiles, "error": self.error}
+        return {**super().get_config(), "quantiles": quantiles, "point": self.point}
 
 
 def pinball_loss(y_true, quantiles, levels):

@@ -18,8 +18,6 @@ from seqkit.quantiles import (
 )
 
 LOSSES = ("mae", "mse", "quantile")
-POINT_ERRORS = {"mae": "absolute", "mse": "squared"}
-"""The error of each point loss, as :class:`~seqkit.quantiles.MaskedLoss` names it."""
 
 
 class QuantileForecasts:
@@ -36,12 +34,12 @@ class QuantileForecasts:
 
     def _checkpoint_config(self):
         config = super()._checkpoint_config()
-        if config["loss"] == "mse":  # unused: as checkpoints made before quantile forecasts
-            del config["loss"], config["quantiles"]
-        elif config["loss"] != "quantile":
-            del config["quantiles"]
+        if config["loss"] != "quantile":
+            del config["quantiles"]  # unused
         else:
             config["quantiles"] = [float(q) for q in config["quantiles"]]
+        if config["loss"] == "mse":  # as checkpoints made before quantile forecasts
+            del config["loss"]
         return config
 
     def __setstate__(self, state):
@@ -61,12 +59,10 @@ class QuantileForecasts:
     def _network_loss(self, masked=False):
         """``(loss, outputs per forecast value)`` of the network, after ``quantiles_`` is set;
         ``masked``: a :class:`~seqkit.quantiles.MaskedLoss` for targets that may be missing."""
-        levels = 1 if self.quantiles_ is None else len(self.quantiles_)
-        if masked:
-            return MaskedLoss(self.quantiles_, error=POINT_ERRORS.get(self.loss, "squared")), levels
         if self.quantiles_ is None:
-            return self.loss, levels
-        return PinballLoss(self.quantiles_), levels
+            return (MaskedLoss(point=self.loss) if masked else self.loss), 1
+        loss = MaskedLoss(self.quantiles_) if masked else PinballLoss(self.quantiles_)
+        return loss, len(self.quantiles_)
 
     def _scaled_quantiles(self, x):
         """Monotone quantiles ``(n, horizon * targets, levels)`` in the network's units."""

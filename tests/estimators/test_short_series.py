@@ -178,16 +178,16 @@ def test_windows_of_long_series_follow_the_documented_rule(season_length):
 # ------------------------------------------------------------------ masked targets
 
 
-@pytest.mark.parametrize("quantiles, error", [
-    (None, "squared"), (None, "absolute"), ((0.1, 0.5, 0.9), "squared")])
-def test_missing_targets_change_neither_the_loss_nor_its_gradient(quantiles, error):
+@pytest.mark.parametrize("quantiles, point", [
+    (None, "mse"), (None, "mae"), ((0.1, 0.5, 0.9), "mse")])
+def test_missing_targets_change_neither_the_loss_nor_its_gradient(quantiles, point):
     rng = np.random.default_rng(3)
     levels = 1 if quantiles is None else len(quantiles)
     prediction = tf.Variable(rng.normal(size=(4, 3 * levels)).astype(np.float32))
     targets = rng.normal(size=(4, 3)).astype(np.float32)
     weights = np.ones_like(targets)
     weights[1, 1:] = weights[3, 2] = 0
-    loss = MaskedLoss(quantiles, error=error)
+    loss = MaskedLoss(quantiles, point=point)
 
     def loss_and_gradient(fill):
         values = np.where(weights > 0, targets, fill).astype(np.float32)
@@ -203,8 +203,8 @@ def test_missing_targets_change_neither_the_loss_nor_its_gradient(quantiles, err
     assert (want_gradient.reshape(4, 3, levels)[weights == 0] == 0).all()
     # With every target real it is the loss unmasked.
     plain = (PinballLoss(quantiles) if quantiles is not None
-             else {"squared": keras.losses.MeanSquaredError(),
-                   "absolute": keras.losses.MeanAbsoluteError()}[error])
+             else {"mse": keras.losses.MeanSquaredError(),
+                   "mae": keras.losses.MeanAbsoluteError()}[point])
     np.testing.assert_allclose(
         float(loss(np.concatenate([targets, np.ones_like(targets)], axis=1), prediction)),
         float(plain(targets, prediction)), rtol=1e-6)
