@@ -13,7 +13,7 @@ import numpy as np
 from seqkit._validation import check_int
 from seqkit.cells._base import get_keras_object
 from seqkit.exceptions import InputTypeError, InvalidParameterError
-from seqkit.networks.conv import ConvBranch
+from seqkit.networks.conv import RECURRENT_DROPOUT, ConvBranch
 from seqkit.networks.masking import PaddingMask, TokenMask, _masked
 from seqkit.networks.pooling import StepPooling
 from seqkit.networks.recurrent import (
@@ -103,6 +103,8 @@ def _sequence_graph(layers, stack, inputs, initial_states=None, top=None, first=
     if top is not None:
         h = top(h, finals, mask, initial_states)
     if shapes is not None:
+        if "recurrent_branch_dropout" in layers:  # many-to-one, built since it exists
+            h = layers["recurrent_branch_dropout"](h)
         h = layers["conv_merge"]([h, shapes])
     return layers["readout"](h), finals
 
@@ -145,6 +147,9 @@ def _sequence_network(
         if conv_branch:
             layers["conv_branch"] = ConvBranch(pool=not return_sequences, name="conv_branch")
             layers["conv_merge"] = keras.layers.Concatenate(name="conv_merge")
+            if not return_sequences:
+                layers["recurrent_branch_dropout"] = keras.layers.Dropout(
+                    RECURRENT_DROPOUT, seed=params["seed"], name="recurrent_branch_dropout")
     else:
         vocab_size = check_int(vocab_size, "vocab_size", owner, minimum=2)
         embedding_dim = check_int(embedding_dim, "embedding_dim", owner, minimum=1)
@@ -247,7 +252,9 @@ def build_many_to_one(
         (before ``step_pooling``), and its mean over time is
         concatenated with their output before the read-out (LSTM-FCN,
         :class:`~seqkit.networks.conv.ConvBranch`, layers ``"conv_branch"``
-        and ``"conv_merge"``).
+        and ``"conv_merge"``); in training, their output first passes a
+        dropout of :data:`~seqkit.networks.conv.RECURRENT_DROPOUT` (layer
+        ``"recurrent_branch_dropout"``), as in the paper.
 
     Returns
     -------
