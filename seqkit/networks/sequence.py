@@ -103,7 +103,7 @@ def _sequence_graph(layers, stack, inputs, initial_states=None, top=None, first=
     if top is not None:
         h = top(h, finals, mask, initial_states)
     if shapes is not None:
-        if "recurrent_branch_dropout" in layers:  # many-to-one, built since it exists
+        if "recurrent_branch_dropout" in layers:  # absent from networks saved before it
             h = layers["recurrent_branch_dropout"](h)
         h = layers["conv_merge"]([h, shapes])
     return layers["readout"](h), finals
@@ -147,9 +147,8 @@ def _sequence_network(
         if conv_branch:
             layers["conv_branch"] = ConvBranch(pool=not return_sequences, name="conv_branch")
             layers["conv_merge"] = keras.layers.Concatenate(name="conv_merge")
-            if not return_sequences:
-                layers["recurrent_branch_dropout"] = keras.layers.Dropout(
-                    RECURRENT_DROPOUT, seed=params["seed"], name="recurrent_branch_dropout")
+            layers["recurrent_branch_dropout"] = keras.layers.Dropout(
+                RECURRENT_DROPOUT, seed=params["seed"], name="recurrent_branch_dropout")
     else:
         vocab_size = check_int(vocab_size, "vocab_size", owner, minimum=2)
         embedding_dim = check_int(embedding_dim, "embedding_dim", owner, minimum=1)
@@ -324,7 +323,10 @@ input_scaling
         and its features at each step are concatenated with the recurrent
         layers' output there before the read-out
         (:class:`~seqkit.networks.conv.ConvBranch` with ``pool=False``,
-        layers ``"conv_branch"`` and ``"conv_merge"``).
+        layers ``"conv_branch"`` and ``"conv_merge"``); in training, their
+        output first passes a dropout of
+        :data:`~seqkit.networks.conv.RECURRENT_DROPOUT` at every step (layer
+        ``"recurrent_branch_dropout"``).
 
     Returns
     -------

@@ -80,20 +80,20 @@ def test_a_network_with_the_branch_merges_it_before_the_readout_and_round_trips(
     np.testing.assert_allclose(model(x[1:, :14])[0], model(x)[1], atol=1e-5)
 
 
-def test_the_recurrent_output_is_dropped_at_the_papers_rate_in_training_only():
-    model = networks.build_many_to_one(2, 3, cell="elman", units=16, conv_branch=True, seed=0)
+@pytest.mark.parametrize("build", [networks.build_many_to_one, networks.build_many_to_many],
+                         ids=["many-to-one", "many-to-many, at every step"])
+def test_the_recurrent_output_is_dropped_at_the_papers_rate_in_training_only(build):
+    model = build(2, 3, cell="elman", units=16, conv_branch=True, seed=0)
     merged = keras.Model(model.input, model.get_layer("conv_merge").output)
     x = np.random.default_rng(3).normal(size=(64, 10, 2)).astype("float32")
-    kept = keras.ops.convert_to_numpy(merged(x, training=False))[:, :16]
-    dropped = keras.ops.convert_to_numpy(merged(x, training=True))[:, :16]
+    kept = keras.ops.convert_to_numpy(merged(x, training=False))[..., :16]
+    dropped = keras.ops.convert_to_numpy(merged(x, training=True))[..., :16]
     zeros = dropped == 0
-    assert abs(zeros.mean() - RECURRENT_DROPOUT) < 0.04  # of 1,024 values
+    assert abs(zeros.mean() - RECURRENT_DROPOUT) < 0.04  # of at least 1,024 values
     np.testing.assert_allclose(dropped[~zeros], kept[~zeros] / (1 - RECURRENT_DROPOUT),
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x)),
                                   keras.ops.convert_to_numpy(model(x)))
-    tagger = networks.build_many_to_many(2, 3, cell="elman", units=4, conv_branch=True, seed=0)
-    assert "recurrent_branch_dropout" not in {layer.name for layer in tagger.layers}
 
 
 def test_a_tagging_network_with_the_branch_merges_it_at_every_step(tmp_path):
