@@ -130,11 +130,21 @@ def _divergence(model, history):
     return None
 
 
+def _seed_states(model):
+    """The states of the random seeds of ``model``'s dropout layers (Keras' ``SeedGenerator``),
+    in the model's order: ``save_weights`` leaves them out, and a fit resumed without them
+    would draw other dropout masks than the uninterrupted fit. Their names count the seed
+    generators made in the process, so the order, not the name, pairs them up."""
+    return [variable for variable in model.variables
+            if variable.path.endswith("seed_generator_state")]
+
+
 class _Progress(keras.callbacks.Callback):
     """Collect the per-epoch history and, with a directory, checkpoint after every epoch.
 
     A checkpoint is ``epoch-NNNN.weights.h5`` (weights and optimizer state) plus
-    ``state.json`` (epochs done, history, whether training finished). Each file is
+    ``state.json`` (epochs done, history, whether training finished, the dropout layers'
+    seed states). Each file is
     written as ``partial-<name>`` and then renamed (:func:`seqkit._files.staged_file`), the
     JSON last, so ``state.json`` always names a complete weights file. Files that a
     killed run left behind (a ``partial-`` file, a superseded weights file) are
@@ -179,6 +189,9 @@ class _Progress(keras.callbacks.Callback):
         if self.writer:
             self._tidy(state["weights"])
         model.load_weights(self.directory / state["weights"])
+        seeds = state.get("seed_states", [])  # absent from checkpoints saved before them
+        for variable, value in zip(_seed_states(model), seeds):
+            variable.assign(np.asarray(value, dtype=variable.dtype))
         self.history = state["history"]
         self.epochs_done = state["epochs"]
         self.finished = state["finished"]
@@ -217,7 +230,9 @@ class _Progress(keras.callbacks.Callback):
             self.model.save_weights(partial)
         state = {"epochs": self.epochs_done, "history": self.history, "weights": weights,
                  "finished": self.finished, "fingerprint": self.fingerprint,
-                 "config": self.config}
+                 "config": self.config,
+                 "seed_states": [np.asarray(variable).tolist()
+                                 for variable in _seed_states(self.model)]}
         with staged_file(self.directory / _STATE_FILE) as partial:
             partial.write_text(json.dumps(state))
         self._tidy(weights)
