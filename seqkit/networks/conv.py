@@ -12,11 +12,8 @@ As in the paper, the recurrent layers' output passes a dropout of 0.8
 (:data:`RECURRENT_DROPOUT`, in training only) before it joins the branch's;
 a many-to-many network's, at every step. Without it the recurrent output,
 2 x 64 features of a bidirectional layer beside the branch's 64, learnt the
-few training series by heart. On the accuracy suite it took
-``SequenceClassifier()`` (seeds 0-5) on BasicMotions from 0.925 (0.825 to
-1.0) to 0.992 (0.975 to 1.0), Beef from 0.589 to 0.711 and BeetleFly from
-0.658 to 0.725, and ``SequenceTagger()`` on activity segmentation (seeds
-0-2) from 0.884 +- 0.028 to 0.913 +- 0.021.
+few training series by heart; the suite's figures are beside ``conv_branch``
+in the docstrings of ``SequenceClassifier`` and ``SequenceTagger``.
 
 Two choices differ from the paper, both measured on this project's accuracy
 suite (``benchmarks/accuracy.py``):
