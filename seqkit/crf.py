@@ -66,6 +66,18 @@ def _full_mask(emissions, mask):
     return ops.cast(mask, "bool")
 
 
+def _with_padded_step(emissions, mask):
+    """``emissions`` and the bool ``mask`` with one padded step more at the end.
+
+    The recursions scan the steps after the first, so a batch of one-step
+    sequences scans none; in a graph of unknown batch size (an export)
+    TensorFlow cannot stack that empty list of steps and fails. A padded
+    step changes no result (it keeps the scores) and gives every scan a step.
+    """
+    return (ops.concatenate([emissions, ops.zeros_like(emissions[:, :1])], axis=1),
+            ops.concatenate([mask, ops.zeros_like(mask[:, :1])], axis=1))
+
+
 def _scan_forward(emissions, mask, transitions, start, combine):
     """Run ``alpha_t(j) = combine_i(alpha_{t-1}(i) + A[i, j]) + e_t(j)`` over the steps.
 
@@ -113,7 +125,7 @@ def log_partition(emissions, transitions, start, mask=None):
     -------
     tensor of shape (batch,)
     """
-    mask = _full_mask(emissions, mask)
+    emissions, mask = _with_padded_step(emissions, _full_mask(emissions, mask))
     _, last, _, _ = _scan_forward(emissions, mask, transitions, start, _logsumexp_over_previous)
     return ops.logsumexp(last, axis=-1)
 
@@ -162,7 +174,7 @@ def viterbi(emissions, transitions, start, mask=None):
     The arguments are those of :func:`log_partition`. Padded steps repeat the
     last real step's label.
     """
-    mask = _full_mask(emissions, mask)
+    emissions, mask = _with_padded_step(emissions, _full_mask(emissions, mask))
     n = ops.shape(transitions)[0]
     _, last, _, pointers = _scan_forward(emissions, mask, transitions, start,
                                          _max_over_previous)
@@ -176,7 +188,7 @@ def viterbi(emissions, transitions, start, mask=None):
         return previous, previous
 
     _, earlier = ops.scan(back, best, pointers, reverse=True)
-    return ops.concatenate([ops.moveaxis(earlier, 0, 1), best[:, None]], axis=1)
+    return ops.moveaxis(earlier, 0, 1)  # the padded step's label, best, is left out
 
 
 def marginals(emissions, transitions, start, mask=None):
@@ -185,7 +197,7 @@ def marginals(emissions, transitions, start, mask=None):
     The arguments are those of :func:`log_partition`. Each real step's row
     sums to 1; padded steps repeat the last real one.
     """
-    mask = _full_mask(emissions, mask)
+    emissions, mask = _with_padded_step(emissions, _full_mask(emissions, mask))
     first, last, alphas, _ = _scan_forward(emissions, mask, transitions, start,
                                            _logsumexp_over_previous)
     alphas = ops.concatenate([first[:, None], ops.moveaxis(alphas, 0, 1)], axis=1)
@@ -201,7 +213,7 @@ def marginals(emissions, transitions, start, mask=None):
                         _packed(emissions[:, 1:], mask[:, 1:]), reverse=True)
     betas = ops.concatenate([ops.moveaxis(betas, 0, 1), ops.zeros_like(last)[:, None]], axis=1)
     log_z = ops.logsumexp(last, axis=-1)
-    return ops.exp(alphas + betas - log_z[:, None, None])
+    return ops.exp(alphas + betas - log_z[:, None, None])[:, :-1]
 
 
 def constrained(transitions, start, allowed_transitions=None, allowed_starts=None):

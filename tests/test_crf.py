@@ -73,6 +73,24 @@ def test_one_step_sequences(problem):
                                   np.argmax(start + first[:, 0], axis=-1))
 
 
+def test_one_step_batches_in_a_graph_of_unknown_shape(problem):
+    """An export traces the CRF for any batch and length; a batch of one-step sequences
+    then has no step to scan, which TensorFlow's stack of an empty list refused."""
+    import tensorflow as tf
+
+    emissions, transitions, start, _, _ = problem
+    first = emissions[:, :1]
+    spec = tf.TensorSpec([None, None, N_LABELS], tf.float32)
+    for algorithm in (crf.viterbi, crf.marginals, crf.log_partition):
+        traced = tf.function(lambda e, algorithm=algorithm: algorithm(e, transitions, start),
+                             input_signature=[spec])
+        np.testing.assert_allclose(np.asarray(traced(first)),
+                                   np.asarray(algorithm(first, transitions, start)), atol=1e-6)
+    want = np.exp(start + first[:, 0])
+    np.testing.assert_allclose(np.asarray(crf.marginals(first, transitions, start))[:, 0],
+                               want / want.sum(axis=1, keepdims=True), atol=1e-6)
+
+
 def test_loss_spreads_the_negative_log_likelihood_over_the_steps(problem):
     emissions, transitions, start, mask, labels = problem
     layer = crf.LinearChainCRF(N_LABELS)

@@ -91,13 +91,18 @@ def _check_not_empty(value, key, signature, spec):
 
 
 def _reason(error):
-    """The message of a failed graph check (:func:`seqkit.padding.check_padded`), or
-    the first line of another TensorFlow error."""
+    """The message of a failed graph check (:func:`seqkit.padding.check_padded`), or the
+    op's own message of another TensorFlow error: its last line before the node it names,
+    without the ``Graph execution error:`` heading and the traceback TensorFlow puts above."""
     text = str(error)
     found = re.search(r"assertion failed: \[(.*?)\]", text, re.DOTALL)
     if found:
         return found.group(1).replace("\\'", "'")
-    return next((line for line in text.splitlines() if line.strip()), type(error).__name__)
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.startswith("\t")]
+    if not lines:
+        return type(error).__name__
+    return re.sub(r"\s*\[Op:[^\]]*\]$", "", lines[-1])
 
 
 def _numpy(tensor):

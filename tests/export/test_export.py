@@ -163,3 +163,22 @@ def test_onnx_export_names_the_signatures_it_converts(tmp_path):
     pytest.importorskip("tf2onnx")
     with pytest.raises(ValueError, match=r"'signature' parameter of export_onnx.*Got 'step'"):
         export.export_onnx(fitted("streaming_forecaster"), tmp_path / "f.onnx", signature="step")
+
+
+def test_an_error_inside_the_graph_is_told_by_its_own_message():
+    """A failure that is not one of the graph's checks names what the op said, not
+    TensorFlow's ``Graph execution error:`` heading."""
+    import tensorflow as tf
+
+    from seqkit.export.loading import _reason
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 4], tf.float32)], autograph=False)
+    def stack_steps_after_the_first(x):
+        steps = tf.TensorArray(tf.float32, size=tf.shape(x)[1] - 1,
+                               element_shape=tf.TensorShape([None, 4]))
+        return steps.stack()
+
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        stack_steps_after_the_first(tf.zeros([2, 1, 4]))
+    assert _reason(caught.value) == ("Tried to stack elements of an empty list with "
+                                     "non-fully-defined element_shape: [?,4]")

@@ -19,8 +19,8 @@ from tests.helpers.exports import (
     requests,
 )
 
-NAMES = ["classifier", "tagger", "bidirectional_tagger", "forecaster", "streaming_forecaster",
-         "quantile_forecaster"]
+NAMES = ["classifier", "tagger", "crf_tagger", "bidirectional_tagger", "forecaster",
+         "streaming_forecaster", "quantile_forecaster"]
 
 
 def _forms(name):
@@ -42,7 +42,8 @@ def _forms(name):
                       for i, h in enumerate(histories)})
         return forms
     shortest = min(map(len, raw))
-    forms = {"padded batch": raw, "unpadded batch": [x[:shortest] for x in raw]}
+    forms = {"padded batch": raw, "unpadded batch": [x[:shortest] for x in raw],
+             "one step each": [x[:1] for x in raw]}
     forms.update({f"alone {i}": [x] for i, x in enumerate(raw)})
     return forms
 

@@ -42,6 +42,8 @@ def fitted(name):
                              ).fit(X, y)
     if name == "tagger":  # tokens: the vocabulary goes into the graph
         return fast_tagger(cell="elman").fit(*tagging_tokens())
+    if name == "crf_tagger":  # the CRF decodes in the graph (IOB2 tags: crf="auto" puts it on)
+        return fast_tagger(cell="elman", crf=True).fit(*tagging_tokens())
     if name == "bidirectional_tagger":  # numeric input, no streaming signature
         X, _ = ragged_classification()
         y = [np.where(x[:, 0] > 0, "pos", "neg") for x in X]
@@ -74,9 +76,12 @@ def pad_tokens(sequences):
     return _pad(sequences, "", object).astype(str)
 
 
+TOKEN_TAGGERS = ("tagger", "crf_tagger")
+
+
 def export_inputs(name, raw):
     """The inputs of model ``name``'s export for ``raw`` (as its estimator takes it), padded."""
-    if name == "tagger":
+    if name in TOKEN_TAGGERS:
         return {"tokens": pad_tokens(raw)}
     if name in ("classifier", "bidirectional_tagger"):
         return {"sequences": pad_numeric(raw)}
@@ -90,7 +95,7 @@ def export_inputs(name, raw):
 @functools.cache
 def requests(name):
     """``(raw, inputs)``: test data as the estimator takes it, and as the export takes it."""
-    if name == "tagger":
+    if name in TOKEN_TAGGERS:
         raw = [["Ada", "visited", "London"], ["Grace", "met", "an", "unknown", "Turing"],
                ["Paris"]]
     elif name in ("classifier", "bidirectional_tagger"):
@@ -112,7 +117,7 @@ def predictions(name, raw):
     if name == "classifier":
         return {"serving_default": {"labels": model.predict(raw).astype(str)},
                 "predict_proba": {"probabilities": model.predict_proba(raw)}}
-    if name in ("tagger", "bidirectional_tagger"):
+    if name in (*TOKEN_TAGGERS, "bidirectional_tagger"):
         labels = [np.asarray(row).astype(str) for row in model.predict(raw)]
         lengths = np.array([len(row) for row in labels], dtype=np.int32)
         probabilities = model.predict_proba(raw)
