@@ -380,14 +380,49 @@ def check_token_sequences(X, name="X", owner="seqkit"):
             raise InputTypeError(
                 f"{name}[{i}] must be a sequence of str tokens. Got {type(tokens).__name__}."
             )
-        odd = next((t for t in tokens if not isinstance(t, str)), None)
-        if odd is not None:
+        odd = next((t for t in tokens if not isinstance(t, str)), tokens)
+        if odd is not tokens:
             raise InputTypeError(
                 f"{name}[{i}] must hold only str tokens. Got {odd!r} of type "
                 f"{type(odd).__name__}."
             )
         sequences.append(list(tokens))
     return sequences
+
+
+def check_label_values(labels, name="y", where=None):
+    """Refuse labels that cannot be told apart and ordered: None, or str mixed with other
+    types (scikit-learn's checks would fail on them with a bare ``TypeError`` from sorting).
+
+    Parameters
+    ----------
+    labels : ndarray
+        The labels, 1-D (every sequence's labels one after another for a tagger).
+    name : str
+    where : callable or None
+        ``where(i)``: the words that place label ``i`` (``"sequence 2, step 5"``);
+        None: ``"position i"``.
+
+    Raises
+    ------
+    InputTypeError
+    """
+    if labels.dtype != object:
+        return
+    place = where or (lambda i: f"position {i}")
+    first_str = first_other = None
+    for i, label in enumerate(labels):
+        if label is None:
+            raise InputTypeError(f"{name} must not hold None as a label. Got None at {place(i)}.")
+        if isinstance(label, str):
+            first_str = i if first_str is None else first_str
+        elif first_other is None:
+            first_other = i
+        if first_str is not None and first_other is not None:
+            raise InputTypeError(
+                f"{name} must hold labels of one type: all str, or all numbers or bools. Got "
+                f"{labels[first_str]!r} at {place(first_str)} and {labels[first_other]!r} of "
+                f"type {type(labels[first_other]).__name__} at {place(first_other)}.")
 
 
 def check_same_length(n_x, n_y, x_name="X", y_name="y"):

@@ -188,6 +188,16 @@ FIT_CASES = [
      InvalidInputError, r"SequenceClassifier requires y to be passed"),
     ("mixed token and numeric steps", lambda: fast_tagger().fit([["a", 1.0]], [["O", "O"]]),
      InputTypeError, r"X\[0\] must hold only str tokens\. Got 1\.0"),
+    ("None as a class label", lambda: fast_classifier().fit(X, ["a", None] * 12),
+     InputTypeError, r"y must not hold None as a label\. Got None at position 1\."),
+    ("str and int class labels", lambda: fast_classifier().fit(X, np.array(["a", 1] * 12,
+                                                                          dtype=object)),
+     InputTypeError, r"y must hold labels of one type: all str, or all numbers or bools\. "
+     r"Got 'a' at position 0 and 1 of type int at position 1\."),
+    ("None as a tag", lambda: fast_tagger().fit([["a", "b"]] * 2, [["B-PER", "O"], ["O", None]]),
+     InputTypeError, r"y must not hold None as a label\. Got None at sequence 1, step 1\."),
+    ("None as a token", lambda: fast_tagger().fit([["John", None]], [["B-PER", "O"]]),
+     InputTypeError, r"X\[0\] must hold only str tokens\. Got None of type NoneType\."),
     ("empty sequence after strings", lambda: fast_classifier().fit([["a", "b"], []], ["u", "v"]),
      InvalidInputError, r"X must not contain empty sequences\. Sequence 1 has 0 steps\."),
 ]

@@ -11,6 +11,7 @@ from seqkit import networks
 from seqkit._validation import (
     check_bool,
     check_choice,
+    check_label_values,
     check_not_empty,
     check_same_length,
     check_sequences,
@@ -34,6 +35,7 @@ def check_labels(y, owner):
     if y is None:
         raise InvalidInputError(f"{owner} requires y to be passed, but the target y is None.")
     y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
+    check_label_values(y)
     check_classification_targets(y)
     return y
 

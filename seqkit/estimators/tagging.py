@@ -11,6 +11,7 @@ from seqkit._validation import (
     check_bool,
     check_choice,
     check_int,
+    check_label_values,
     check_not_empty,
     check_same_length,
     check_sequences,
@@ -72,6 +73,13 @@ def check_label_sequences(y, lengths, owner):
         np.concatenate([np.asarray(labels) for labels in y]),
         ensure_2d=False, dtype=None, input_name="y",
     )
+    starts = np.cumsum([0, *lengths])
+
+    def where(i):
+        sequence = int(np.searchsorted(starts, i, side="right")) - 1
+        return f"sequence {sequence}, step {i - starts[sequence]}"
+
+    check_label_values(flat, where=where)
     check_classification_targets(flat)
     return np.split(flat, np.cumsum(lengths)[:-1])
 
