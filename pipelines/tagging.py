@@ -98,13 +98,21 @@ def load(args):
     })
 
 
-def as_entities(labels):
-    """IOB2 tags of label sequences: already IOB2 tags are kept, plain labels become runs.
+def plain_labels(labels):
+    """Whether label sequences hold plain labels (activities), not only IOB2 tags."""
+    return not all(is_iob2_tag(str(label)) for sequence in labels for label in sequence)
+
+
+def as_entities(labels, plain):
+    """IOB2 tags of label sequences: IOB2 tags as they are, or (``plain``) each run of one
+    label as an entity.
 
     ``["Walking", "Walking", "Running"]`` -> ``["B-Walking", "I-Walking", "B-Running"]``.
+    Decided once for the data (:func:`plain_labels` of the training labels), so a model
+    that predicts only labels that look like tags (``"O"``) is read as the test labels are.
     """
     labels = [[str(label) for label in sequence] for sequence in labels]
-    if all(is_iob2_tag(label) for sequence in labels for label in sequence):
+    if not plain:
         return labels
     return [
         [("I-" if t and label == sequence[t - 1] else "B-") + label
@@ -134,13 +142,14 @@ def body(args, job, data):
     for name, (description, baseline) in baselines.items():
         fitted = job.baseline(description, baseline.fit, X_train, y_train)
         predictions[name] = fitted.predict(X_test)
-    actual = as_entities(y_test)
+    plain = plain_labels(y_train)
+    actual = as_entities(y_test, plain)
     metrics = {
-        name: {"entity_f1": entity_f1(actual, as_entities(predicted)),
+        name: {"entity_f1": entity_f1(actual, as_entities(predicted, plain)),
                "token_accuracy": token_accuracy(y_test, predicted)}
         for name, predicted in predictions.items()
     }
-    per_entity = pd.concat({name: _per_entity(actual, as_entities(predicted))
+    per_entity = pd.concat({name: _per_entity(actual, as_entities(predicted, plain))
                             for name, predicted in predictions.items()}, axis=1)
     job.table(per_entity, "per_entity_f1")
     job.figure(_plots.per_entity_f1(per_entity, title=data.name), "per_entity_f1")

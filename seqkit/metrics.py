@@ -5,6 +5,7 @@ All take ``(y_true, y_pred, ...)`` like ``sklearn.metrics``, so they wrap with
 :class:`~seqkit.estimators.SequenceTagger` in ``GridSearchCV``.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -167,10 +168,35 @@ def entity_f1(y_true, y_pred, *, scheme=None, mode=None):
     Returns
     -------
     float
+
+    Raises
+    ------
+    InvalidInputError
+        A tag other than ``"O"`` or ``B-``, ``I-``, ``E-``, ``S-`` and a type
+        (seqeval's lenient evaluation reads only these; it would warn and
+        score plain labels by their first letter).
     """
     from seqeval.metrics import f1_score
 
     _flat_labels(y_true, y_pred, "entity_f1")
     y_true = [[str(tag) for tag in seq] for seq in y_true]
     y_pred = [[str(tag) for tag in seq] for seq in y_pred]
+    for name, sequences in (("y_true", y_true), ("y_pred", y_pred)):
+        _check_entity_tags(sequences, name)
     return float(f1_score(y_true, y_pred, scheme=scheme, mode=mode, zero_division=0))
+
+
+def _check_entity_tags(sequences, name):
+    """Refuse a tag that names no entity chunk: seqeval only warns ("seems not to be NE
+    tag") and scores plain labels as whatever their first letter spells."""
+    for i, sequence in enumerate(sequences):
+        for t, tag in enumerate(sequence):
+            if not _ENTITY_TAG.fullmatch(tag):
+                raise InvalidInputError(
+                    f"entity_f1 takes IOB tags in {name}: 'O', or B-, I-, E- or S- and an "
+                    f"entity type, such as 'B-PER'. Got {tag!r} at {name}[{i}][{t}]. "
+                    "Score plain labels with token_accuracy, or make each run of one label "
+                    "an entity first ('B-Walking', 'I-Walking', ...).")
+
+
+_ENTITY_TAG = re.compile(r"O|[BIES]-.+")

@@ -81,6 +81,21 @@ def test_entity_f1_scores_whole_entities():
     assert entity_f1(y_true, y_true, scheme=IOB2, mode="strict") == pytest.approx(1.0)
 
 
+def test_entity_f1_refuses_labels_that_are_not_iob_tags():
+    """seqeval only warns on them and scores 'Walking' / 'Running' as whatever their first
+    letter spells (here 1.0 for all-wrong labels)."""
+    with pytest.raises(InvalidInputError,
+                       match=r"entity_f1 takes IOB tags in y_pred: 'O', or B-, I-, E- or S- and "
+                             r"an entity type, such as 'B-PER'\. Got 'Running' at "
+                             r"y_pred\[0\]\[1\]\. Score plain labels with token_accuracy"):
+        entity_f1([["O", "B-PER"]], [["O", "Running"]])
+    with pytest.raises(InvalidInputError, match=r"in y_true.* Got '1' at y_true\[1\]\[0\]"):
+        entity_f1([["O"], [1]], [["O"], ["O"]])
+    with pytest.raises(InvalidInputError, match=r"Got 'U-PER'"):  # BILOU: seqeval lacks it
+        entity_f1([["S-PER", "O"]], [["U-PER", "O"]])
+    assert entity_f1([["S-PER", "O"]], [["S-PER", "O"]]) == pytest.approx(1.0)
+
+
 TAG_METRICS = [entity_f1, token_accuracy]
 
 
