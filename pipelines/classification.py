@@ -71,6 +71,7 @@ def load(args):
         if test.channels != train.channels:
             raise DataFileError(f"{args.test_data}: its channels {test.channels} differ from "
                                 f"those of {args.data}: {train.channels}.")
+    io.check_several_labels(train.y, train_uri=train.info.uri)
     io.check_labels_seen(train.y, test.y, train_uri=train.info.uri, test_uri=test.info.uri)
     params = {"n_channels": len(train.channels), "n_classes": len(set(train.y)),
               "n_train_sequences": len(train.X), "n_test_sequences": len(test.X)}

@@ -91,6 +91,7 @@ def load(args):
     else:
         train, test, split = user_parts(args, _read, random_split,
                                         f"a random 20% of the sequences (seed {args.seed})")
+    io.check_several_labels(_arrays(train)[1], train_uri=train.info.uri)
     io.check_labels_seen(_arrays(train)[1], _arrays(test)[1], train_uri=train.info.uri,
                          test_uri=test.info.uri)
     return Data(data_name(args), train, test, split, {

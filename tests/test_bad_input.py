@@ -196,6 +196,9 @@ FIT_CASES = [
      r"Got 'a' at position 0 and 1 of type int at position 1\."),
     ("None as a tag", lambda: fast_tagger().fit([["a", "b"]] * 2, [["B-PER", "O"], ["O", None]]),
      InputTypeError, r"y must not hold None as a label\. Got None at sequence 1, step 1\."),
+    ("one tag", lambda: fast_tagger().fit([["a", "b"], ["c"]], [["O", "O"], ["O"]]),
+     InvalidInputError, r"y must hold at least 2 labels for SequenceTagger: with one, every "
+     r"step of every sequence gets it\. Got 1 label: \['O'\]\."),
     ("None as a token", lambda: fast_tagger().fit([["John", None]], [["B-PER", "O"]]),
      InputTypeError, r"X\[0\] must hold only str tokens\. Got None of type NoneType\."),
     ("empty sequence after strings", lambda: fast_classifier().fit([["a", "b"], []], ["u", "v"]),
@@ -689,6 +692,13 @@ _USER_FILE_CASES = [
      _user_files(_user_file("train.ts", [_TS + "1,2,3:a", "1,2,3:b", "1,2,4:a", "2,2,3:b"]),
                  _user_file("test.ts", [_TS + "1,2,3:a", "1,2,3:c"])), 1,
      r"error: test\.ts: label 'c' never appears in the training data \(train\.ts\)"),
+    ("one class only", classification.main, ["--data", "one.ts"],
+     _user_file("one.ts", [_TS + "1,2,3:a", "1,2,3:a", "1,2,4:a", "2,2,3:a"]), 1,
+     r"error: one\.ts: the training data hold one label only, 'a'; a model needs at least 2 "
+     r"to tell apart \(is --label-column the right column\?\)"),
+    ("one tag only", tagging.main, ["--data", "o.conll"],
+     _user_file("o.conll", ["EU O", "rejects O", "", "German O", "beef O", ""]), 1,
+     r"error: o\.conll: the training data hold one label only, 'O'"),
     ("a tag that fits no scheme", tagging.main, ["--data", "t.conll"],
      _user_file("t.conll", ["EU B-ORG", "rejects O", "German X-MISC", ""]), 1,
      r"error: t\.conll, line 3, column 2: tag 'X-MISC' fits no tag scheme"),

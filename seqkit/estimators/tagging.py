@@ -419,7 +419,13 @@ random_state, verbose
             self.n_features_in_ = sequences.values.shape[2]
             x, lengths = sequences.values, sequences.lengths
         labels = check_label_sequences(y, lengths, owner)
-        self.classes_ = np.unique(np.concatenate(labels))
+        classes = np.unique(np.concatenate(labels))
+        if len(classes) < 2:
+            self._forget_fit()
+            raise InvalidInputError(
+                f"y must hold at least 2 labels for {owner}: with one, every step of every "
+                f"sequence gets it. Got 1 label: {classes.tolist()}.")
+        self.classes_ = classes
         targets = self._targets(labels, x.shape[:2])
         self.crf_ = (all(is_iob2_tag(label) for label in self.classes_.tolist())
                      if self.crf == "auto" else self.crf)

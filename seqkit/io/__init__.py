@@ -9,7 +9,7 @@ naming the file, the line (CSV and text; the header is line 1) or row
 Reading never writes anything. No TensorFlow or Keras import.
 """
 
-from seqkit.io.checks import check_labels_seen
+from seqkit.io.checks import check_labels_seen, check_several_labels
 from seqkit.io.conll import TokenData, iter_conll, read_conll, write_conll
 from seqkit.io.sequences import SequenceData, iter_sequences, read_sequences
 from seqkit.io.series import SeriesData, iter_series, read_series, season_length_for
@@ -21,6 +21,7 @@ __all__ = [
     "SourceInfo",
     "TokenData",
     "check_labels_seen",
+    "check_several_labels",
     "iter_conll",
     "iter_sequences",
     "iter_series",

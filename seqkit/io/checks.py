@@ -4,7 +4,7 @@ import numpy as np
 
 from seqkit.io.sources import file_error, quoted
 
-__all__ = ["check_labels_seen"]
+__all__ = ["check_labels_seen", "check_several_labels"]
 
 
 def _label_set(labels):
@@ -16,6 +16,31 @@ def _label_set(labels):
         else:
             found.update(str(label) for label in item)
     return found
+
+
+def check_several_labels(train_labels, *, train_uri):
+    """Raise if the training data holds one label only: a model learns nothing from it.
+
+    Checked with the files, before a run starts, as the estimators would refuse it at fit.
+
+    Parameters
+    ----------
+    train_labels : array-like of str, or list of array-like of str
+        A label per sequence, or a sequence of labels (tags) per sequence.
+    train_uri : str
+        The file they came from, for the message.
+
+    Raises
+    ------
+    DataFileError
+    """
+    labels = _label_set(train_labels)
+    if len(labels) < 2:
+        raise file_error(
+            train_uri, None,
+            f"the training data hold one label only, {quoted(sorted(labels))}; a model needs at "
+            "least 2 to tell apart (is --label-column the right column?)",
+        )
 
 
 def check_labels_seen(train_labels, test_labels, *, train_uri, test_uri):
