@@ -399,6 +399,7 @@ def check_label_values(labels, name="y", where=None):
     labels : ndarray
         The labels, 1-D (every sequence's labels one after another for a tagger).
     name : str
+        The argument's name, for the message.
     where : callable or None
         ``where(i)``: the words that place label ``i`` (``"sequence 2, step 5"``);
         None: ``"position i"``.
@@ -406,6 +407,7 @@ def check_label_values(labels, name="y", where=None):
     Raises
     ------
     InputTypeError
+        Naming the first None, or the first str and the first other label.
     """
     if labels.dtype != object:
         return

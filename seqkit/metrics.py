@@ -172,31 +172,33 @@ def entity_f1(y_true, y_pred, *, scheme=None, mode=None):
     Raises
     ------
     InvalidInputError
-        A tag other than ``"O"`` or ``B-``, ``I-``, ``E-``, ``S-`` and a type
-        (seqeval's lenient evaluation reads only these; it would warn and
-        score plain labels by their first letter).
+        Without ``scheme``: a tag other than ``"O"`` or ``B``, ``I``, ``E``,
+        ``S``, alone or with a type (``"B-PER"``): seqeval's lenient
+        evaluation reads only these, and would warn and score plain labels
+        by their first letter. With ``scheme``, seqeval checks the tags.
     """
     from seqeval.metrics import f1_score
 
     _flat_labels(y_true, y_pred, "entity_f1")
     y_true = [[str(tag) for tag in seq] for seq in y_true]
     y_pred = [[str(tag) for tag in seq] for seq in y_pred]
-    for name, sequences in (("y_true", y_true), ("y_pred", y_pred)):
-        _check_entity_tags(sequences, name)
+    if scheme is None:  # a scheme is seqeval's own check of the tags
+        for name, sequences in (("y_true", y_true), ("y_pred", y_pred)):
+            _check_entity_tags(sequences, name)
     return float(f1_score(y_true, y_pred, scheme=scheme, mode=mode, zero_division=0))
 
 
 def _check_entity_tags(sequences, name):
-    """Refuse a tag that names no entity chunk: seqeval only warns ("seems not to be NE
-    tag") and scores plain labels as whatever their first letter spells."""
+    """Refuse a tag that seqeval's lenient evaluation cannot read: it only warns ("seems
+    not to be NE tag") and scores plain labels as whatever their first letter spells."""
     for i, sequence in enumerate(sequences):
         for t, tag in enumerate(sequence):
             if not _ENTITY_TAG.fullmatch(tag):
                 raise InvalidInputError(
-                    f"entity_f1 takes IOB tags in {name}: 'O', or B-, I-, E- or S- and an "
-                    f"entity type, such as 'B-PER'. Got {tag!r} at {name}[{i}][{t}]. "
+                    f"entity_f1 takes IOB tags in {name}: 'O', or B, I, E or S, alone or "
+                    f"with a type ('B-PER'). Got {tag!r} at {name}[{i}][{t}]. "
                     "Score plain labels with token_accuracy, or make each run of one label "
                     "an entity first ('B-Walking', 'I-Walking', ...).")
 
 
-_ENTITY_TAG = re.compile(r"O|[BIES]-.+")
+_ENTITY_TAG = re.compile(r"O|[BIES](-.+)?")

@@ -694,11 +694,11 @@ _USER_FILE_CASES = [
      r"error: test\.ts: label 'c' never appears in the training data \(train\.ts\)"),
     ("one class only", classification.main, ["--data", "one.ts"],
      _user_file("one.ts", [_TS + "1,2,3:a", "1,2,3:a", "1,2,4:a", "2,2,3:a"]), 1,
-     r"error: one\.ts: the training data hold one label only, 'a'; a model needs at least 2 "
-     r"to tell apart \(is --label-column the right column\?\)"),
+     r"error: one\.ts: the training sequences hold one label only, 'a'; a model needs at "
+     r"least 2 to tell apart"),
     ("one tag only", tagging.main, ["--data", "o.conll"],
      _user_file("o.conll", ["EU O", "rejects O", "", "German O", "beef O", ""]), 1,
-     r"error: o\.conll: the training data hold one label only, 'O'"),
+     r"error: o\.conll: the training sequences hold one label only, 'O'"),
     ("a tag that fits no scheme", tagging.main, ["--data", "t.conll"],
      _user_file("t.conll", ["EU B-ORG", "rejects O", "German X-MISC", ""]), 1,
      r"error: t\.conll, line 3, column 2: tag 'X-MISC' fits no tag scheme"),

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from seqeval.scheme import IOB2
+from seqeval.scheme import BILOU, IOB2
 
 from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 from seqkit.metrics import (
@@ -85,15 +85,18 @@ def test_entity_f1_refuses_labels_that_are_not_iob_tags():
     """seqeval only warns on them and scores 'Walking' / 'Running' as whatever their first
     letter spells (here 1.0 for all-wrong labels)."""
     with pytest.raises(InvalidInputError,
-                       match=r"entity_f1 takes IOB tags in y_pred: 'O', or B-, I-, E- or S- and "
-                             r"an entity type, such as 'B-PER'\. Got 'Running' at "
+                       match=r"entity_f1 takes IOB tags in y_pred: 'O', or B, I, E or S, alone "
+                             r"or with a type \('B-PER'\)\. Got 'Running' at "
                              r"y_pred\[0\]\[1\]\. Score plain labels with token_accuracy"):
         entity_f1([["O", "B-PER"]], [["O", "Running"]])
     with pytest.raises(InvalidInputError, match=r"in y_true.* Got '1' at y_true\[1\]\[0\]"):
         entity_f1([["O"], [1]], [["O"], ["O"]])
-    with pytest.raises(InvalidInputError, match=r"Got 'U-PER'"):  # BILOU: seqeval lacks it
+    with pytest.raises(InvalidInputError, match=r"Got 'U-PER'"):  # not in the lenient reading
         entity_f1([["S-PER", "O"]], [["U-PER", "O"]])
     assert entity_f1([["S-PER", "O"]], [["S-PER", "O"]]) == pytest.approx(1.0)
+    assert entity_f1([["B", "I", "O"]], [["B", "I", "O"]]) == pytest.approx(1.0)  # untyped
+    bilou = [["U-PER", "O", "B-LOC", "L-LOC"]]  # a scheme: seqeval checks the tags itself
+    assert entity_f1(bilou, bilou, scheme=BILOU, mode="strict") == pytest.approx(1.0)
 
 
 TAG_METRICS = [entity_f1, token_accuracy]

@@ -383,28 +383,10 @@ random_state, verbose
         x, labels = self._known_labels(X, y)
         return x, self._targets(labels, x.shape[:2])
 
-    def fit(self, X, y):
-        """Train on sequences ``X`` with one label per step in ``y``.
-
-        Parameters
-        ----------
-        X : token sequences, 3-D array, 2-D array or list of sequences
-            Token sequences: a list of lists of str (unknown tokens at
-            prediction time share one id). Numeric sequences: a 3-D array
-            ``(batch, timesteps, features)``; a 2-D array ``(batch,
-            timesteps)`` of univariate sequences; or a list of 2-D
-            ``(timesteps, features)`` or 1-D arrays of different lengths
-            (padded and masked inside, never truncated).
-        y : list of label sequences
-            ``y[i]`` holds one label per step of ``X[i]``; labels of any type
-            scikit-learn accepts for classes.
-
-        Returns
-        -------
-        self
-        """
-        owner = type(self).__name__
-        self._check_params()
+    def _fit_data(self, X, y, owner):
+        """Check ``X`` and ``y`` and set the attributes they decide (``vocabulary_``,
+        ``classes_``, ...); return the network's input, the lengths and the label
+        sequences."""
         check_not_empty(X)  # before the kind is guessed: an empty sequence holds no kind
         if _holds_tokens(X):
             check_token_sequences(X, owner=owner)
@@ -421,11 +403,46 @@ random_state, verbose
         labels = check_label_sequences(y, lengths, owner)
         classes = np.unique(np.concatenate(labels))
         if len(classes) < 2:
-            self._forget_fit()
             raise InvalidInputError(
                 f"y must hold at least 2 labels for {owner}: with one, every step of every "
                 f"sequence gets it. Got 1 label: {classes.tolist()}.")
         self.classes_ = classes
+        return x, lengths, labels
+
+    def fit(self, X, y):
+        """Train on sequences ``X`` with one label per step in ``y``.
+
+        Parameters
+        ----------
+        X : token sequences, 3-D array, 2-D array or list of sequences
+            Token sequences: a list of lists of str (unknown tokens at
+            prediction time share one id). Numeric sequences: a 3-D array
+            ``(batch, timesteps, features)``; a 2-D array ``(batch,
+            timesteps)`` of univariate sequences; or a list of 2-D
+            ``(timesteps, features)`` or 1-D arrays of different lengths
+            (padded and masked inside, never truncated).
+        y : list of label sequences
+            ``y[i]`` holds one label per step of ``X[i]``; labels of any type
+            scikit-learn accepts for classes, at least 2 distinct ones, none
+            of them None.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        InvalidInputError, InputTypeError
+            For data it refuses; the estimator is then left unfitted, even
+            if it was fitted before.
+        """
+        owner = type(self).__name__
+        self._check_params()
+        try:
+            x, lengths, labels = self._fit_data(X, y, owner)
+        except (TypeError, ValueError):
+            self._forget_fit()  # a refused re-fit must not mix new attributes with the old model
+            raise
         targets = self._targets(labels, x.shape[:2])
         self.crf_ = (all(is_iob2_tag(label) for label in self.classes_.tolist())
                      if self.crf == "auto" else self.crf)

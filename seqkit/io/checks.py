@@ -38,8 +38,8 @@ def check_several_labels(train_labels, *, train_uri):
     if len(labels) < 2:
         raise file_error(
             train_uri, None,
-            f"the training data hold one label only, {quoted(sorted(labels))}; a model needs at "
-            "least 2 to tell apart (is --label-column the right column?)",
+            f"the training sequences hold one label only, {quoted(sorted(labels))}; a model "
+            "needs at least 2 to tell apart",
         )
 
 

@@ -343,3 +343,17 @@ def test_crf_with_subword_features_beats_softmax_on_japanese_ner_validation_spli
         tagger = SequenceTagger(**params, **extra).fit(X[train], y[train])
         scores[name] = entity_f1(y[held_out], tagger.predict(X[held_out]))
     assert scores["crf_subwords"] > scores["softmax"] + 0.05, scores
+
+
+def test_a_refused_refit_leaves_the_tagger_unfitted():
+    """The data checks set the vocabulary before the labels are checked: a refit refused on
+    its labels must not leave the new vocabulary beside the old network."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y = tagging_tokens()
+    tagger = fast_tagger(epochs=1).fit(X, y)
+    with pytest.raises(InputTypeError, match=r"y must not hold None as a label"):
+        tagger.fit([["new", "words"]] * 2, [["B-PER", "O"], ["O", None]])
+    assert not hasattr(tagger, "vocabulary_")
+    with pytest.raises(NotFittedError):
+        tagger.predict(X[:1])
