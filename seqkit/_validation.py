@@ -412,19 +412,17 @@ def check_label_values(labels, name="y", where=None):
     if labels.dtype != object:
         return
     place = where or (lambda i: f"position {i}")
-    first_str = first_other = None
-    for i, label in enumerate(labels):
-        if label is None:
-            raise InputTypeError(f"{name} must not hold None as a label. Got None at {place(i)}.")
-        if isinstance(label, str):
-            first_str = i if first_str is None else first_str
-        elif first_other is None:
-            first_other = i
-        if first_str is not None and first_other is not None:
-            raise InputTypeError(
-                f"{name} must hold labels of one type: all str, or all numbers or bools. Got "
-                f"{labels[first_str]!r} at {place(first_str)} and {labels[first_other]!r} of "
-                f"type {type(labels[first_other]).__name__} at {place(first_other)}.")
+    missing = [label is None for label in labels]
+    if any(missing):
+        i = missing.index(True)
+        raise InputTypeError(f"{name} must not hold None as a label. Got None at {place(i)}.")
+    text = [isinstance(label, str) for label in labels]
+    if any(text) and not all(text):
+        i, j = text.index(True), text.index(False)
+        raise InputTypeError(
+            f"{name} must hold labels of one type: all str, or all numbers or bools. Got "
+            f"{labels[i]!r} at {place(i)} and {labels[j]!r} of type "
+            f"{type(labels[j]).__name__} at {place(j)}.")
 
 
 def check_same_length(n_x, n_y, x_name="X", y_name="y"):

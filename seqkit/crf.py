@@ -67,13 +67,16 @@ def _full_mask(emissions, mask):
 
 
 def _with_padded_step(emissions, mask):
-    """``emissions`` and the bool ``mask`` with one padded step more at the end.
+    """``emissions`` and the bool ``mask`` (None: all real) with one padded step more at the
+    end: what every recursion here runs on, the loss's included.
 
     The recursions scan the steps after the first, so a batch of one-step
-    sequences scans none; in a graph of unknown batch size (an export)
-    TensorFlow cannot stack that empty list of steps and fails. A padded
-    step changes no result (it keeps the scores) and gives every scan a step.
+    sequences scans none; in a graph of unknown batch size (an export, a
+    training step) TensorFlow cannot stack that empty list of steps and
+    fails. A padded step changes no result (it keeps the scores) and gives
+    every scan a step; callers leave its outputs out.
     """
+    mask = _full_mask(emissions, mask)
     return (ops.concatenate([emissions, ops.zeros_like(emissions[:, :1])], axis=1),
             ops.concatenate([mask, ops.zeros_like(mask[:, :1])], axis=1))
 
@@ -125,7 +128,7 @@ def log_partition(emissions, transitions, start, mask=None):
     -------
     tensor of shape (batch,)
     """
-    emissions, mask = _with_padded_step(emissions, _full_mask(emissions, mask))
+    emissions, mask = _with_padded_step(emissions, mask)
     _, last, _, _ = _scan_forward(emissions, mask, transitions, start, _logsumexp_over_previous)
     return ops.logsumexp(last, axis=-1)
 
@@ -174,7 +177,7 @@ def viterbi(emissions, transitions, start, mask=None):
     The arguments are those of :func:`log_partition`. Padded steps repeat the
     last real step's label.
     """
-    emissions, mask = _with_padded_step(emissions, _full_mask(emissions, mask))
+    emissions, mask = _with_padded_step(emissions, mask)
     n = ops.shape(transitions)[0]
     _, last, _, pointers = _scan_forward(emissions, mask, transitions, start,
                                          _max_over_previous)
@@ -197,7 +200,7 @@ def marginals(emissions, transitions, start, mask=None):
     The arguments are those of :func:`log_partition`. Each real step's row
     sums to 1; padded steps repeat the last real one.
     """
-    emissions, mask = _with_padded_step(emissions, _full_mask(emissions, mask))
+    emissions, mask = _with_padded_step(emissions, mask)
     first, last, alphas, _ = _scan_forward(emissions, mask, transitions, start,
                                            _logsumexp_over_previous)
     alphas = ops.concatenate([first[:, None], ops.moveaxis(alphas, 0, 1)], axis=1)
@@ -436,13 +439,11 @@ class CRFLoss(keras.losses.Loss):
         labels = ops.cast(y_true, "int32")
         if len(labels.shape) == 3:
             labels = ops.squeeze(labels, -1)
-        first, _, alphas, _ = _scan_forward(
-            y_pred, ops.ones(ops.shape(y_pred)[:2], dtype="bool"), transitions, start,
-            _logsumexp_over_previous,
-        )
+        first, _, alphas, _ = _scan_forward(*_with_padded_step(y_pred, None), transitions,
+                                            start, _logsumexp_over_previous)
         log_z = ops.concatenate(
             [ops.logsumexp(first, axis=-1)[:, None],
-             ops.moveaxis(ops.logsumexp(alphas, axis=-1), 0, 1)], axis=1)
+             ops.moveaxis(ops.logsumexp(alphas, axis=-1), 0, 1)], axis=1)[:, :-1]
         increments = log_z - ops.pad(log_z[:, :-1], [[0, 0], [1, 0]])
         unary = ops.squeeze(ops.take_along_axis(y_pred, labels[..., None], axis=2), -1)
         n = ops.shape(transitions)[0]

@@ -74,8 +74,9 @@ def test_one_step_sequences(problem):
 
 
 def test_one_step_batches_in_a_graph_of_unknown_shape(problem):
-    """An export traces the CRF for any batch and length; a batch of one-step sequences
-    then has no step to scan, which TensorFlow's stack of an empty list refused."""
+    """An export or a training step traces the CRF for any batch and length; a batch of
+    one-step sequences then has no step to scan, which TensorFlow's stack of an empty list
+    refused (in the loss too: a tagger could not train on one-token sentences)."""
     import tensorflow as tf
 
     emissions, transitions, start, _, _ = problem
@@ -86,6 +87,14 @@ def test_one_step_batches_in_a_graph_of_unknown_shape(problem):
                              input_signature=[spec])
         np.testing.assert_allclose(np.asarray(traced(first)),
                                    np.asarray(algorithm(first, transitions, start)), atol=1e-6)
+    layer = crf.LinearChainCRF(N_LABELS)
+    layer.build((None, None, N_LABELS))
+    layer.transitions.assign(transitions)
+    layer.start.assign(start)
+    labels = keras.ops.zeros(first.shape[:2], dtype="int32")
+    loss = tf.function(lambda e: crf.CRFLoss(layer).call(labels, e), input_signature=[spec])
+    np.testing.assert_allclose(np.asarray(loss(first)),
+                               np.asarray(crf.CRFLoss(layer).call(labels, first)), atol=1e-6)
     want = np.exp(start + first[:, 0])
     np.testing.assert_allclose(np.asarray(crf.marginals(first, transitions, start))[:, 0],
                                want / want.sum(axis=1, keepdims=True), atol=1e-6)
