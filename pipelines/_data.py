@@ -57,6 +57,13 @@ def bundled_sequences(name, X, y, *, fmt="ts"):
                            channels=channels, info=info)
 
 
+def named_sequences(part):
+    """The sequences of a :class:`seqkit.io.SequenceData` as DataFrames with its channel
+    names as columns, so that a model fit on them records the names (``feature_names_in_``)
+    and its export reads a file's columns by name, in any order."""
+    return [pd.DataFrame(x, columns=part.channels, copy=False) for x in part.X]
+
+
 def user_parts(args, read, split, how):
     """The training and test parts of the user's files, and how the test part came about.
 

@@ -19,7 +19,13 @@ from sklearn.pipeline import make_pipeline
 
 from pipelines import _plots
 from pipelines._args import add_column_options, base_parser, data_name, estimator_params
-from pipelines._data import Data, bundled_sequences, stratified_split, user_parts
+from pipelines._data import (
+    Data,
+    bundled_sequences,
+    named_sequences,
+    stratified_split,
+    user_parts,
+)
 from pipelines._job import entry_points
 from pipelines._report import Report
 from seqkit import datasets, io
@@ -87,7 +93,8 @@ def _scores(actual, predicted):
 
 def body(args, job, data):
     """Scale, fit, predict the test split, compare with 1-NN DTW, plot; return the report."""
-    X_train, y_train, X_test, y_test = data.train.X, data.train.y, data.test.X, data.test.y
+    X_train, X_test = named_sequences(data.train), named_sequences(data.test)
+    y_train, y_test = data.train.y, data.test.y
     settings = SETTINGS[args.dataset] if args.data is None else {}
     model = make_pipeline(SequenceScaler(), SequenceClassifier(**estimator_params(args, settings)))
     job.fit(model, X_train, y_train)

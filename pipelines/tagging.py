@@ -19,7 +19,14 @@ from sklearn.pipeline import make_pipeline
 
 from pipelines import _plots
 from pipelines._args import add_column_options, base_parser, data_name, estimator_params
-from pipelines._data import Data, bundled_info, bundled_sequences, random_split, user_parts
+from pipelines._data import (
+    Data,
+    bundled_info,
+    bundled_sequences,
+    named_sequences,
+    random_split,
+    user_parts,
+)
 from pipelines._job import entry_points
 from pipelines._report import Report
 from seqkit import datasets, io
@@ -76,11 +83,17 @@ def _bundled(name):
     return part(X_train, y_train), part(X_test, y_test)
 
 
+def _labels(part):
+    """The label sequences of a part: tags of tokens, or labels of numeric steps."""
+    return part.tags if isinstance(part, io.TokenData) else part.y
+
+
 def _arrays(part):
-    """``(X, y)`` of a part: tokens and tags, or numeric sequences and their labels."""
+    """``(X, y)`` of a part: tokens and tags, or numeric sequences (DataFrames named by
+    channel) and their labels."""
     if isinstance(part, io.TokenData):
         return part.tokens, part.tags
-    return part.X, part.y
+    return named_sequences(part), part.y
 
 
 def load(args):
@@ -91,11 +104,11 @@ def load(args):
     else:
         train, test, split = user_parts(args, _read, random_split,
                                         f"a random 20% of the sequences (seed {args.seed})")
-    io.check_several_labels(_arrays(train)[1], train_uri=train.info.uri)
-    io.check_labels_seen(_arrays(train)[1], _arrays(test)[1], train_uri=train.info.uri,
+    io.check_several_labels(_labels(train), train_uri=train.info.uri)
+    io.check_labels_seen(_labels(train), _labels(test), train_uri=train.info.uri,
                          test_uri=test.info.uri)
     return Data(data_name(args), train, test, split, {
-        "n_train_sequences": len(_arrays(train)[0]), "n_test_sequences": len(_arrays(test)[0]),
+        "n_train_sequences": len(_labels(train)), "n_test_sequences": len(_labels(test)),
     })
 
 

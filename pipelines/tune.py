@@ -37,7 +37,7 @@ from sklearn.pipeline import make_pipeline
 
 from pipelines import _interrupts, _search, classification, forecasting, tagging
 from pipelines._args import estimator_params, optional_text, parse, positive_int
-from pipelines._data import log_lineage
+from pipelines._data import log_lineage, named_sequences
 from pipelines._job import Job, cli, final_estimator
 from seqkit import export, io, tracking
 from seqkit._files import staged_directory
@@ -125,7 +125,7 @@ def _classification(args, data):
     settings = classification.SETTINGS[args.dataset] if args.data is None else {}
     model = make_pipeline(SequenceScaler(), SequenceClassifier(**estimator_params(args,
                                                                                 settings)))
-    X, y = data.train.X, data.train.y
+    X, y = named_sequences(data.train), data.train.y
     cv = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
     return _Setup(model, (X, y), _cross_validated(model, X, y, cv), "cv_accuracy", "maximize")
 

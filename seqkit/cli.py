@@ -19,7 +19,9 @@ default) with status 413, unread.
 ``seqkit predict`` reads ``INPUT`` (a local file or a URI, as the pipelines
 read data: a long table of series for a forecaster, a long table or ``.ts``
 file of sequences for a classifier or numeric tagger, CoNLL for a token
-tagger; a label column is ignored) in chunks of ``--chunk-rows`` and writes
+tagger; a label column is ignored; a table's feature columns are read by the
+names the model was fit on, when it was fit on named columns, and otherwise by
+position) in chunks of ``--chunk-rows`` and writes
 the predictions (see :mod:`seqkit.predicting`) to ``OUT`` (``.csv`` or
 ``.parquet``; CoNLL for a token tagger), or to stdout. A progress bar shows on
 stderr when it is a terminal.
@@ -384,7 +386,9 @@ def _add_predict(commands):
         "a long table unique_id, ds, y_pred of the dates after each series (and y_pred_q<level> "
         "per level of a quantile forecaster); classifiers id, label and proba_<class> per "
         "class; taggers CoNLL (token, predicted tag) for tokens, else id, step, label. A label "
-        "column in INPUT is ignored.",
+        "column in INPUT is ignored. Feature columns are matched by name when the model was "
+        "fit on named columns (the pipelines' models and estimators fit on DataFrames), "
+        "otherwise by position.",
     )
     _model_argument(predict)
     predict.add_argument("input", metavar="INPUT",

@@ -23,6 +23,12 @@ tagger on numeric sequences
     A long table ``id, step, label``, a row per step (``step`` counts from 0
     in time order).
 
+A classifier's or numeric tagger's export made from a model fit on named
+columns (DataFrames, or a pipeline's data file) lists them in its manifest's
+``feature_names``: a table's columns are then read by those names, in any
+order, and a missing or unknown one is refused. Otherwise, and always for
+``.ts`` dimensions, the feature columns are read by position.
+
 Tables are written as CSV or Parquet, chosen by the output's extension; with
 no output file, to stdout as CSV (CoNLL for a token tagger). An output file
 is written beside its final place and renamed there once everything is
@@ -138,15 +144,33 @@ def _pad_steps(values, steps):
     return padded
 
 
-def _check_channels(data, n_features, source):
-    """Refuse a chunk whose feature columns are not as many as the model's features."""
-    if len(data.channels) != n_features:
+_FEATURE_COLUMNS = ("Columns other than the id, time and label columns are features: name "
+                    "those with --id-column, --time-column and --label-column.")
+
+
+def _features(data, manifest, source):
+    """Each sequence's values in the model's feature order: a table's columns are taken by
+    the names the model was fit on, where the manifest holds them (``feature_names``), and
+    otherwise, as ``.ts`` dimensions always are, by position."""
+    names, n_features = manifest.get("feature_names"), manifest.get("n_features")
+    if names is None or data.info.format == "ts":
+        if len(data.channels) != n_features:
+            raise DataFileError(
+                f"{source}: the model takes {n_features} feature(s) per step; the file has "
+                f"{len(data.channels)} feature column(s) {data.channels}. {_FEATURE_COLUMNS}")
+        return data.X
+    missing = [name for name in names if name not in data.channels]
+    unexpected = [name for name in data.channels if name not in names]
+    if missing or unexpected:
+        parts = ([f"has no column(s) {missing}"] if missing else []) + (
+            [f"also has {unexpected}, which the model does not take"] if unexpected else [])
         raise DataFileError(
-            f"{source}: the model takes {n_features} "
-            f"feature(s) per step; the file has {len(data.channels)} feature column(s) "
-            f"{data.channels}. Columns other than the id, time and label columns are features: "
-            "name those with --id-column, --time-column and --label-column."
-        )
+            f"{source}: the model was fit on the feature columns {names} and reads them by "
+            f"name; the file {' and '.join(parts)}. {_FEATURE_COLUMNS}")
+    order = [data.channels.index(name) for name in names]
+    if order == list(range(len(order))):
+        return data.X
+    return [x[:, order] for x in data.X]
 
 
 # ----------------------------------------------------------------------- kinds
@@ -242,11 +266,11 @@ class _Sequences(_Scorer):
 
     def outputs(self, data):
         """The steps of each sequence of ``data``, and each signature's outputs for them."""
-        _check_channels(data, self.n_features, self.source)
-        lengths = [len(x) for x in data.X]
+        X = _features(data, self.manifest, self.source)
+        lengths = [len(x) for x in X]
 
         def inputs(part):
-            return {"sequences": check_sequences(data.X[part], "sequences", "seqkit predict",
+            return {"sequences": check_sequences(X[part], "sequences", "seqkit predict",
                                                  n_features=self.n_features).values}
 
         return lengths, [_call(f, inputs, lengths, self.n_features) for f in self.functions]

@@ -28,6 +28,7 @@ from seqkit._validation import (
     check_int,
     check_sequences,
     check_token_sequences,
+    set_feature_names,
 )
 from seqkit.padding import PAD_ID, PAD_TOKEN
 
@@ -232,6 +233,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     scale_ : ndarray of shape (n_features,)
     n_features_in_ : int
         The number of features (channels) per step; 1 for univariate input.
+    feature_names_in_ : ndarray of shape (n_features_in_,), object
+        The column names of a list of pandas DataFrames that share string
+        columns. Defined only when fit on those. Sequences given as DataFrames
+        after fit must have these columns in this order; an export carries
+        them, and ``seqkit predict`` reads a file's columns by these names.
 
     Examples
     --------
@@ -260,12 +266,14 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         owner = type(self).__name__
         check_bool(self.with_mean, "with_mean", owner)
         check_bool(self.with_std, "with_std", owner)
-        values = check_sequences(X, owner=owner, dtype=np.float64).values
+        sequences = check_sequences(X, owner=owner, dtype=np.float64)
+        values = sequences.values
         n_features = values.shape[2]
         self.mean_ = np.nanmean(values, axis=(0, 1)) if self.with_mean else np.zeros(n_features)
         scale = np.nanstd(values, axis=(0, 1)) if self.with_std else np.ones(n_features)
         self.scale_ = np.where(scale > 10 * np.finfo(np.float64).eps, scale, 1.0)
         self.n_features_in_ = n_features
+        set_feature_names(self, sequences)
         return self
 
     def transform(self, X):
@@ -279,7 +287,8 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     def _map(self, X, function):
         check_is_fitted(self)
         sequences = check_sequences(
-            X, owner=type(self).__name__, n_features=self.n_features_in_, dtype=np.float64
+            X, owner=type(self).__name__, n_features=self.n_features_in_, dtype=np.float64,
+            feature_names=getattr(self, "feature_names_in_", None),
         )
         return sequences.like_input(function(sequences.values))
 

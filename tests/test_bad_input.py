@@ -109,10 +109,15 @@ def estimators():
     return {
         "classifier": fast_classifier().fit(X, Y),
         "tagger": fast_tagger().fit(TOKENS, TAGS),
-        "numeric_tagger": fast_tagger().fit([np.ones((len(t), 2)) for t in TAGS], TAGS),
+        "numeric_tagger": fast_tagger().fit(_frames([np.ones((len(t), 2)) for t in TAGS]), TAGS),
         "forecaster": fast_forecaster().fit(SERIES),
         "covariate_forecaster": fast_forecaster().fit(SERIES, X=np.arange(60.0)),
     }
+
+
+def _frames(sequences, columns=("speed", "heading")):
+    """``sequences`` as DataFrames with the named feature columns."""
+    return [pd.DataFrame(x, columns=list(columns)) for x in sequences]
 
 
 def _with(sequences, index, step, value):
@@ -129,6 +134,11 @@ def _on(index, series=SERIES):
 
 # (case, call, error, message pattern)
 FIT_CASES = [
+    ("DataFrames with different columns",
+     lambda: fast_classifier().fit(_frames(X[:12]) + _frames(X[12:], ("heading", "speed")), Y),
+     InvalidInputError, r"The DataFrames of X must have the same columns, in the same order: "
+     r"they are the features\. X\[0\] has \['speed', 'heading'\]; X\[12\] has \['heading', "
+     r"'speed'\]\."),
     ("nan in X", lambda: fast_classifier().fit(_with(X, 3, 2, np.nan), Y),
      InvalidInputError, r"X contains NaN or inf in sequence 3 at step 2\."),
     ("inf in X", lambda: fast_classifier().fit(_with(X, 0, 1, np.inf), Y),
@@ -291,6 +301,15 @@ PREDICT_CASES = [
     ("wrong number of features, tagger", "numeric_tagger",
      lambda e: e.predict([np.zeros((4, 1))]),
      InvalidInputError, r"X has 1 features, but SequenceTagger is expecting 2 features"),
+    ("reordered columns, tagger", "numeric_tagger",
+     lambda e: e.predict(_frames([np.ones((4, 2))], ("heading", "speed"))),
+     InvalidInputError, r"The columns of X must be the features SequenceTagger was fit on, in "
+     r"the same order: \['speed', 'heading'\]\. Got \['heading', 'speed'\] \(another order: "
+     r"select the features, e\.g\. \[frame\[\['speed', 'heading'\]\] for frame in X\]\)\."),
+    ("an unknown column, tagger", "numeric_tagger",
+     lambda e: e.predict(_frames([np.ones((4, 2))], ("speed", "bearing"))),
+     InvalidInputError, r"Got \['speed', 'bearing'\] \(missing \['heading'\], unexpected "
+     r"\['bearing'\]\)\."),
     ("unseen label in score", "classifier", lambda e: e.score(X, ["sideways"] + list(Y[1:])),
      InvalidInputError, r"y contains labels that SequenceClassifier never saw in fit: "
      r"\['sideways'\]"),

@@ -12,9 +12,7 @@ import pytest
 from seqkit import export, predicting
 from seqkit.cli import main
 from tests.estimators.data import monthly_series
-from tests.helpers.exports import fitted, requests
-
-FEATURES = ["f0", "f1"]
+from tests.helpers.exports import FEATURES, fitted, requests
 
 
 def _predict(capsys, *argv):
@@ -168,6 +166,33 @@ def test_classes_and_probabilities_are_the_estimators(exports, tmp_path, capsys,
         assert got["id"].tolist() == [f"s{i}" for i in range(len(sequences))]
     assert got["label"].tolist() == labels.tolist()
     np.testing.assert_allclose(got.iloc[:, 2:], model.predict_proba(sequences), atol=1e-5)
+
+
+@pytest.mark.slow  # loads a SavedModel
+def test_a_tables_feature_columns_are_read_by_the_names_the_model_was_fit_on(
+        exports, tmp_path, capsys):
+    sequences = requests("classifier")[0]
+    assert fitted("classifier").feature_names_in_.tolist() == FEATURES
+    assert export.read_manifest(exports("classifier"))["feature_names"] == FEATURES
+    table = _sequence_table(sequences)
+    outputs = []
+    for name, columns in [("as_fit", ["unique_id", "ds", *FEATURES]),
+                          ("reordered", ["ds", FEATURES[1], "unique_id", FEATURES[0]])]:
+        table[columns].to_csv(tmp_path / f"{name}.csv", index=False)
+        status, out, err = _predict(capsys, exports("classifier"), tmp_path / f"{name}.csv")
+        assert (status, err) == (0, ""), err
+        outputs.append(out)
+    _assert_same_csv(outputs[1], outputs[0], "reordered columns")
+    got = pd.read_csv(io.StringIO(outputs[1]))
+    np.testing.assert_allclose(got.iloc[:, 2:], fitted("classifier").predict_proba(sequences),
+                               atol=1e-5)
+    renamed = table.rename(columns={FEATURES[0]: "g0"})
+    renamed.to_csv(tmp_path / "renamed.csv", index=False)
+    _assert_refused(capsys, tmp_path, [exports("classifier"), tmp_path / "renamed.csv"],
+                    "renamed.csv", "no column(s) ['f0']", "also has ['g0']", "--id-column")
+    table.assign(extra=1.0).to_csv(tmp_path / "extra.csv", index=False)
+    _assert_refused(capsys, tmp_path, [exports("classifier"), tmp_path / "extra.csv"],
+                    "extra.csv", "['extra'], which the model does not take")
 
 
 @pytest.mark.slow  # loads a SavedModel
@@ -334,6 +359,8 @@ def test_a_wrong_output_extension_is_named(exports, tmp_path, capsys, sales):
 def test_input_for_another_kind_is_refused(exports, tmp_path, capsys, sales):
     out = tmp_path / "o.csv"
     _assert_refused(capsys, tmp_path, [exports("classifier"), sales, "-o", out],
+                    "feature columns ['f0', 'f1']", "sales.csv")
+    _assert_refused(capsys, tmp_path, [exports("bidirectional_tagger"), sales, "-o", out],
                     "2 feature(s)", "sales.csv")
     _assert_refused(capsys, tmp_path, [exports("tagger"), sales, "-o", tmp_path / "o.conll"],
                     "sales.csv")

@@ -15,6 +15,8 @@ from seqkit._validation import (
     check_not_empty,
     check_same_length,
     check_sequences,
+    feature_names_of,
+    set_feature_names,
 )
 from seqkit.estimators._base import (
     BaseSequenceEstimator,
@@ -97,6 +99,11 @@ random_state, verbose
         :meth:`predict_proba`.
     n_features_in_ : int
         Features (channels) per step; 1 for univariate sequences.
+    feature_names_in_ : ndarray of shape (n_features_in_,), object
+        The column names of a list of pandas DataFrames that share string
+        columns. Defined only when fit on those. Sequences given as DataFrames
+        after fit must have these columns in this order; an export carries
+        them, and ``seqkit predict`` reads a file's columns by these names.
     step_pooling_ : int
         The steps averaged into one (``step_pooling`` resolved).
     model_ : keras.Model
@@ -161,6 +168,7 @@ random_state, verbose
             )
         self.classes_ = classes
         self.n_features_in_ = sequences.values.shape[2]
+        set_feature_names(self, sequences)
         self.step_pooling_ = (math.ceil(sequences.lengths.max() / POOLED_LENGTH)
                               if self.step_pooling == "auto" else self.step_pooling)
         self._fit_network(
@@ -208,7 +216,8 @@ random_state, verbose
         """
         check_is_fitted(self)
         owner = type(self).__name__
-        sequences = check_sequences(X, owner=owner, n_features=self.n_features_in_)
+        sequences = check_sequences(X, owner=owner, n_features=self.n_features_in_,
+                                    feature_names=getattr(self, "feature_names_in_", None))
         y = check_labels(y, owner)
         check_same_length(len(sequences.values), len(y))
         check_known_labels(y, self.classes_, owner)
@@ -228,7 +237,8 @@ random_state, verbose
             Columns in the order of ``classes_``.
         """
         check_is_fitted(self)
-        sequences = check_sequences(X, owner=type(self).__name__, n_features=self.n_features_in_)
+        sequences = check_sequences(X, owner=type(self).__name__, n_features=self.n_features_in_,
+                                    feature_names=getattr(self, "feature_names_in_", None))
         return self._predict_network(sequences.values).astype(np.float64)
 
     def serving_spec(self):
@@ -240,7 +250,8 @@ random_state, verbose
         """
         check_is_fitted(self)
         return ServingSpec(kind="classifier", network=self.model_,
-                           n_features=self.n_features_in_, classes=tuple(self.classes_))
+                           n_features=self.n_features_in_, classes=tuple(self.classes_),
+                           feature_names=feature_names_of(self))
 
     def predict(self, X):
         """The most probable label of each sequence, shape ``(batch,)``; ``X`` as in :meth:`fit`."""

@@ -16,6 +16,8 @@ from seqkit._validation import (
     check_same_length,
     check_sequences,
     check_token_sequences,
+    feature_names_of,
+    set_feature_names,
 )
 from seqkit.crf import CRFLoss, add_crf, find_crf, iob2_constraints, is_iob2_tag
 from seqkit.estimators._base import (
@@ -193,6 +195,11 @@ random_state, verbose
         without constraints.
     n_features_in_ : int or None
         Features per step of numeric input; ``None`` for token input.
+    feature_names_in_ : ndarray of shape (n_features_in_,), object
+        The column names of a list of pandas DataFrames that share string
+        columns. Defined only when fit on those. Sequences given as DataFrames
+        after fit must have these columns in this order; an export carries
+        them, and ``seqkit predict`` reads a file's columns by these names.
     model_ : keras.Model
         The trained network: NaN-padded float32 ``(batch, timesteps,
         features)`` or int32 token ids ``(batch, timesteps)`` (0 pads; with
@@ -334,7 +341,8 @@ random_state, verbose
             )
         if tokens:
             return self._token_input(check_token_sequences(X, owner=owner))
-        sequences = check_sequences(X, owner=owner, n_features=self.n_features_in_)
+        sequences = check_sequences(X, owner=owner, n_features=self.n_features_in_,
+                                    feature_names=getattr(self, "feature_names_in_", None))
         return sequences.values, sequences.lengths
 
     def _targets(self, labels, shape):
@@ -392,6 +400,7 @@ random_state, verbose
             check_token_sequences(X, owner=owner)
             self.vocabulary_ = Vocabulary(min_frequency=self.min_frequency).fit(X)
             self.n_features_in_ = None
+            vars(self).pop("feature_names_in_", None)
             self.subword_features_ = bool(self.subword_features)
             x, lengths = self._token_input(X)
         else:
@@ -399,6 +408,7 @@ random_state, verbose
             self.vocabulary_ = None
             self.subword_features_ = False
             self.n_features_in_ = sequences.values.shape[2]
+            set_feature_names(self, sequences)
             x, lengths = sequences.values, sequences.lengths
         labels = check_label_sequences(y, lengths, owner)
         classes = np.unique(np.concatenate(labels))
@@ -507,6 +517,7 @@ random_state, verbose
         check_is_fitted(self)
         return ServingSpec(
             kind="tagger", network=self.model_, n_features=self.n_features_in_,
+            feature_names=feature_names_of(self),
             vocabulary=None if self.vocabulary_ is None else self.vocabulary_.vocabulary_,
             subword_buckets=self.subword_buckets if self.subword_features_ else None,
             classes=tuple(self.classes_), decoder=self._crf_layer(),

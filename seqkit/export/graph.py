@@ -120,5 +120,7 @@ class Graph(abc.ABC):
 
     def manifest(self):
         """What the manifest says about this kind, besides the signatures."""
+        names = self.spec.feature_names
         return {"kind": self.spec.kind, "input": "tokens" if self.spec.tokens else "sequences",
-                "n_features": self.n_features}
+                "n_features": self.n_features,
+                "feature_names": None if names is None else list(names)}

@@ -72,6 +72,9 @@ class ServingSpec:
         The trained network, built by :mod:`seqkit.networks`.
     n_features : int or None
         Features per step of numeric input; ``None`` for token input.
+    feature_names : tuple of str or None
+        The features' column names, when the model was fit on DataFrames
+        (its ``feature_names_in_``); ``None`` otherwise.
     vocabulary : dict of str to int or None
         Token ids of a network fit on tokens (:class:`seqkit.preprocessing.Vocabulary`).
     subword_buckets : int or None
@@ -97,6 +100,7 @@ class ServingSpec:
     classes: tuple | None = None
     decoder: typing.Any = None
     forecast: ForecastSpec | None = None
+    feature_names: tuple | None = None
 
     @property
     def tokens(self):

@@ -25,6 +25,7 @@ def serving_spec(model):
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
+    from seqkit._validation import feature_names_of
     from seqkit.preprocessing import SequenceScaler
 
     steps = list(model.named_steps.values()) if isinstance(model, Pipeline) else [model]
@@ -46,7 +47,8 @@ def serving_spec(model):
             f"it scales numeric sequences. Got it before {type(estimator).__name__}."
         )
     check_is_fitted(scaler)
-    return dataclasses.replace(spec, scaling=(scaler.mean_, scaler.scale_))
+    return dataclasses.replace(spec, scaling=(scaler.mean_, scaler.scale_),
+                               feature_names=feature_names_of(scaler) or spec.feature_names)
 
 
 def build_graph(spec):

@@ -218,10 +218,12 @@ def test_a_clone_of_a_fitted_estimator_has_its_parameters_and_nothing_fitted(fit
 
 
 def _documented_attributes(cls):
-    """The names in the "Attributes" section of the class docstring."""
+    """The names in the "Attributes" section of the class docstring, but those it says are
+    "Defined only when" something holds (as scikit-learn says of ``feature_names_in_``)."""
     section = inspect.getdoc(cls).split("Attributes\n----------\n")[1].split("\n\n")[0]
-    names = re.findall(r"^(\w+(?:, \w+)*) :", section, flags=re.MULTILINE)
-    return {name for group in names for name in group.split(", ")}
+    entries = re.findall(r"^(\w+(?:, \w+)*) :(.*(?:\n    .*)*)", section, flags=re.MULTILINE)
+    return {name for group, text in entries if "Defined only when" not in text
+            for name in group.split(", ")}
 
 
 def test_init_stores_the_parameters_only_and_fit_adds_attributes_ending_in_underscore(fitted):

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.pipeline import make_pipeline
 
 from seqkit import export
@@ -23,6 +24,9 @@ from tests.estimators.data import (
     ragged_classification,
     tagging_tokens,
 )
+
+FEATURES = ["f0", "f1"]
+"""The column names the classifier is fit on."""
 
 SUBPROCESS_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 BLOCK_SEQKIT = 'import sys\nsys.modules["seqkit"] = None\nsys.modules["keras"] = None\n'
@@ -37,7 +41,8 @@ def _covariates(rows, seed):
 def fitted(name):
     """A fitted model, once per test session (fits take seconds)."""
     if name == "classifier":  # a Pipeline: the scaling goes into the graph; stacked LSTMs
-        X, y = ragged_classification()  # that stream (no convolutional branch)
+        X, y = ragged_classification()  # that stream (no convolutional branch); fit on named
+        X = [pd.DataFrame(x, columns=FEATURES) for x in X]  # columns, which the export lists
         return make_pipeline(SequenceScaler(), fast_classifier(num_layers=2, conv_branch=False)
                              ).fit(X, y)
     if name == "tagger":  # tokens: the vocabulary goes into the graph

@@ -6,6 +6,7 @@ writes them, in the formats users bring. The runs use tiny settings (1 epoch,
 """
 
 import hashlib
+import io
 import shutil
 
 import numpy as np
@@ -14,6 +15,8 @@ import pytest
 
 from pipelines import classification, forecasting, tagging
 from pipelines.examples import write_examples
+from seqkit.cli import main
+from seqkit.export import read_manifest
 from tests.helpers.pipelines import TINY
 from tests.helpers.servers import serving_folder
 
@@ -193,16 +196,26 @@ def test_forecasting_refuses_series_too_short_for_the_run(lengths, argv, message
 
 
 def test_classification_on_a_long_table_makes_a_stratified_split(workdir, files,
-                                                                   recorded_runs):
+                                                                   recorded_runs, capsys):
     files("vowels.csv")
 
-    classification.run(["--data", "vowels.csv", "--label-column", "speaker", *TINY])
+    report = classification.run(["--data", "vowels.csv", "--label-column", "speaker", *TINY])
 
     (run,) = recorded_runs()
     params = run.data.params
     assert params["split"] == "a stratified 25% of the sequences (seed 0)"
     assert params["n_train_sequences"] == "202" and params["n_test_sequences"] == "68"
     assert params["n_channels"] == "12"
+    # The export reads a file's channels by the names it was fit on, in any order.
+    channels = [f"c{j}" for j in range(12)]
+    assert read_manifest(report.export_dir)["feature_names"] == channels
+    table = pd.read_csv(workdir / "vowels.csv")
+    table[["unique_id", *channels[::-1]]].to_csv(workdir / "reversed.csv", index=False)
+    outputs, _ = [], capsys.readouterr()
+    for source in ("vowels.csv", "reversed.csv"):
+        assert main(["predict", str(report.export_dir), source, "--label-column", "speaker"]) == 0
+        outputs.append(pd.read_csv(io.StringIO(capsys.readouterr().out)))
+    pd.testing.assert_frame_equal(outputs[1], outputs[0], rtol=1e-6)
 
 
 def test_tagging_on_a_conll_file(workdir, files, recorded_runs):

@@ -1,0 +1,108 @@
+"""Feature names: sequences given as pandas DataFrames are read by their columns' names.
+
+As in scikit-learn, a fit on DataFrames with string columns records them as
+``feature_names_in_``; later DataFrames must have those columns in that
+order, arrays are read by position, and an export lists the names.
+"""
+
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+
+from seqkit import datasets
+from seqkit.exceptions import InvalidInputError
+from seqkit.export import MANIFEST, export_saved_model
+from seqkit.preprocessing import SequenceScaler
+from tests.estimators.data import fast_classifier, fast_tagger
+
+CHANNELS = [f"c{j}" for j in range(12)]
+
+
+@pytest.fixture(scope="module")
+def vowels():
+    """24 JapaneseVowels utterances (12 cepstral channels, 7-29 steps) as DataFrames, and
+    their speakers."""
+    X, y, _, _ = datasets.load_classification("japanese_vowels")
+    rows = np.concatenate([np.flatnonzero(y == speaker)[:3] for speaker in np.unique(y)])
+    return [pd.DataFrame(X[i], columns=CHANNELS) for i in rows], y[rows]
+
+
+@pytest.fixture(scope="module")
+def classifier(vowels):
+    return fast_classifier(conv_branch=False).fit(*vowels)
+
+
+def _steps(frames):
+    return [np.where(frame["c0"].to_numpy() > frame["c0"].median(), "high", "low")
+            for frame in frames]
+
+
+def test_a_fit_on_dataframes_records_their_columns(classifier, vowels):
+    assert classifier.feature_names_in_.dtype == object
+    assert classifier.feature_names_in_.tolist() == CHANNELS
+    assert pickle.loads(pickle.dumps(classifier)).feature_names_in_.tolist() == CHANNELS
+    assert not hasattr(clone(classifier), "feature_names_in_")
+    X, _ = vowels
+    arrays = [frame.to_numpy() for frame in X]  # read by position, as scikit-learn reads them
+    np.testing.assert_array_equal(classifier.predict_proba(arrays), classifier.predict_proba(X))
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda frame: frame[CHANNELS[::-1]], "another order: select the features"),
+    (lambda frame: frame.rename(columns={"c3": "C3"}), "missing ['c3'], unexpected ['C3']"),
+])
+def test_dataframes_with_other_columns_are_refused_after_fit(classifier, vowels, change, words):
+    X, y = vowels
+    changed = [change(frame) for frame in X]
+    for call in (classifier.predict, classifier.predict_proba,
+                 lambda data: classifier.network_batch(data, y)):
+        with pytest.raises(InvalidInputError, match="SequenceClassifier was fit on") as err:
+            call(changed)
+        assert words in str(err.value)
+
+
+def test_the_sequences_of_one_fit_must_share_their_columns(vowels):
+    X, y = vowels
+    mixed = [X[0][CHANNELS[::-1]], *X[1:]]
+    for estimator in (SequenceScaler(), fast_classifier(), fast_tagger()):
+        with pytest.raises(InvalidInputError, match=r"X\[0\] has \['c11'.*X\[1\] has \['c0'"):
+            estimator.fit(mixed, y)
+
+
+def test_columns_that_are_not_all_strings_give_no_names_and_a_refit_forgets_them(vowels):
+    X, y = vowels
+    scaler = SequenceScaler().fit(X)
+    assert scaler.feature_names_in_.tolist() == CHANNELS
+    scaler.fit([frame.set_axis(range(12), axis=1) for frame in X])
+    assert not hasattr(scaler, "feature_names_in_")
+    scaler.fit(X).fit([frame.to_numpy() for frame in X])
+    assert not hasattr(scaler, "feature_names_in_")
+
+
+def test_a_numeric_tagger_and_a_scaler_check_names_too(vowels):
+    X, _ = vowels
+    tagger = fast_tagger().fit(X, _steps(X))
+    assert tagger.feature_names_in_.tolist() == CHANNELS
+    reordered = [frame[CHANNELS[::-1]] for frame in X]
+    with pytest.raises(InvalidInputError, match="features SequenceTagger was fit on"):
+        tagger.predict(reordered)
+    scaler = SequenceScaler().fit(X)
+    with pytest.raises(InvalidInputError, match="features SequenceScaler was fit on"):
+        scaler.transform(reordered)
+
+
+def test_an_export_lists_the_names_from_the_estimator_or_the_pipelines_scaler(
+        classifier, vowels, tmp_path):
+    X, y = vowels
+    pipeline = make_pipeline(SequenceScaler(), fast_classifier(conv_branch=False)).fit(X, y)
+    assert pipeline.feature_names_in_.tolist() == CHANNELS  # the scaler's, as scikit-learn has it
+    unnamed = fast_classifier(conv_branch=False).fit([frame.to_numpy() for frame in X], y)
+    for name, model, names in [("estimator", classifier, CHANNELS),
+                               ("pipeline", pipeline, CHANNELS), ("arrays", unnamed, None)]:
+        manifest = json.loads((export_saved_model(model, tmp_path / name) / MANIFEST).read_text())
+        assert manifest["feature_names"] == names, name
