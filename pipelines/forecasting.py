@@ -15,6 +15,7 @@ Run ``python -m pipelines.forecasting --help`` for the options.
 """
 
 import argparse
+import dataclasses
 
 import keras
 import numpy as np
@@ -139,13 +140,18 @@ def _bundled(args):
 
 
 def _check_test(train, test):
-    """The test file continues every training series by the same number of steps."""
+    """The test file continues every training series by the same number of steps: the test
+    series, in the training file's order (they are matched by id), and the horizon."""
     where = f"{test.info.uri} (the test data of {train.info.uri})"
-    if test.ids != train.ids:
+    if set(test.ids) != set(train.ids):
         missing = sorted(set(train.ids) - set(test.ids))[:3]
         extra = sorted(set(test.ids) - set(train.ids))[:3]
-        raise DataFileError(f"{where}: must hold the same series as the training data, in the "
-                            f"same order; missing {missing}, unknown {extra}.")
+        raise DataFileError(f"{where}: must hold the same series as the training data; "
+                            f"missing {missing}, unknown {extra}.")
+    if test.ids != train.ids:
+        order = [test.ids.index(series_id) for series_id in train.ids]
+        test = dataclasses.replace(test, ids=list(train.ids), y=[test.y[i] for i in order],
+                                   X=None if test.X is None else [test.X[i] for i in order])
     lengths = {len(series) for series in test.y}
     if len(lengths) != 1:
         raise DataFileError(f"{where}: every series must have the same number of steps (the "
@@ -156,7 +162,7 @@ def _check_test(train, test):
             raise DataFileError(f"{where}: series {before.name!r} must continue at {expected} "
                                 f"(after its last training step); its test data start at "
                                 f"{after.index[0]}.")
-    return lengths.pop()
+    return test, lengths.pop()
 
 
 def _estimator(args, horizon, lookback, season_length):
@@ -207,8 +213,7 @@ def load(args):
             train, test = data.split(horizon)
             split = f"the last {horizon} steps of each series"
         else:
-            train, test = data, _read(args, args.test_data)
-            horizon = _check_test(train, test)
+            train, (test, horizon) = data, _check_test(data, _read(args, args.test_data))
             if args.horizon not in (None, horizon):
                 raise DataFileError(f"{args.test_data}: holds {horizon} steps per series, but "
                                     f"--horizon is {args.horizon}.")

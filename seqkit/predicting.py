@@ -32,13 +32,17 @@ order, and a missing or unknown one is refused. Otherwise, and always for
 Tables are written as CSV or Parquet, chosen by the output's extension; with
 no output file, to stdout as CSV (CoNLL for a token tagger). An output file
 is written beside its final place and renamed there once everything is
-scored (:func:`seqkit._files.staged_file`), so a failure leaves none.
+scored (:func:`seqkit._files.staged_file`), so a failure leaves none; stdout
+gets the predictions once everything is scored too (held in a temporary
+file meanwhile), so a failure prints none.
 """
 
 import contextlib
 import dataclasses
 import itertools
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +61,10 @@ CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".txt")
 
 BATCH_SEQUENCES = 256
 """Most sequences one call of a signature takes."""
+
+SPOOL_BYTES = 1 << 26
+"""Predictions for stdout held in memory before the rest goes to a temporary file, until
+everything is scored."""
 
 BATCH_VALUES = 1 << 22
 """Most values (sequences x padded steps x features) one call takes, unless one sequence
@@ -444,9 +452,14 @@ class _ConllWriter:
 
 @contextlib.contextmanager
 def _writer(output, conll):
-    """Yield a writer to ``output`` (stdout for ``None``), staged until the block succeeds."""
+    """Yield a writer to ``output`` (stdout for ``None``), staged until the block succeeds:
+    stdout gets nothing from a file that fails in a later chunk, as a file is not written."""
     if output is None:
-        yield _ConllWriter(sys.stdout) if conll else _TableWriter(sys.stdout, False)
+        with tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", encoding="utf-8",
+                                           newline="") as spool:
+            yield _ConllWriter(spool) if conll else _TableWriter(spool, False)
+            spool.seek(0)
+            shutil.copyfileobj(spool, sys.stdout)
         sys.stdout.flush()
         return
     with staged_file(output) as partial:

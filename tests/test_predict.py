@@ -317,11 +317,11 @@ def test_a_fresh_process_prints_no_tensorflow_start_up_lines(exports, tmp_path, 
 
 
 def _assert_refused(capsys, tmp_path, argv, *words):
-    """``seqkit predict argv`` exits 1 with a one-line error holding ``words`` and writes
-    no file."""
+    """``seqkit predict argv`` exits 1 with a one-line error holding ``words``, prints
+    nothing to stdout and writes no file."""
     before = set(tmp_path.rglob("*"))
     status, out, err = _predict(capsys, *argv)
-    assert status == 1, err
+    assert (status, out) == (1, ""), err
     assert err.startswith("seqkit predict: error: ") and err.count("\n") == 1, err
     for word in words:
         assert word in err, (word, err)
@@ -375,6 +375,6 @@ def test_a_bad_file_writes_nothing_even_after_good_chunks(exports, tmp_path, cap
     table.loc[len(table) - 2, "y"] = "abc"  # in the last series, read in a later chunk
     source = tmp_path / "sales.csv"
     table.to_csv(source, index=False)
-    _assert_refused(capsys, tmp_path, [exports("streaming_forecaster"), source,
-                                       "-o", tmp_path / "o.parquet", "--chunk-rows", 5],
-                    "sales.csv", "'abc'")
+    for output in (["-o", tmp_path / "o.parquet"], []):  # a file, or stdout
+        _assert_refused(capsys, tmp_path, [exports("streaming_forecaster"), source,
+                                           *output, "--chunk-rows", 5], "sales.csv", "'abc'")

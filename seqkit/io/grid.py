@@ -93,8 +93,8 @@ class Grid:
         if kind == "integer" and self.given:
             raise self.opened.error(
                 self._where(part, 0),
-                f"times are integers ({stamps[0]}), so freq={self.freq!r} does not apply; pass "
-                "freq=None",
+                f"times are integers ({stamps[0]}), so the frequency {self.freq!r} does not "
+                "apply; leave it out (freq=None in Python, no --freq on the command line)",
             )
         if self.kind is not None and kind != self.kind:
             raise self.opened.error(
@@ -110,8 +110,10 @@ class Grid:
             if found is None:
                 raise self.opened.error(
                     self._where(part, 0),
-                    f"series {series_id!r} ({len(stamps)} steps) has no regular frequency "
-                    "(irregular steps, or a single step); pass freq=",
+                    f"series {series_id!r} ({len(stamps)} step{'s' * (len(stamps) != 1)}) has "
+                    "no regular frequency (irregular steps, or a single step); give the "
+                    "frequency, a pandas offset alias such as 'D' or 'MS' (freq= in Python, "
+                    "--freq on the command line)",
                 )
             self.freq = found
         elif found is not None and found != self.freq and not self.given:

@@ -145,7 +145,8 @@ class SeriesData:
             if len(values) < min_steps:
                 raise file_error(
                     self.info.uri, None,
-                    f"series {series_id!r} has {len(values)} steps; {why} needs at least "
+                    f"series {series_id!r} has {len(values)} step{'s' * (len(values) != 1)}; "
+                    f"{why} needs at least "
                     f"{min_steps}",
                 )
 

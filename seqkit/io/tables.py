@@ -299,10 +299,11 @@ def complete_groups(opened, chunks, id_column, noun):
 def _finish(opened, chunk, keys, start, stop, finished, noun):
     key = keys[start]
     if key in finished:
+        nouns = noun if noun.endswith("s") else f"{noun}s"  # "series" is its own plural
         raise opened.error(
             chunk.where(start),
             f"the rows of one {noun} must be contiguous; {noun} {key!r} continues here after "
-            f"rows of other {noun}s (its rows before end at {chunk.unit} {finished[key]}); sort "
+            f"rows of other {nouns} (its rows before end at {chunk.unit} {finished[key]}); sort "
             "the rows by id",
         )
     finished[key] = chunk.positions[stop - 1]

@@ -94,10 +94,15 @@ def test_fill_cannot_fill_a_first_value(write, refused):
          "00:00:00 comes after 2020-01-02 00:00:00 (line 2); sort the rows by id and time."),
         ("unique_id,ds,y\na,1,1\nb,1,1\na,2,2\n", {},
          "s.csv, line 4: the rows of one series must be contiguous; series 'a' continues here "
-         "after rows of other seriess (its rows before end at line 2); sort the rows by id."),
+         "after rows of other series (its rows before end at line 2); sort the rows by id."),
         ("ds,y\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n2020-01-04 12:00,4\n", {},
          "s.csv, line 2, column 'ds': series 'y' (4 steps) has no regular frequency (irregular "
-         "steps, or a single step); pass freq=."),
+         "steps, or a single step); give the frequency, a pandas offset alias such as 'D' or "
+         "'MS' (freq= in Python, --freq on the command line)."),
+        ("ds,y\n2020-01-01,1\n", {},
+         "s.csv, line 2, column 'ds': series 'y' (1 step) has no regular frequency (irregular "
+         "steps, or a single step); give the frequency, a pandas offset alias such as 'D' or "
+         "'MS' (freq= in Python, --freq on the command line)."),
         ("ds,y\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n2020-01-04 12:00,4\n", {"freq": "D"},
          "s.csv, line 5, column 'ds': 2020-01-04 12:00:00 is not a step of the regular 'D' "
          "grid of series 'y' (irregular steps)."),
@@ -113,8 +118,8 @@ def test_fill_cannot_fill_a_first_value(write, refused):
          "s.csv, line 3, column 'ds': 2020-01-02 00:00:00 is not a step of the regular 'MS' "
          "grid of series 'y' (irregular steps)."),
         ("ds,y\n0,1\n1,2\n", {"freq": "D"},
-         "s.csv, line 2, column 'ds': times are integers (0), so freq='D' does not apply; pass "
-         "freq=None."),
+         "s.csv, line 2, column 'ds': times are integers (0), so the frequency 'D' does not "
+         "apply; leave it out (freq=None in Python, no --freq on the command line)."),
         ("ds,y\n0,1\n2,2\n5,3\n", {},
          "s.csv, line 4, column 'ds': 5 is not a step of the regular grid of series 'y' (start "
          "0, step 2; irregular steps)."),
@@ -192,7 +197,7 @@ def test_chunks_keep_checking_contiguity_and_frequency(write, refused):
     name = write("s.csv", "unique_id,ds,y\na,1,1\na,2,1\nb,1,1\nb,2,1\na,3,1\n")
     refused(lambda: list(iter_series(name, chunk_rows=2)),
             "s.csv, line 6: the rows of one series must be contiguous; series 'a' continues here "
-            "after rows of other seriess (its rows before end at line 3); sort the rows by id.")
+            "after rows of other series (its rows before end at line 3); sort the rows by id.")
 
 
 def test_parquet_chunks_give_the_same_series_as_a_whole_read(write, tmp_path):
