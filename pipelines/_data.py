@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from seqkit import datasets, io, tracking
+from seqkit._feature_names import differences
 from seqkit.exceptions import DataFileError
 
 
@@ -58,10 +59,35 @@ def bundled_sequences(name, X, y, *, fmt="ts"):
 
 
 def named_sequences(part):
-    """The sequences of a :class:`seqkit.io.SequenceData` as DataFrames with its channel
-    names as columns, so that a model fit on them records the names (``feature_names_in_``)
-    and its export reads a file's columns by name, in any order."""
+    """The sequences of a :class:`seqkit.io.SequenceData`: from a table, as DataFrames with
+    its channel names as columns, so that a model fit on them records the names
+    (``feature_names_in_``) and its export reads a file's columns by name, in any order;
+    from a ``.ts`` file or a bundled set, whose dimensions have no names, as arrays."""
+    if part.info.format not in ("csv", "parquet"):
+        return list(part.X)
     return [pd.DataFrame(x, columns=part.channels, copy=False) for x in part.X]
+
+
+def matched_channels(train, test):
+    """``test`` (a :class:`seqkit.io.SequenceData`) with its channels in the order of
+    ``train``'s, matched by name as ``seqkit predict`` matches them.
+
+    Raises
+    ------
+    DataFileError
+        If the two files' channels differ.
+    """
+    if test.channels == train.channels:
+        return test
+    missing, unexpected = differences(train.channels, test.channels)
+    if missing or unexpected:
+        raise DataFileError(
+            f"{test.info.uri}: its channels {test.channels} must be those of "
+            f"{train.info.uri}, {train.channels}, in any order; missing {missing}, "
+            f"unexpected {unexpected}.")
+    order = [test.channels.index(name) for name in train.channels]
+    return dataclasses.replace(test, X=[x[:, order] for x in test.X],
+                               channels=list(train.channels))
 
 
 def user_parts(args, read, split, how):

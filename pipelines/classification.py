@@ -22,6 +22,7 @@ from pipelines._args import add_column_options, base_parser, data_name, estimato
 from pipelines._data import (
     Data,
     bundled_sequences,
+    matched_channels,
     named_sequences,
     stratified_split,
     user_parts,
@@ -31,7 +32,6 @@ from pipelines._report import Report
 from seqkit import datasets, io
 from seqkit.baselines import NearestNeighborDTWClassifier
 from seqkit.estimators import SequenceClassifier
-from seqkit.exceptions import DataFileError
 from seqkit.preprocessing import SequenceScaler
 
 # Estimator settings per data set (the command-line options override them).
@@ -74,9 +74,7 @@ def load(args):
     else:
         train, test, split = user_parts(args, _read, stratified_split,
                                         f"a stratified 25% of the sequences (seed {args.seed})")
-        if test.channels != train.channels:
-            raise DataFileError(f"{args.test_data}: its channels {test.channels} differ from "
-                                f"those of {args.data}: {train.channels}.")
+        test = matched_channels(train, test)
     io.check_several_labels(train.y, train_uri=train.info.uri)
     io.check_labels_seen(train.y, test.y, train_uri=train.info.uri, test_uri=test.info.uri)
     params = {"n_channels": len(train.channels), "n_classes": len(set(train.y)),

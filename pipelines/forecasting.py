@@ -37,7 +37,8 @@ from seqkit import datasets, io, tracking
 from seqkit.baselines import AutoETSForecaster, SeasonalNaiveForecaster
 from seqkit.estimators import SequenceForecaster
 from seqkit.estimators._conformal import training_head
-from seqkit.estimators._series import future_index, with_weights
+from seqkit.estimators._series import future_index
+from seqkit.estimators._training_windows import with_weights
 from seqkit.exceptions import DataFileError, InvalidInputError
 from seqkit.metrics import (
     mean_absolute_scaled_error,
@@ -148,8 +149,9 @@ def _check_test(train, test):
         extra = sorted(set(test.ids) - set(train.ids))[:3]
         raise DataFileError(f"{where}: must hold the same series as the training data; "
                             f"missing {missing}, unknown {extra}.")
-    if test.ids != train.ids:
-        order = [test.ids.index(series_id) for series_id in train.ids]
+    if test.ids != train.ids:  # its frame, logged as the run's input, keeps the file's order
+        place = {series_id: i for i, series_id in enumerate(test.ids)}
+        order = [place[series_id] for series_id in train.ids]
         test = dataclasses.replace(test, ids=list(train.ids), y=[test.y[i] for i in order],
                                    X=None if test.X is None else [test.X[i] for i in order])
     lengths = {len(series) for series in test.y}

@@ -23,6 +23,7 @@ from pipelines._data import (
     Data,
     bundled_info,
     bundled_sequences,
+    matched_channels,
     named_sequences,
     random_split,
     user_parts,
@@ -104,6 +105,8 @@ def load(args):
     else:
         train, test, split = user_parts(args, _read, random_split,
                                         f"a random 20% of the sequences (seed {args.seed})")
+        if isinstance(train, io.SequenceData) and isinstance(test, io.SequenceData):
+            test = matched_channels(train, test)
     io.check_several_labels(_labels(train), train_uri=train.info.uri)
     io.check_labels_seen(_labels(train), _labels(test), train_uri=train.info.uri,
                          test_uri=test.info.uri)

@@ -12,6 +12,7 @@ import typing
 import numpy as np
 import scipy.sparse
 
+from seqkit._feature_names import sequence_names
 from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 
 
@@ -267,81 +268,6 @@ def check_not_empty(X, name="X"):
     return X
 
 
-def _column_names(X, name):
-    """The column names that a list of pandas DataFrames shares, or ``None``.
-
-    As in scikit-learn, names count only when every column name is a str and
-    every sequence is a DataFrame; DataFrames whose columns differ are refused.
-    """
-    frames = [i for i, item in enumerate(X) if hasattr(item, "columns") and item.ndim == 2]
-    if not frames:
-        return None
-    first = list(X[frames[0]].columns)
-    for i in frames[1:]:
-        columns = list(X[i].columns)
-        if columns != first:
-            raise InvalidInputError(
-                f"The DataFrames of {name} must have the same columns, in the same order: they "
-                f"are the features. {name}[{frames[0]}] has {first}; {name}[{i}] has {columns}."
-            )
-    if len(frames) < len(X) or not all(isinstance(c, str) for c in first):
-        return None
-    return tuple(first)
-
-
-def check_feature_names(fitted, given, name="X", owner="seqkit"):
-    """Refuse sequences whose column names differ from those seen in fit.
-
-    Parameters
-    ----------
-    fitted : array-like of str or None
-        ``feature_names_in_`` of the fitted estimator (``None``: fit without
-        names, so nothing is checked).
-    given : tuple of str or None
-        :attr:`Sequences.feature_names` of the new data (``None``: an array,
-        read by position, as in scikit-learn).
-    name, owner : str
-        How the data and the estimator are named in the message.
-
-    Raises
-    ------
-    InvalidInputError
-        If both are known and differ, in names or in order: columns are read
-        by position, so a reordered table would give other predictions.
-    """
-    if fitted is None or given is None:
-        return
-    fitted = [str(n) for n in fitted]
-    if list(given) == fitted:
-        return
-    missing = [n for n in fitted if n not in given]
-    unexpected = [n for n in given if n not in fitted]
-    if missing:
-        what = f"missing {missing}" + (f", unexpected {unexpected}" if unexpected else "")
-    else:
-        what = (f"unexpected {unexpected}: " if unexpected else "another order: ") + (
-            f"select the features, e.g. [frame[{fitted}] for frame in {name}]")
-    raise InvalidInputError(
-        f"The columns of {name} must be the features {owner} was fit on, in the same order: "
-        f"{fitted}. Got {list(given)} ({what})."
-    )
-
-
-def set_feature_names(estimator, sequences):
-    """Set ``estimator.feature_names_in_`` from the sequences a fit reads, as scikit-learn
-    does: an object array of the DataFrames' column names, or no attribute without them."""
-    if sequences.feature_names is None:
-        vars(estimator).pop("feature_names_in_", None)
-    else:
-        estimator.feature_names_in_ = np.asarray(sequences.feature_names, dtype=object)
-
-
-def feature_names_of(estimator):
-    """The ``feature_names_in_`` of a fitted estimator as a tuple of str, or ``None``."""
-    names = getattr(estimator, "feature_names_in_", None)
-    return None if names is None else tuple(str(name) for name in names)
-
-
 def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.float32,
                     feature_names=None):
     """Validate numeric sequences and pad them into one array.
@@ -386,8 +312,7 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
     check_dense(X, name)
     check_not_empty(X, name)
     ragged = isinstance(X, (list, tuple))
-    names = _column_names(X, name) if ragged else None
-    check_feature_names(feature_names, names, name, owner)
+    names = sequence_names(X, name, owner, feature_names)
     if ragged:
         items = [_as_float(item, f"{name}[{i}]", dtype) for i, item in enumerate(X)]
         ndims = {item.ndim for item in items}

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqkit._feature_names import differences
 from seqkit._files import staged_file
 from seqkit._validation import check_sequences
 from seqkit.exceptions import CommandError, DataFileError
@@ -167,8 +168,7 @@ def _features(data, manifest, source):
                 f"{source}: the model takes {n_features} feature(s) per step; the file has "
                 f"{len(data.channels)} feature column(s) {data.channels}. {_FEATURE_COLUMNS}")
         return data.X
-    missing = [name for name in names if name not in data.channels]
-    unexpected = [name for name in data.channels if name not in names]
+    missing, unexpected = differences(names, data.channels)
     if missing or unexpected:
         parts = ([f"has no column(s) {missing}"] if missing else []) + (
             [f"also has {unexpected}, which the model does not take"] if unexpected else [])

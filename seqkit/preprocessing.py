@@ -23,12 +23,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from seqkit._feature_names import set_feature_names
 from seqkit._validation import (
     check_bool,
     check_int,
     check_sequences,
     check_token_sequences,
-    set_feature_names,
 )
 from seqkit.padding import PAD_ID, PAD_TOKEN
 
@@ -236,8 +236,9 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,), object
         The column names of a list of pandas DataFrames that share string
         columns. Defined only when fit on those. Sequences given as DataFrames
-        after fit must have these columns in this order; an export carries
-        them, and ``seqkit predict`` reads a file's columns by these names.
+        after fit must have these columns in this order; the export of a
+        Pipeline it starts carries them, and ``seqkit predict`` reads a
+        file's columns by these names.
 
     Examples
     --------
@@ -273,7 +274,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         scale = np.nanstd(values, axis=(0, 1)) if self.with_std else np.ones(n_features)
         self.scale_ = np.where(scale > 10 * np.finfo(np.float64).eps, scale, 1.0)
         self.n_features_in_ = n_features
-        set_feature_names(self, sequences)
+        set_feature_names(self, sequences.feature_names)
         return self
 
     def transform(self, X):

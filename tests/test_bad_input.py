@@ -305,7 +305,8 @@ PREDICT_CASES = [
      lambda e: e.predict(_frames([np.ones((4, 2))], ("heading", "speed"))),
      InvalidInputError, r"The columns of X must be the features SequenceTagger was fit on, in "
      r"the same order: \['speed', 'heading'\]\. Got \['heading', 'speed'\] \(another order: "
-     r"select the features, e\.g\. \[frame\[\['speed', 'heading'\]\] for frame in X\]\)\."),
+     r"select the features in that order, frame\[\['speed', 'heading'\]\] for each DataFrame "
+     r"of X\)\."),
     ("an unknown column, tagger", "numeric_tagger",
      lambda e: e.predict(_frames([np.ones((4, 2))], ("speed", "bearing"))),
      InvalidInputError, r"Got \['speed', 'bearing'\] \(missing \['heading'\], unexpected "

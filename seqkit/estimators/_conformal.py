@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from seqkit.estimators._series import tail_split, take_windows, window_count
+from seqkit.estimators._training_windows import tail_split, take_windows, window_count
 from seqkit.exceptions import InvalidInputError
 
 
@@ -50,7 +50,7 @@ def split_windows(per_series, calibration_fraction, validation_fraction, gap):
 def training_head(steps, lookback, horizon, calibration_fraction, validation_fraction,
                   full_history=False):
     """The training windows that :func:`split_windows` leaves a series of ``steps`` steps
-    (of :func:`~seqkit.estimators._series.window_count` windows, ``gap = horizon - 1``);
+    (of :func:`~seqkit.estimators._training_windows.window_count` windows, ``gap = horizon - 1``);
     0 where its tails and gaps take them all."""
     gap = horizon - 1
     stop, _ = tail_split(window_count(steps, lookback, horizon, full_history),

@@ -10,15 +10,11 @@ A pandas index is the series' time axis and is checked as one
 (:func:`check_index`): it must be a ``DatetimeIndex``, ``PeriodIndex`` or
 integer index, oldest first, without duplicates, missing dates or gaps, and
 in one time zone. Nothing is sorted or filled silently: each refusal says
-how to fix the input.
-
-The windows a forecaster trains on and reads (:func:`training_windows`,
-:func:`last_steps`) are padded with NaN steps where a series is shorter
-than they are: the networks mask such steps, and missing targets are left
-out of the loss.
+how to fix the input. DataFrames are read by their columns' names
+(:mod:`seqkit._feature_names`). The windows cut from the series are in
+:mod:`seqkit.estimators._training_windows`.
 """
 
-import math
 import typing
 import warnings
 
@@ -26,9 +22,10 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from seqkit._feature_names import check_feature_names, column_names_of
 from seqkit._validation import check_dense, check_sequences
+from seqkit.estimators._training_windows import last_steps
 from seqkit.exceptions import InputTypeError, InvalidInputError
-from seqkit.preprocessing import sliding_windows
 
 
 class Form(typing.NamedTuple):
@@ -364,6 +361,42 @@ def check_series(y, name, owner, *, continued=True):
     return values, forms, many
 
 
+def check_training_data(y, X, owner):
+    """The series ``y`` and covariates ``X`` of a forecaster's fit, checked.
+
+    Returns
+    -------
+    series, forms, many
+        As :func:`check_series` gives them.
+    covariates : list of ndarray or None
+        As :func:`check_covariates` gives them (``None`` without ``X``).
+    covariate_names : tuple of str or None
+        The str columns that the DataFrames of ``X`` share (its ``feature_names_in_``).
+    """
+    series, forms, many = check_series(y, "y", owner)
+    column_names_of(y, "y", "targets")  # refuses DataFrames whose columns differ
+    covariates = names = None
+    if X is not None:
+        covariates = check_covariates(X, [len(s) for s in series], many, owner,
+                                      "one per step of y", forms)
+        names = column_names_of(X, "X", "covariates")
+    check_training_lengths(series, many)
+    return series, forms, many, covariates, names
+
+
+def check_histories(y, fitted_forms, n_targets, owner):
+    """Series ``y`` to forecast from, as :func:`check_series` gives them, with
+    ``n_targets`` targets; DataFrames must have the columns of the DataFrames a fit
+    took (``fitted_forms``), in the same order."""
+    series, forms, many = check_series(y, "y", owner)
+    fitted = None  # the fit's DataFrames share their columns: it refuses others
+    if all(form.kind == "frame" for form in fitted_forms):
+        fitted = column_names_of(pd.DataFrame(columns=fitted_forms[0].label), "y", "targets")
+    check_feature_names(fitted, column_names_of(y, "y", "targets"), "y", owner, "targets")
+    check_width(series, n_targets, "targets", "y")
+    return series, forms, many
+
+
 def check_covariates(X, rows, many, owner, what, y_forms=()):
     """Validate covariates: one 2-D block per series, ``rows[i]`` rows each.
 
@@ -407,90 +440,6 @@ def check_covariates(X, rows, many, owner, what, y_forms=()):
     return values
 
 
-def training_windows(values, lookback, horizon):
-    """Every training window of one series, ``lookback`` steps read and ``horizon`` targets.
-
-    A series of at least ``lookback + horizon`` steps gives each run of that
-    many consecutive steps (:func:`~seqkit.preprocessing.sliding_windows`).
-    A shorter one (at least 2 steps) gives a window for each forecast origin
-    with at least one real step of history and one real target: padded at
-    the start with NaN steps (the history before the series began) and, when
-    the series has at most ``horizon`` steps, at the end (its missing targets).
-
-    Parameters
-    ----------
-    values : ndarray of shape (timesteps, features)
-    lookback, horizon : int
-
-    Returns
-    -------
-    ndarray of shape (n_windows, lookback + horizon, features)
-        :func:`window_count` windows, oldest first.
-    """
-    width = lookback + horizon
-    if len(values) >= width:
-        return sliding_windows(values, width)
-    after = 0 if len(values) > horizon else horizon - 1
-    pad = np.full((lookback - 1 + after, values.shape[1]), np.nan)
-    return sliding_windows(np.concatenate([pad[: lookback - 1], values, pad[lookback - 1 :]]),
-                           width)
-
-
-def window_count(steps, lookback, horizon, full_history=False):
-    """The number of :func:`training_windows` of a series of ``steps`` steps (at least 1).
-
-    With ``full_history``, only windows whose ``lookback`` steps are all real count.
-    """
-    if steps >= lookback + horizon:
-        return steps - lookback - horizon + 1
-    if full_history:
-        return 0
-    return steps - horizon if steps > horizon else steps - 1
-
-
-def last_steps(values, steps):
-    """The last ``steps`` rows of ``values``, padded at the start with NaN rows where it has
-    fewer."""
-    missing = steps - len(values)
-    if missing <= 0:
-        return values[-steps:]
-    return np.concatenate([np.full((missing, *values.shape[1:]), np.nan), values])
-
-
-def tail_split(n, fraction, gap):
-    """Split ``n`` time-ordered windows into a head and a tail of about ``fraction * n``.
-
-    The ``gap`` windows before the tail belong to neither, so that no target
-    step of the tail is a target of the head. Returns ``(head_stop, tail_start)``.
-    """
-    tail = math.floor(fraction * n)
-    if tail == 0:
-        return n, n
-    return max(n - tail - gap, 0), n - tail
-
-
-def take_windows(x, targets, rows):
-    """The ``rows`` of windows ``(x, targets)``; ``x`` an array or a list of arrays."""
-    return ([part[rows] for part in x] if isinstance(x, list) else x[rows]), targets[rows]
-
-
-def with_weights(x, targets):
-    """``(x, y)`` for :class:`~seqkit.quantiles.MaskedLoss`: ``y`` holds the targets (missing
-    ones as 0), then a weight per target, 1 where it is real and 0 where it is missing."""
-    real = ~np.isnan(targets)
-    return x, np.concatenate([np.where(real, targets, 0.0), real], axis=1).astype(np.float32)
-
-
-def stack_windows(parts):
-    """One ``(x, targets)`` from a list of them."""
-    xs, targets = zip(*parts)
-    if isinstance(xs[0], list):
-        x = [np.concatenate(group) for group in zip(*xs)]
-    else:
-        x = np.concatenate(xs)
-    return x, np.concatenate(targets)
-
-
 def check_width(blocks, expected, what, name):
     """Refuse ``blocks`` (of argument ``name``) without ``expected`` columns (``what``)."""
     widths = sorted({block.shape[1] for block in blocks})
@@ -502,14 +451,16 @@ def check_width(blocks, expected, what, name):
 
 
 def forecast_covariates(X, series, forms, many, *, owner, n_covariates, horizon, steps,
-                        training_covariates):
+                        training_covariates, feature_names=None):
     """Covariates ``(series, steps, covariates)`` around each forecast origin.
 
     ``X`` is checked against what the forecaster was fit with: none when
     ``n_covariates`` is 0; else, after the training series
     (``training_covariates`` given), those of the ``horizon`` steps after
     them, or with histories ``series``, those of their steps and the
-    ``horizon`` steps after. Returns ``None`` without covariates.
+    ``horizon`` steps after. Returns ``None`` without covariates. DataFrames
+    of ``X`` must have the columns ``feature_names`` (the names seen in fit,
+    if any), in that order.
     """
     if n_covariates == 0:
         if X is not None:
@@ -522,6 +473,8 @@ def forecast_covariates(X, series, forms, many, *, owner, n_covariates, horizon,
             f"{owner} was fit with {n_covariates} covariates, so X must give them for the "
             f"{horizon} steps forecast. Got X=None."
         )
+    check_feature_names(feature_names, column_names_of(X, "X", "covariates"), "X", owner,
+                        "covariates")
     if training_covariates is not None:
         rows = [horizon] * len(series)
         what = f"the {horizon} steps after the training data"

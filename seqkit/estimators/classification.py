@@ -8,6 +8,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from seqkit import networks
+from seqkit._feature_names import feature_names_of, set_feature_names
 from seqkit._validation import (
     check_bool,
     check_choice,
@@ -15,8 +16,6 @@ from seqkit._validation import (
     check_not_empty,
     check_same_length,
     check_sequences,
-    feature_names_of,
-    set_feature_names,
 )
 from seqkit.estimators._base import (
     BaseSequenceEstimator,
@@ -144,10 +143,11 @@ random_state, verbose
         X : 3-D array, 2-D array or list of sequences
             A 3-D array ``(batch, timesteps, features)``; a 2-D array
             ``(batch, timesteps)`` of univariate sequences; or a list of 2-D
-            ``(timesteps, features)`` or 1-D arrays of different lengths
-            (padded and masked inside, never truncated). In an array, steps
-            all NaN at the end of a sequence are padding, as in an export's
-            requests.
+            ``(timesteps, features)`` arrays or DataFrames (whose columns
+            are recorded as ``feature_names_in_``) or 1-D arrays, of
+            different lengths (padded and masked inside, never truncated).
+            In an array, steps all NaN at the end of a sequence are padding,
+            as in an export's requests.
         y : array-like of shape (batch,)
             One label per sequence, of any type scikit-learn accepts; at
             least two classes.
@@ -168,7 +168,7 @@ random_state, verbose
             )
         self.classes_ = classes
         self.n_features_in_ = sequences.values.shape[2]
-        set_feature_names(self, sequences)
+        set_feature_names(self, sequences.feature_names)
         self.step_pooling_ = (math.ceil(sequences.lengths.max() / POOLED_LENGTH)
                               if self.step_pooling == "auto" else self.step_pooling)
         self._fit_network(

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from seqkit import networks
+from seqkit._feature_names import set_feature_names
 from seqkit._validation import (
     DEPRECATED,
     check_choice,
@@ -20,11 +21,11 @@ from seqkit.estimators._quantiles import QuantileForecasts
 from seqkit.estimators._series import (
     as_given,
     check_continuations,
-    check_covariates,
-    check_series,
-    check_training_lengths,
-    check_width,
+    check_histories,
+    check_training_data,
     forecast_covariates,
+)
+from seqkit.estimators._training_windows import (
     last_steps,
     stack_windows,
     training_windows,
@@ -154,6 +155,11 @@ tbptt_steps, random_state, verbose
         Values per step of each series.
     n_features_in_ : int
         Covariates per step (0 without ``X``).
+    feature_names_in_ : ndarray of shape (n_features_in_,), object
+        The covariates' column names, when ``X`` was given as DataFrames
+        sharing str columns. Defined only when fit on those. ``X`` given as
+        DataFrames after fit must have these columns in this order; so must
+        the targets' DataFrames of ``y`` have the columns ``y`` had in fit.
     season_length_ : int
         The season length :meth:`score` uses.
     lookback_ : int
@@ -355,13 +361,8 @@ tbptt_steps, random_state, verbose
         )
         if renamed:
             warnings.warn(renamed, FutureWarning, stacklevel=2)
-        series, self.forms_, self.many_ = check_series(y, "y", owner)
-        covariates = None
-        if X is not None:
-            covariates = check_covariates(
-                X, [len(s) for s in series], self.many_, owner, "one per step of y", self.forms_
-            )
-        check_training_lengths(series, self.many_)
+        series, self.forms_, self.many_, covariates, names = check_training_data(y, X, owner)
+        set_feature_names(self, names)
         self.series_, self.covariates_ = series, covariates
         self.season_length_, self.quantiles_ = season_length, levels
         self.lookback_, self.window_rule_ = self._lookback(), "step"
@@ -450,13 +451,13 @@ tbptt_steps, random_state, verbose
         if y is None:
             series, forms, many = self.series_, self.forms_, self.many_
         else:
-            series, forms, many = check_series(y, "y", owner)
-        check_width(series, self.n_targets_, "targets", "y")
+            series, forms, many = check_histories(y, self.forms_, self.n_targets_, owner)
         inputs = np.stack([last_steps(values, self.lookback_) for values in series])
         blocks = forecast_covariates(
             X, series, forms, many, owner=owner, n_covariates=self.n_features_in_,
             horizon=self.horizon, steps=self.lookback_ + self.horizon,
-            training_covariates=self.covariates_ if y is None else None)
+            training_covariates=self.covariates_ if y is None else None,
+            feature_names=getattr(self, "feature_names_in_", None))
         return (*self._network_inputs(inputs, blocks), horizon, forms, many)
 
     def serving_spec(self):

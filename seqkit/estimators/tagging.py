@@ -7,6 +7,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from seqkit import networks, subwords
+from seqkit._feature_names import feature_names_of, set_feature_names
 from seqkit._validation import (
     check_bool,
     check_choice,
@@ -16,8 +17,6 @@ from seqkit._validation import (
     check_same_length,
     check_sequences,
     check_token_sequences,
-    feature_names_of,
-    set_feature_names,
 )
 from seqkit.crf import CRFLoss, add_crf, find_crf, iob2_constraints, is_iob2_tag
 from seqkit.estimators._base import (
@@ -408,7 +407,7 @@ random_state, verbose
             self.vocabulary_ = None
             self.subword_features_ = False
             self.n_features_in_ = sequences.values.shape[2]
-            set_feature_names(self, sequences)
+            set_feature_names(self, sequences.feature_names)
             x, lengths = sequences.values, sequences.lengths
         labels = check_label_sequences(y, lengths, owner)
         classes = np.unique(np.concatenate(labels))
@@ -429,8 +428,9 @@ random_state, verbose
             prediction time share one id). Numeric sequences: a 3-D array
             ``(batch, timesteps, features)``; a 2-D array ``(batch,
             timesteps)`` of univariate sequences; or a list of 2-D
-            ``(timesteps, features)`` or 1-D arrays of different lengths
-            (padded and masked inside, never truncated).
+            ``(timesteps, features)`` arrays or DataFrames (whose columns are
+            recorded as ``feature_names_in_``) or 1-D arrays, of different
+            lengths (padded and masked inside, never truncated).
         y : list of label sequences
             ``y[i]`` holds one label per step of ``X[i]``; labels of any type
             scikit-learn accepts for classes, at least 2 distinct ones, none

@@ -25,7 +25,7 @@ def serving_spec(model):
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
-    from seqkit._validation import feature_names_of
+    from seqkit._feature_names import feature_names_of
     from seqkit.preprocessing import SequenceScaler
 
     steps = list(model.named_steps.values()) if isinstance(model, Pipeline) else [model]

@@ -18,7 +18,7 @@ from seqkit import datasets
 from seqkit.exceptions import InvalidInputError
 from seqkit.export import MANIFEST, export_saved_model
 from seqkit.preprocessing import SequenceScaler
-from tests.estimators.data import fast_classifier, fast_tagger
+from tests.estimators.data import fast_classifier, fast_forecaster, fast_tagger
 
 CHANNELS = [f"c{j}" for j in range(12)]
 
@@ -53,7 +53,7 @@ def test_a_fit_on_dataframes_records_their_columns(classifier, vowels):
 
 
 @pytest.mark.parametrize("change,words", [
-    (lambda frame: frame[CHANNELS[::-1]], "another order: select the features"),
+    (lambda frame: frame[CHANNELS[::-1]], "another order: select the features in that order"),
     (lambda frame: frame.rename(columns={"c3": "C3"}), "missing ['c3'], unexpected ['C3']"),
 ])
 def test_dataframes_with_other_columns_are_refused_after_fit(classifier, vowels, change, words):
@@ -106,3 +106,65 @@ def test_an_export_lists_the_names_from_the_estimator_or_the_pipelines_scaler(
                                ("pipeline", pipeline, CHANNELS), ("arrays", unnamed, None)]:
         manifest = json.loads((export_saved_model(model, tmp_path / name) / MANIFEST).read_text())
         assert manifest["feature_names"] == names, name
+
+
+def test_a_forecasters_covariates_and_targets_are_read_by_name():
+    y = datasets.load_series("airline")[:72]  # monthly passengers, 1949-1954
+    calendar = pd.DataFrame({"month": y.index.month.astype(float),
+                             "summer": y.index.month.isin([6, 7, 8]).astype(float)}, index=y.index)
+    forecaster = fast_forecaster().fit(y, X=calendar)
+    assert forecaster.feature_names_in_.tolist() == ["month", "summer"]
+    future = pd.DataFrame({"month": [1.0, 2.0, 3.0], "summer": 0.0},
+                          index=pd.date_range(y.index[-1], periods=4, freq="MS")[1:])
+    np.testing.assert_array_equal(forecaster.predict(X=future.to_numpy()),
+                                  forecaster.predict(X=future))
+    with pytest.raises(InvalidInputError, match=r"covariates SequenceForecaster was fit on, in "
+                                                r"the same order: \['month', 'summer'\]\. Got "
+                                                r"\['summer', 'month'\] \(another order"):
+        forecaster.predict(X=future[["summer", "month"]])
+    assert not hasattr(fast_forecaster().fit(y), "feature_names_in_")
+
+    both = pd.DataFrame({"passengers": y, "doubled": 2 * y})
+    targets = fast_forecaster().fit(both)
+    assert targets.predict(y=both).columns.tolist() == ["passengers", "doubled"]
+    with pytest.raises(InvalidInputError, match=r"targets SequenceForecaster was fit on.*"
+                                                r"missing \['doubled'\], unexpected \['twice'\]"):
+        targets.predict(y=both.rename(columns={"doubled": "twice"}))
+    with pytest.raises(InvalidInputError, match=r"DataFrames of y must have the same columns.*"
+                                                r"they are the targets"):
+        fast_forecaster().fit([both, both[["doubled", "passengers"]]])
+
+
+def test_forms_that_names_cannot_describe_are_refused(classifier, vowels):
+    X, y = vowels
+    arrays = [frame.to_numpy() for frame in X]
+    with pytest.raises(InvalidInputError, match=r"X\[0\] is a DataFrame, whose columns are the "
+                                                r"features, and X\[1\] a ndarray"):
+        SequenceScaler().fit([X[0], *arrays[1:]])
+    with pytest.raises(InvalidInputError, match="X must hold sequences of one form"):
+        classifier.predict([X[0][CHANNELS[::-1]], *arrays[1:]])
+    twice = [frame.set_axis(["c0"] * 12, axis=1) for frame in X]
+    with pytest.raises(InvalidInputError, match=r"must have unique names.*repeats \['c0'\]"):
+        SequenceScaler().fit(twice)
+    with pytest.raises(InvalidInputError, match=r"X must be a list of DataFrames, one per "
+                                                r"sequence.*give \[X\]"):
+        classifier.predict(X[0])
+
+
+def test_other_tables_give_no_names(vowels):
+    import pyarrow as pa
+
+    X, _ = vowels
+    tables = [pa.Table.from_pandas(frame) for frame in X[:4]]
+    scaler = SequenceScaler().fit(tables)  # read as arrays, by position
+    assert not hasattr(scaler, "feature_names_in_") and scaler.n_features_in_ == 12
+
+
+def test_a_numeric_taggers_export_lists_its_names_and_a_token_refit_forgets_them(
+        vowels, tmp_path):
+    X, _ = vowels
+    tagger = fast_tagger().fit(X, _steps(X))
+    manifest = json.loads((export_saved_model(tagger, tmp_path / "t") / MANIFEST).read_text())
+    assert manifest["feature_names"] == CHANNELS
+    tagger.fit([["a", "b"], ["b", "a", "a"]], [["x", "y"], ["y", "x", "x"]])
+    assert not hasattr(tagger, "feature_names_in_")

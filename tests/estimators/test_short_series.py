@@ -10,7 +10,7 @@ from keras import ops
 from seqkit import export, networks
 from seqkit.cells import shape_agnostic_inference, uncompiled_training
 from seqkit.datasets import load_series
-from seqkit.estimators._series import last_steps, training_windows, window_count
+from seqkit.estimators._training_windows import last_steps, training_windows, window_count
 from seqkit.exceptions import InvalidInputError
 from seqkit.preprocessing import (
     STEP_FLOOR,

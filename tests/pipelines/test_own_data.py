@@ -275,3 +275,35 @@ def test_a_forecasting_test_file_is_matched_to_the_training_series_by_id(example
     frame[frame["unique_id"] != test.ids[0]].to_csv(tmp_path / "fewer.csv", index=False)
     with pytest.raises(DataFileError, match=rf"missing \['{test.ids[0]}'\], unknown \[\]"):
         _check_test(train, io.read_series(tmp_path / "fewer.csv"))
+
+
+def test_pipelines_name_the_features_of_tables_only_and_match_a_test_tables_by_name(
+        examples, tmp_path):
+    from pipelines._data import matched_channels, named_sequences
+    from seqkit import io
+    from seqkit.exceptions import DataFileError
+
+    def example(name):
+        return next(path for path in examples if path.name == name)
+
+    ts = io.read_sequences(example("motions_TRAIN.ts"))  # dimensions without names
+    assert all(isinstance(x, np.ndarray) for x in named_sequences(ts))
+    segments = io.read_sequences(example("segmentation.parquet"), label_column="activity",
+                                 labels="step")
+    frames = named_sequences(segments)
+    assert [list(frame.columns) for frame in frames[:2]] == [segments.channels] * 2
+
+    table = pd.read_parquet(example("segmentation.parquet"))
+    channels = segments.channels
+    table[["unique_id", "ds", *channels[::-1], "activity"]].to_csv(tmp_path / "r.csv",
+                                                                    index=False)
+    reordered = io.read_sequences(tmp_path / "r.csv", label_column="activity", labels="step")
+    matched = matched_channels(segments, reordered)
+    assert matched.channels == channels
+    for got, want in zip(matched.X, segments.X, strict=True):
+        np.testing.assert_array_equal(got, want)
+    table.rename(columns={channels[0]: "x"}).to_csv(tmp_path / "renamed.csv", index=False)
+    with pytest.raises(DataFileError, match=rf"renamed\.csv: its channels .* must be those of "
+                                            rf".*missing \['{channels[0]}'\], unexpected \['x'\]"):
+        matched_channels(segments, io.read_sequences(tmp_path / "renamed.csv",
+                                                     label_column="activity", labels="step"))
