@@ -261,20 +261,24 @@ def test_a_forecasting_test_file_is_matched_to_the_training_series_by_id(example
     from seqkit import io
     from seqkit.exceptions import DataFileError
 
-    source = next(path for path in examples if path.name == "co2_panel.csv")
-    train, test = io.read_series(source).split(8)
+    panel = pd.read_csv(next(path for path in examples if path.name == "co2_panel.csv"))
+    panel["week"] = pd.to_datetime(panel["ds"]).dt.isocalendar().week.astype(float)
+    panel.to_csv(tmp_path / "panel.csv", index=False)
+    train, test = io.read_series(tmp_path / "panel.csv", covariates=["week"]).split(8)
     frame = pd.concat([test.frame[test.frame["unique_id"] == i] for i in test.ids[::-1]])
     frame.to_csv(tmp_path / "future.csv", index=False)
-    reversed_ = io.read_series(tmp_path / "future.csv")
+    reversed_ = io.read_series(tmp_path / "future.csv", covariates=["week"])
     assert reversed_.ids == test.ids[::-1]
 
     matched, horizon = _check_test(train, reversed_)
     assert horizon == 8 and matched.ids == train.ids
     for got, want in zip(matched.y, test.y, strict=True):
         pd.testing.assert_series_equal(got, want)
+    for got, want in zip(matched.X, test.X, strict=True):
+        pd.testing.assert_frame_equal(got, want)
     frame[frame["unique_id"] != test.ids[0]].to_csv(tmp_path / "fewer.csv", index=False)
     with pytest.raises(DataFileError, match=rf"missing \['{test.ids[0]}'\], unknown \[\]"):
-        _check_test(train, io.read_series(tmp_path / "fewer.csv"))
+        _check_test(train, io.read_series(tmp_path / "fewer.csv", covariates=["week"]))
 
 
 def test_pipelines_name_the_features_of_tables_only_and_match_a_test_tables_by_name(
