@@ -289,10 +289,19 @@ def _predict(args):
     options = ReadOptions(id_column=args.id_column, time_column=args.time_column,
                           target=args.target, label_column=args.label_column, freq=args.freq,
                           chunk_rows=args.chunk_rows)
-    with contextlib.ExitStack() as stack:
-        export = _export_folder(args.model, stack, args.tracking_uri)
-        count, item = predict_file(export, args.input, args.output, options,
-                                   progress=sys.stderr.isatty())
+    try:
+        with contextlib.ExitStack() as stack:
+            export = _export_folder(args.model, stack, args.tracking_uri)
+            count, item = predict_file(export, args.input, args.output, options,
+                                       progress=sys.stderr.isatty())
+    except BrokenPipeError:
+        # The pipe's reader stopped early (`| head`): nothing to tell it; quietly, as Python's
+        # documentation of SIGPIPE advises, so that exiting does not fail on stdout again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as err:  # a full disk or temporary folder, a lost network file
+        raise CommandError(f"Could not score {args.input} into "
+                           f"{args.output or 'stdout'}: {err}") from None
     if args.output is not None:
         print(f"Wrote the predictions for {count} {item} to {args.output}")
     return 0

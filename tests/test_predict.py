@@ -298,7 +298,8 @@ def test_a_progress_bar_shows_on_a_terminal_only(exports, tmp_path, capsys, monk
 
 
 @pytest.mark.slow  # a fresh process loads TensorFlow
-def test_a_fresh_process_prints_no_tensorflow_start_up_lines(exports, tmp_path, sales):
+def test_a_fresh_process_prints_no_tensorflow_start_up_lines_nor_a_broken_pipe(exports, tmp_path,
+                                                                             sales):
     import os
     import subprocess
 
@@ -311,6 +312,16 @@ def test_a_fresh_process_prints_no_tensorflow_start_up_lines(exports, tmp_path, 
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout == f"Wrote the predictions for 3 series to {tmp_path / 'o.csv'}\n"
+    reader, writer = os.pipe()  # stdout into a pipe whose reader has gone, as `| head` leaves
+    os.close(reader)
+    try:
+        closed = subprocess.run(
+            [sys.executable, "-m", "seqkit.cli", "predict",
+             str(exports("streaming_forecaster")), str(sales)],
+            env=env, stdout=writer, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(writer)
+    assert (closed.returncode, closed.stderr) == (1, "")
 
 
 # ----------------------------------------------------------------------- bad input
@@ -353,6 +364,14 @@ def test_a_wrong_output_extension_is_named(exports, tmp_path, capsys, sales):
     sentences = _write_conll(tmp_path / "text.conll", [["Ada"]])
     _assert_refused(capsys, tmp_path, [exports("tagger"), sentences, "-o", tmp_path / "o.csv"],
                     "--output must end in .conll")
+
+
+@pytest.mark.slow  # loads a SavedModel
+def test_an_output_the_system_refuses_is_named_in_one_line(exports, tmp_path, capsys, sales):
+    # /proc takes no new files, even from root: the write fails with an OSError
+    _assert_refused(capsys, tmp_path, [exports("streaming_forecaster"), sales,
+                                       "-o", "/proc/forecasts.csv"],
+                    "Could not score", "into /proc/forecasts.csv: [Errno")
 
 
 @pytest.mark.slow  # loads a SavedModel
