@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from seqkit import datasets, io, tracking
-from seqkit._feature_names import differences
+from seqkit._feature_names import differences, in_order
 from seqkit.exceptions import DataFileError
 
 
@@ -85,8 +85,7 @@ def matched_channels(train, test):
             f"{test.info.uri}: its channels {test.channels} must be those of "
             f"{train.info.uri}, {train.channels}, in any order; missing {missing}, "
             f"unexpected {unexpected}.")
-    order = [test.channels.index(name) for name in train.channels]
-    return dataclasses.replace(test, X=[x[:, order] for x in test.X],
+    return dataclasses.replace(test, X=in_order(test.X, test.channels, train.channels),
                                channels=list(train.channels))
 
 

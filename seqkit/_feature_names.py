@@ -84,6 +84,15 @@ def differences(fitted, given):
     return [n for n in fitted if n not in given], [n for n in given if n not in fitted]
 
 
+def in_order(X, columns, names):
+    """Sequences ``X``, arrays ``(steps, len(columns))``, with their columns taken in the
+    order of ``names`` (the same names as ``columns``, in any order)."""
+    if list(columns) == list(names):
+        return X
+    order = [list(columns).index(name) for name in names]
+    return [x[:, order] for x in X]
+
+
 def check_feature_names(fitted, given, name="X", owner="seqkit", what="features"):
     """Refuse data whose column names differ from those seen in fit.
 

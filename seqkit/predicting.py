@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqkit._feature_names import differences
+from seqkit._feature_names import differences, in_order
 from seqkit._files import staged_file
 from seqkit._validation import check_sequences
 from seqkit.exceptions import CommandError, DataFileError
@@ -175,10 +175,7 @@ def _features(data, manifest, source):
         raise DataFileError(
             f"{source}: the model was fit on the feature columns {names} and reads them by "
             f"name; the file {' and '.join(parts)}. {_FEATURE_COLUMNS}")
-    order = [data.channels.index(name) for name in names]
-    if order == list(range(len(order))):
-        return data.X
-    return [x[:, order] for x in data.X]
+    return in_order(data.X, data.channels, names)
 
 
 # ----------------------------------------------------------------------- kinds

@@ -389,9 +389,11 @@ def check_histories(y, fitted_forms, n_targets, owner):
     ``n_targets`` targets; DataFrames must have the columns of the DataFrames a fit
     took (``fitted_forms``), in the same order."""
     series, forms, many = check_series(y, "y", owner)
-    fitted = None  # the fit's DataFrames share their columns: it refuses others
-    if all(form.kind == "frame" for form in fitted_forms):
-        fitted = column_names_of(pd.DataFrame(columns=fitted_forms[0].label), "y", "targets")
+    # The names fit saw: columns that all its DataFrames share (per-series names give none).
+    labels = {tuple(form.label) for form in fitted_forms if form.kind == "frame"}
+    shared = len(labels) == 1 and all(form.kind == "frame" for form in fitted_forms)
+    fitted = next(iter(labels)) if shared else None
+    fitted = fitted if fitted and all(isinstance(label, str) for label in fitted) else None
     check_feature_names(fitted, column_names_of(y, "y", "targets"), "y", owner, "targets")
     check_width(series, n_targets, "targets", "y")
     return series, forms, many

@@ -133,6 +133,9 @@ def test_a_forecasters_covariates_and_targets_are_read_by_name():
     with pytest.raises(InvalidInputError, match=r"DataFrames of y must have the same columns.*"
                                                 r"they are the targets"):
         fast_forecaster().fit([both, both[["doubled", "passengers"]]])
+    # Columns named after each series give no names, so a new series may have its own.
+    per_series = fast_forecaster().fit([y.to_frame("airline"), (2 * y).to_frame("doubled")])
+    assert per_series.predict(y=[y.to_frame("other")])[0].columns.tolist() == ["other"]
 
 
 def test_forms_that_names_cannot_describe_are_refused(classifier, vowels):
