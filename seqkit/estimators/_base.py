@@ -14,6 +14,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -40,10 +41,12 @@ from seqkit.exceptions import (
 from seqkit.export import export_saved_model
 from seqkit.networks.stateful import FORWARD_ONLY
 from seqkit.preprocessing import SequenceScaler
+from seqkit.training.replicas import specs_for_any_rows
 
 _MODEL_FILE = "model.keras"
-_TRACED_SHAPE_AGNOSTIC = weakref.WeakKeyDictionary()
-"""Each network's ``predict_function`` traced inside ``shape_agnostic_inference``."""
+_PREDICT_STEPS = weakref.WeakKeyDictionary()
+"""Each network's inference step (a ``tf.function``), traced inside
+``shape_agnostic_inference``."""
 _ESTIMATOR_FILE = "estimator.pkl"
 
 
@@ -438,22 +441,38 @@ class BaseSequenceEstimator(BaseEstimator):
             delattr(self, name)
 
     def _predict_network(self, x):
-        """The network's outputs for ``x``, with seqkit's layers on their shape-agnostic loop.
+        """The network's outputs for ``x`` (an array, or a list of arrays for a network of
+        several inputs), in batches of the fit's batch size, with seqkit's layers on their
+        shape-agnostic loop.
 
         ``predict`` meets shapes that training never saw (one sequence of a
         new length, a last partial batch); the fast path's XLA loop compiles a
         program for each (0.2-1.4 s), where the uncompiled graph loop of
         :func:`seqkit.cells.shape_agnostic_inference` runs at once with the
-        same numbers. Keras traces ``predict_function`` inside the block (and
-        keeps it); a function traced before, outside it, is dropped once.
+        same numbers. The step is traced once for batches of any number of
+        rows (Keras' ``Model.predict`` traces a last, shorter batch again:
+        about 1 s for a small bidirectional network) and kept with the
+        network; a new sequence length traces it again, the second one for any
+        length (``reduce_retracing``).
         """
         model = self.model_
-        if _TRACED_SHAPE_AGNOSTIC.get(model) is not model.predict_function:
-            model.predict_function = None
+        step = _PREDICT_STEPS.get(model)
+        if step is None:
+            network = weakref.ref(model)  # the step, kept beside the network, must not keep it
+            step = _PREDICT_STEPS[model] = tf.function(
+                lambda batch: network()(batch, training=False),
+                reduce_retracing=True, autograph=False)
+        size = self.budget_.batch_size
+        several = isinstance(x, (list, tuple))
+        arrays = list(x) if several else [x]
+        batches = [[a[start:start + size] for a in arrays] if several else x[start:start + size]
+                   for start in range(0, arrays[0].shape[0], size)]
         with shape_agnostic_inference():
-            outputs = model.predict(x, batch_size=self.budget_.batch_size, verbose=0)
-        _TRACED_SHAPE_AGNOSTIC[model] = model.predict_function
-        return outputs
+            specs = specs_for_any_rows(batches[0])
+            if specs is not None:
+                step.get_concrete_function(specs)
+            outputs = [step(batch) for batch in batches]
+        return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *outputs)
 
     # ------------------------------------------------------------------ persistence
 

@@ -47,6 +47,7 @@ class _ReplicaSteps:
         self.loss_tracker = _loss_tracker(model)
         self._train = self._compiled(self._train_step)
         self._test = self._compiled(lambda data: model.test_step(data[:3]))
+        self._traced = set()
 
     def _compiled(self, step):
         def run(data):
@@ -81,9 +82,21 @@ class _ReplicaSteps:
 
         return self.strategy.experimental_distribute_values_from_function(share)
 
+    def _call(self, step, data):
+        # A fit's batches differ only in their number of rows (the last batch is mostly
+        # shorter), so the first call traces the step for any number of rows: one trace
+        # per fit where reduce_retracing alone makes two (about 2 s each for a small
+        # bidirectional network).
+        if step not in self._traced:
+            self._traced.add(step)
+            specs = specs_for_any_rows(data)
+            if specs is not None:
+                step.get_concrete_function(specs)
+        step(data)
+
     def train(self, inputs, y, sample_weight):
         """One optimisation step on a batch; returns the epoch's logs so far."""
-        self._train(self._shared(inputs, y, sample_weight))
+        self._call(self._train, self._shared(inputs, y, sample_weight))
         return _results(self.model)
 
     def evaluate(self, inputs, y, sample_weight, batch_size):
@@ -91,9 +104,21 @@ class _ReplicaSteps:
         self.model.reset_metrics()
         for start in range(0, y.shape[0], batch_size):
             rows = slice(start, start + batch_size)
-            self._test(self._shared([a[rows] for a in inputs], y[rows],
+            self._call(self._test, self._shared([a[rows] for a in inputs], y[rows],
                                     None if sample_weight is None else sample_weight[rows]))
         return _results(self.model)
+
+
+def specs_for_any_rows(data):
+    """``data``'s tensor specs with the first axis of every array of rank >= 1 unknown;
+    None when ``data`` holds anything but NumPy arrays (a strategy's per-replica
+    values)."""
+    leaves = [a for a in tf.nest.flatten(data) if a is not None]
+    if not all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" for a in leaves):
+        return None
+    return tf.nest.map_structure(
+        lambda a: None if a is None else tf.TensorSpec((None,) * min(a.ndim, 1) + a.shape[1:],
+                                                       a.dtype), data)
 
 
 def _unwrap(arrays):

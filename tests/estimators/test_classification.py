@@ -25,6 +25,16 @@ def test_fit_on_ragged_sequences_predicts_one_label_per_sequence():
     assert clf.predict(X).tolist() == clf.classes_[proba.argmax(axis=1)].tolist()
 
 
+def test_predict_traces_its_step_once_for_batches_of_any_number_of_rows():
+    from seqkit.estimators._base import _PREDICT_STEPS
+
+    X, y = ragged_classification()
+    clf = fast_classifier(batch_size=8).fit(X, y)
+    proba = clf.predict_proba(X[:21])  # batches of 8, 8 and 5 sequences
+    assert _PREDICT_STEPS[clf.model_].experimental_get_tracing_count() == 1
+    np.testing.assert_allclose(proba[16:], clf.predict_proba(X[16:21]), atol=1e-6)
+
+
 def test_padding_changes_nothing_a_sequence_predicts_the_same_alone_or_in_a_batch():
     X, y = ragged_classification()
     clf = fast_classifier().fit(X, y)
