@@ -47,7 +47,6 @@ class _ReplicaSteps:
         self.loss_tracker = _loss_tracker(model)
         self._train = self._compiled(self._train_step)
         self._test = self._compiled(lambda data: model.test_step(data[:3]))
-        self._traced = set()
 
     def _compiled(self, step):
         def run(data):
@@ -82,21 +81,9 @@ class _ReplicaSteps:
 
         return self.strategy.experimental_distribute_values_from_function(share)
 
-    def _call(self, step, data):
-        # A fit's batches differ only in their number of rows (the last batch is mostly
-        # shorter), so the first call traces the step for any number of rows: one trace
-        # per fit where reduce_retracing alone makes two (about 2 s each for a small
-        # bidirectional network).
-        if step not in self._traced:
-            self._traced.add(step)
-            specs = specs_for_any_rows(data)
-            if specs is not None:
-                step.get_concrete_function(specs)
-        step(data)
-
     def train(self, inputs, y, sample_weight):
         """One optimisation step on a batch; returns the epoch's logs so far."""
-        self._call(self._train, self._shared(inputs, y, sample_weight))
+        self._train(self._shared(inputs, y, sample_weight))
         return _results(self.model)
 
     def evaluate(self, inputs, y, sample_weight, batch_size):
@@ -104,7 +91,7 @@ class _ReplicaSteps:
         self.model.reset_metrics()
         for start in range(0, y.shape[0], batch_size):
             rows = slice(start, start + batch_size)
-            self._call(self._test, self._shared([a[rows] for a in inputs], y[rows],
+            self._test(self._shared([a[rows] for a in inputs], y[rows],
                                     None if sample_weight is None else sample_weight[rows]))
         return _results(self.model)
 

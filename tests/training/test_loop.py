@@ -153,25 +153,6 @@ def test_validation_fraction_holds_out_the_last_samples():
                                                     rel=1e-5)
 
 
-# ---------------------------------------------------------------------- tracing
-
-
-def test_each_step_is_traced_once_for_batches_of_any_number_of_rows():
-    """A last, shorter batch reuses the first trace (a trace of a small bidirectional
-    network's training step takes seconds)."""
-    from seqkit.training.replicas import _ReplicaSteps
-
-    x, y = tiny_data(n=10)
-    model = tiny_model()
-    model.optimizer.build(model.trainable_variables)
-    steps = _ReplicaSteps(model)
-    for rows in (slice(0, 4), slice(4, 8), slice(8, 10)):
-        steps.train([x[rows]], y[rows], None)
-    steps.evaluate([x], y, None, batch_size=4)
-    assert steps._train.experimental_get_tracing_count() == 1
-    assert steps._test.experimental_get_tracing_count() == 1
-
-
 # ---------------------------------------------------------------------- bad input
 
 
