@@ -41,7 +41,6 @@ from seqkit.exceptions import (
 from seqkit.export import export_saved_model
 from seqkit.networks.stateful import FORWARD_ONLY
 from seqkit.preprocessing import SequenceScaler
-from seqkit.training.replicas import specs_for_any_rows
 
 _MODEL_FILE = "model.keras"
 _PREDICT_STEPS = weakref.WeakKeyDictionary()
@@ -456,21 +455,19 @@ class BaseSequenceEstimator(BaseEstimator):
         length (``reduce_retracing``).
         """
         model = self.model_
-        step = _PREDICT_STEPS.get(model)
-        if step is None:
-            network = weakref.ref(model)  # the step, kept beside the network, must not keep it
-            step = _PREDICT_STEPS[model] = tf.function(
-                lambda batch: network()(batch, training=False),
-                reduce_retracing=True, autograph=False)
         size = self.budget_.batch_size
-        several = isinstance(x, (list, tuple))
-        arrays = list(x) if several else [x]
-        batches = [[a[start:start + size] for a in arrays] if several else x[start:start + size]
-                   for start in range(0, arrays[0].shape[0], size)]
+        rows = (x[0] if isinstance(x, (list, tuple)) else x).shape[0]
+        batches = [tf.nest.map_structure(lambda a, part=slice(start, start + size): a[part], x)
+                   for start in range(0, rows, size)]
         with shape_agnostic_inference():
-            specs = specs_for_any_rows(batches[0])
-            if specs is not None:
-                step.get_concrete_function(specs)
+            step = _PREDICT_STEPS.get(model)
+            if step is None:
+                network = weakref.ref(model)  # the step, kept beside the network, must not keep it
+                step = _PREDICT_STEPS[model] = tf.function(
+                    lambda batch: network()(batch, training=False),
+                    reduce_retracing=True, autograph=False)
+                step.get_concrete_function(tf.nest.map_structure(
+                    lambda a: tf.TensorSpec((None, *a.shape[1:]), a.dtype), batches[0]))
             outputs = [step(batch) for batch in batches]
         return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *outputs)
 

@@ -96,17 +96,5 @@ class _ReplicaSteps:
         return _results(self.model)
 
 
-def specs_for_any_rows(data):
-    """``data``'s tensor specs with the first axis of every array of rank >= 1 unknown;
-    None when ``data`` holds anything but NumPy arrays (a strategy's per-replica
-    values)."""
-    leaves = [a for a in tf.nest.flatten(data) if a is not None]
-    if not all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" for a in leaves):
-        return None
-    return tf.nest.map_structure(
-        lambda a: None if a is None else tf.TensorSpec((None,) * min(a.ndim, 1) + a.shape[1:],
-                                                       a.dtype), data)
-
-
 def _unwrap(arrays):
     return arrays if len(arrays) > 1 else arrays[0]
