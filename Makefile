@@ -61,8 +61,10 @@ bench-data: $(BENCH)
 # Two pytest workers (pytest-xdist), each file's tests on one of them: most tests wait on
 # single-threaded work (tracing, XLA compiles, a subprocess importing TensorFlow), so two
 # at once roughly halve the suite's time on 2 cores. TEST_WORKERS=0 runs it in one process.
+# Files go out in the order tests/conftest.py gives, the README walk first: xdist's own
+# order (most tests first) left that one long test to run alone at the end.
 TEST_WORKERS ?= 2
-PYTEST = $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=20
+PYTEST = $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 test: $(DEV) $(BENCH)
 	$(PYTEST)

@@ -75,6 +75,7 @@ def exports(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items):
-    """The README walk first: one test of about 8 minutes on 2 cores, which at its place in
-    the alphabet ran alone at the end while the other worker had nothing left to run."""
+    """The README walk first: one test of about 9 minutes on 2 cores, which run last left
+    the other worker with nothing to do. The Makefile keeps this order for xdist
+    (``--no-loadscope-reorder``; xdist's own order sends the files of most tests first)."""
     items.sort(key=lambda item: item.path.name != "test_readme.py")
