@@ -153,6 +153,49 @@ def test_validation_fraction_holds_out_the_last_samples():
                                                     rel=1e-5)
 
 
+# ---------------------------------------------------------------------- tracing
+
+
+def _steps(fit_steps):
+    from seqkit.training.replicas import _ReplicaSteps
+
+    x, y = tiny_data(n=10)
+    model = tiny_model(cell="peephole_lstm")
+    model.optimizer.build(model.trainable_variables)
+    steps = _ReplicaSteps(model, batch_size=4, train_rows=10, fit_steps=fit_steps)
+    for rows in (slice(0, 4), slice(4, 8), slice(8, 10)):
+        steps.train([x[rows]], y[rows], None)
+    steps.evaluate([x], y, None, batch_size=4)
+    return steps
+
+
+def test_a_short_fit_traces_each_step_once_for_a_last_shorter_batch():
+    from seqkit.training.replicas import ANY_ROWS_BELOW_STEPS
+
+    short = _steps(fit_steps=ANY_ROWS_BELOW_STEPS - 1)
+    assert short._train.experimental_get_tracing_count() == 1
+    assert short._test.experimental_get_tracing_count() == 1
+    long = _steps(fit_steps=ANY_ROWS_BELOW_STEPS)  # a static shape per batch size
+    assert long._train.experimental_get_tracing_count() == 2
+    assert long._test.experimental_get_tracing_count() == 2
+
+
+def test_tracing_for_any_number_of_rows_changes_no_number(monkeypatch):
+    from seqkit.training import replicas
+
+    x, y = tiny_data(n=10)
+    found = []
+    for below in (replicas.ANY_ROWS_BELOW_STEPS, 0):  # traced for any rows, then not
+        monkeypatch.setattr(replicas, "ANY_ROWS_BELOW_STEPS", below)
+        keras.utils.set_random_seed(0)
+        model = tiny_model(cell="peephole_lstm")
+        history = training.fit(model, x, y, epochs=3, batch_size=4, validation_fraction=0.3,
+                               seed=0)
+        found.append((history, flat_weights(model)))
+    assert found[0][0] == found[1][0]
+    np.testing.assert_array_equal(found[0][1], found[1][1])
+
+
 # ---------------------------------------------------------------------- bad input
 
 
