@@ -134,10 +134,10 @@ def _two_batch_sizes(rows, batch_size):
 
 def _specs_for_any_rows(data):
     """``data``'s tensor specs with the first axis of every array (not of a scalar)
-    unknown; None when ``data`` holds anything but NumPy arrays (a strategy's
-    per-replica values)."""
+    unknown; None when ``data`` holds anything but numeric NumPy arrays (a strategy's
+    per-replica values, strings)."""
     leaves = [a for a in tf.nest.flatten(data) if a is not None]
-    if not all(isinstance(a, np.ndarray) for a in leaves):
+    if not all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" for a in leaves):
         return None
     return tf.nest.map_structure(
         lambda a: None if a is None else tf.TensorSpec((None,) * min(a.ndim, 1) + a.shape[1:],
