@@ -335,8 +335,8 @@ def fit(
         if validation is not None:
             sizes["validation"] = validation[1].shape[0]
         _check_replicas(strategy, seed, batch_size, sizes, owner)
-    steps = _ReplicaSteps(model, batch_size=batch_size, train_rows=y.shape[0],
-                          fit_steps=epochs * math.ceil(y.shape[0] / batch_size))
+    steps = _ReplicaSteps(model, batch_size=batch_size, epochs=epochs, train_rows=y.shape[0],
+                          validation_rows=0 if validation is None else validation[1].shape[0])
     train_batch = steps.train
     if tbptt_steps is not None:
         trainer = TruncatedBPTT(model, check_int(tbptt_steps, "tbptt_steps", owner, minimum=1))

@@ -2,6 +2,8 @@
 strategy (one replica without a strategy), and the running results they leave in the
 model's metrics."""
 
+import math
+
 import numpy as np
 import tensorflow as tf
 
@@ -41,15 +43,18 @@ class _ReplicaSteps:
     across workers); calling ``strategy.run`` here avoids both.
     """
 
-    def __init__(self, model, *, batch_size, train_rows, fit_steps):
+    def __init__(self, model, *, batch_size, epochs, train_rows, validation_rows=0):
         self.model = model
         self.strategy = model.distribute_strategy
         self.loss_tracker = _loss_tracker(model)
         self._train = self._compiled(self._train_step)
         self._test = self._compiled(lambda data: model.test_step(data[:3]))
-        self._short = fit_steps < ANY_ROWS_BELOW_STEPS
+        short = epochs * math.ceil(train_rows / batch_size) < ANY_ROWS_BELOW_STEPS
         # The steps still to trace for any number of rows on their first call.
-        self._any_rows = {self._train: self._short and _two_batch_sizes(train_rows, batch_size)}
+        self._any_rows = {
+            step: short and _two_batch_sizes(rows, batch_size)
+            for step, rows in ((self._train, train_rows), (self._test, validation_rows))
+        }
 
     def _compiled(self, step):
         def run(data):
@@ -85,7 +90,7 @@ class _ReplicaSteps:
         return self.strategy.experimental_distribute_values_from_function(share)
 
     def _call(self, step, data):
-        if self._any_rows.get(step):
+        if self._any_rows[step]:
             self._any_rows[step] = False
             specs = _specs_for_any_rows(data)
             if specs is not None:
@@ -100,9 +105,7 @@ class _ReplicaSteps:
     def evaluate(self, inputs, y, sample_weight, batch_size):
         """The loss and metrics on ``(inputs, y)``, as ``Model.evaluate`` computes them."""
         self.model.reset_metrics()
-        n = y.shape[0]
-        self._any_rows.setdefault(self._test, self._short and _two_batch_sizes(n, batch_size))
-        for start in range(0, n, batch_size):
+        for start in range(0, y.shape[0], batch_size):
             rows = slice(start, start + batch_size)
             self._call(self._test, self._shared(
                 [a[rows] for a in inputs], y[rows],

@@ -156,13 +156,13 @@ def test_validation_fraction_holds_out_the_last_samples():
 # ---------------------------------------------------------------------- tracing
 
 
-def _steps(fit_steps):
+def _steps(epochs):
     from seqkit.training.replicas import _ReplicaSteps
 
     x, y = tiny_data(n=10)
     model = tiny_model(cell="peephole_lstm")
     model.optimizer.build(model.trainable_variables)
-    steps = _ReplicaSteps(model, batch_size=4, train_rows=10, fit_steps=fit_steps)
+    steps = _ReplicaSteps(model, batch_size=4, epochs=epochs, train_rows=10, validation_rows=10)
     for rows in (slice(0, 4), slice(4, 8), slice(8, 10)):
         steps.train([x[rows]], y[rows], None)
     steps.evaluate([x], y, None, batch_size=4)
@@ -172,10 +172,10 @@ def _steps(fit_steps):
 def test_a_short_fit_traces_each_step_once_for_a_last_shorter_batch():
     from seqkit.training.replicas import ANY_ROWS_BELOW_STEPS
 
-    short = _steps(fit_steps=ANY_ROWS_BELOW_STEPS - 1)
+    short = _steps(epochs=(ANY_ROWS_BELOW_STEPS - 1) // 3)  # 3 batches an epoch
     assert short._train.experimental_get_tracing_count() == 1
     assert short._test.experimental_get_tracing_count() == 1
-    long = _steps(fit_steps=ANY_ROWS_BELOW_STEPS)  # a static shape per batch size
+    long = _steps(epochs=-(-ANY_ROWS_BELOW_STEPS // 3))  # a static shape per batch size
     assert long._train.experimental_get_tracing_count() == 2
     assert long._test.experimental_get_tracing_count() == 2
 
