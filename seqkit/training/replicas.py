@@ -47,21 +47,17 @@ class _ReplicaSteps:
         self.model = model
         self.strategy = model.distribute_strategy
         self.loss_tracker = _loss_tracker(model)
-        self._train = self._compiled(self._train_step)
-        self._test = self._compiled(lambda data: model.test_step(data[:3]))
         short = epochs * math.ceil(train_rows / batch_size) < ANY_ROWS_BELOW_STEPS
-        # The steps still to trace for any number of rows on their first call.
-        self._any_rows = {
-            step: short and _two_batch_sizes(rows, batch_size)
-            for step, rows in ((self._train, train_rows), (self._test, validation_rows))
-        }
+        self._train = _Step(self._on_replicas(self._train_step), batch_size=batch_size,
+                            rows=train_rows, short=short)
+        self._test = _Step(self._on_replicas(lambda data: model.test_step(data[:3])),
+                           batch_size=batch_size, rows=validation_rows, short=short)
 
-    def _compiled(self, step):
+    def _on_replicas(self, step):
         def run(data):
             self.strategy.run(step, args=(data,))
 
-        # No AutoGraph: the step has no Python control flow over tensors to convert.
-        return tf.function(run, reduce_retracing=True, autograph=False)
+        return run
 
     def _train_step(self, data):
         x, y, sample_weight, share = data
@@ -89,17 +85,9 @@ class _ReplicaSteps:
 
         return self.strategy.experimental_distribute_values_from_function(share)
 
-    def _call(self, step, data):
-        if self._any_rows[step]:
-            self._any_rows[step] = False
-            specs = _specs_for_any_rows(data)
-            if specs is not None:
-                step.get_concrete_function(specs)
-        step(data)
-
     def train(self, inputs, y, sample_weight):
         """One optimisation step on a batch; returns the epoch's logs so far."""
-        self._call(self._train, self._shared(inputs, y, sample_weight))
+        self._train(self._shared(inputs, y, sample_weight), y.shape[0])
         return _results(self.model)
 
     def evaluate(self, inputs, y, sample_weight, batch_size):
@@ -107,32 +95,88 @@ class _ReplicaSteps:
         self.model.reset_metrics()
         for start in range(0, y.shape[0], batch_size):
             rows = slice(start, start + batch_size)
-            self._call(self._test, self._shared(
-                [a[rows] for a in inputs], y[rows],
-                None if sample_weight is None else sample_weight[rows]))
+            self._test(self._shared([a[rows] for a in inputs], y[rows],
+                                    None if sample_weight is None else sample_weight[rows]),
+                       y[rows].shape[0])
         return _results(self.model)
 
 
+def _compiled(run):
+    # No AutoGraph: the steps have no Python control flow over tensors to convert.
+    return tf.function(run, reduce_retracing=True, autograph=False)
+
+
+class _Step:
+    """A training or evaluation step, traced for the batches of one fit.
+
+    ``reduce_retracing`` traces a step again for an epoch's last, shorter
+    batch (2-3 s for the default classifier). Where an epoch ends on one,
+    the first call therefore traces the step for any number of rows, and
+    every batch runs that graph, unless it would run each step slower:
+    TensorFlow's own gradient of a loop over time (Keras' recurrent layers,
+    a CRF's loss) works out broadcast shapes at every time step when the
+    batch size is unknown (:func:`_loops_work_out_shapes`). Then, in a fit of
+    :data:`ANY_ROWS_BELOW_STEPS` training steps or more, full batches run a
+    graph traced for their static shape, and only the shorter batch the
+    graph for any rows: two traces, as ``reduce_retracing`` makes. seqkit's
+    own layers differentiate their loops by hand and compile them with XLA
+    per concrete shape, so their graph for any rows costs nothing per step.
+    Only numeric NumPy inputs are traced for any rows; a strategy's
+    per-replica values and strings keep ``reduce_retracing``.
+    """
+
+    def __init__(self, run, *, batch_size, rows, short):
+        self._static = _compiled(run)
+        self._run, self._batch_size, self._short = run, batch_size, short
+        self._undecided = rows > batch_size and rows % batch_size != 0
+        self._any_rows = None  # the function traced for any number of rows, once decided
+        self._full_batches_too = False
+
+    def __call__(self, data, rows):
+        if self._undecided:
+            self._undecided = False
+            specs = _specs_for_any_rows(data)
+            if specs is not None:
+                self._any_rows = _compiled(self._run)
+                traced = self._any_rows.get_concrete_function(specs)
+                self._full_batches_too = self._short or not _loops_work_out_shapes(traced)
+        if self._any_rows is not None and (self._full_batches_too or rows != self._batch_size):
+            self._any_rows(data)
+        else:
+            self._static(data)
+
+    def tracing_count(self):
+        """How many times the step was traced."""
+        return sum(f.experimental_get_tracing_count()
+                   for f in (self._static, self._any_rows) if f is not None)
+
+
 ANY_ROWS_BELOW_STEPS = 200
-"""A fit of fewer training steps than this (epochs times batches) whose epochs end on a
-shorter batch traces its training step once for any number of rows, and its validation
-step likewise; longer fits keep each batch size's static shape.
+"""A fit of fewer training steps than this (epochs times batches) runs every batch on the
+steps traced for any number of rows, even where that graph runs each step slower (see
+:class:`_Step`): the trace it saves costs more than the slower steps.
 
-Why: ``reduce_retracing`` traces a step again for the last, shorter batch (2-3 s for
-the default classifier), but the graph traced for any number of rows runs each step
-slower, more so the longer the sequences (TensorFlow's loops over time meet an unknown
-batch at run time). Measured in fresh processes, interleaved, 3 rounds: the default
-``SequenceClassifier`` with 64 units on JapaneseVowels, 10 epochs of 17 batches (170
-steps), took 9.3 s against 13.0 s (medians; the first epoch 4.8 s against 8.8 s, each later one
-about 0.45 s against 0.42 s); with Keras' LSTM 10.9 s against 12.6 s (later epochs
-0.54 s against 0.40 s). BasicMotions (100 steps a sequence) in 60 epochs of 16, 16 and
-8 sequences (180 steps) took as long either way: its first epoch 4.1 s against 7.1 s,
-each later one 0.24-0.37 s against 0.20-0.26 s."""
+Measured in fresh processes, interleaved, medians of 3 rounds, with / without tracing
+for any rows: the default ``SequenceClassifier`` with 64 units on JapaneseVowels, 10
+epochs of 17 batches (170 steps), took 9.3 / 13.0 s, with Keras' LSTM 10.9 / 12.6 s (its
+later epochs 0.54 / 0.40 s). In 30 epochs (510 steps) the default took 20.5 / 28.1 s
+(the first epoch 9.1 / 14.5 s), while Keras' LSTM, traced for each batch size either
+way, took 25.0 / 25.7 s."""
 
 
-def _two_batch_sizes(rows, batch_size):
-    """Whether ``rows`` samples cut into batches of ``batch_size`` give two batch sizes."""
-    return rows > batch_size and rows % batch_size != 0
+def _loops_work_out_shapes(function):
+    """Whether a traced ``function`` runs ``BroadcastGradientArgs`` inside a while loop's
+    body: TensorFlow's gradient of a loop over a batch of unknown size does, at every
+    step of the loop, with the reductions and reshapes that follow it (measured on Keras'
+    LSTM, 64 units, batch 16: its training step took 1.5 times as long as with the batch
+    size known, for 26 or 100 steps; its forward pass alone as long)."""
+    graph = function.graph.as_graph_def()
+    bodies = {node.attr["body"].func.name
+              for nodes in [graph.node, *(f.node_def for f in graph.library.function)]
+              for node in nodes if node.op in ("While", "StatelessWhile")}
+    return any(node.op == "BroadcastGradientArgs"
+               for f in graph.library.function if f.signature.name in bodies
+               for node in f.node_def)
 
 
 def _specs_for_any_rows(data):
