@@ -14,6 +14,7 @@ from seqkit._validation import check_int
 from seqkit.crf import find_crf
 from seqkit.exceptions import InvalidParameterError
 from seqkit.networks import stateful_twin
+from seqkit.padding import PAD_ID
 
 
 def _recurrent_layers(model, owner):
@@ -33,6 +34,15 @@ def _recurrent_layers(model, owner):
             f"Got a model with layers {[layer.name for layer in model.layers]}."
         )
     return layers
+
+
+def _has_real_step(timed):
+    """Whether a batch of sequences has a real step: numeric steps not all NaN, token ids
+    other than :data:`seqkit.padding.PAD_ID`."""
+    timed = np.asarray(timed)
+    if timed.ndim == 2:
+        return bool(np.any(timed != PAD_ID))
+    return bool(np.any(~np.all(np.isnan(timed), axis=-1)))
 
 
 class TruncatedBPTT:
@@ -157,9 +167,11 @@ class TruncatedBPTT:
             y_pred, states = self.forward(inputs, states, training=True)
             loss = model.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight,
                                       training=True)
+            # Under mixed precision the optimizer divides the gradients by its loss scale.
+            scaled = model.optimizer.scale_loss(loss)
         # Weights used only before the chunk (e.g. those mapping static features to the
         # initial state, in a later chunk) get no gradient: that is the truncation.
-        pairs = [(g, v) for g, v in zip(tape.gradient(loss, model.trainable_variables),
+        pairs = [(g, v) for g, v in zip(tape.gradient(scaled, model.trainable_variables),
                                         model.trainable_variables) if g is not None]
         model.optimizer.apply(*zip(*pairs))
         model.compute_metrics(None, y, y_pred, sample_weight)
@@ -191,12 +203,16 @@ class TruncatedBPTT:
         Returns
         -------
         float
-            The mean loss of the chunks that have one.
+            The mean loss of the chunks that have one. With per-step outputs, a
+            chunk of padding only (every sequence of the batch ended before it)
+            is skipped: it has no loss and takes no optimisation step.
         """
-        n_steps = inputs[self.timed.index(True)].shape[1]
-        ranges = self.chunks(n_steps)
+        timed = inputs[self.timed.index(True)]
+        ranges = self.chunks(timed.shape[1])
         states, losses = None, []
         for j, (start, stop) in enumerate(ranges):
+            if self.per_step and not _has_real_step(timed[:, start:stop]):
+                continue  # all padding: no loss, and padded steps keep the states
             chunk = [tf.convert_to_tensor(a) for a in self._cut(inputs, start, stop)]
             if not self.per_step and j < len(ranges) - 1:
                 states = self.advance(chunk, states)

@@ -99,6 +99,41 @@ def test_truncated_bptt_with_whole_sequence_chunks_is_full_bptt(steps):
         assert not np.allclose(flat_weights(truncated), flat_weights(full), atol=1e-3)
 
 
+def test_truncated_bptt_scales_the_loss_under_mixed_precision():
+    # The loss-scaling optimizer of mixed_float16 divides the gradients by its scale
+    # (2^15): an unscaled loss gave updates 20,000 times too small.
+    x, y = tiny_data()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(0)
+        start = tiny_model().get_weights()
+        full, truncated = (training.compile_model(tiny_model(), loss="mse", optimizer="sgd",
+                                                  learning_rate=0.5) for _ in range(2))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for model in (full, truncated):
+        model.set_weights(start)
+    full.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
+    training.TruncatedBPTT(truncated, 6).train_batch([x], y)
+    moved = flat_weights(full) - np.concatenate([w.ravel() for w in start])
+    assert np.abs(moved).max() > 0.01
+    np.testing.assert_allclose(flat_weights(truncated), flat_weights(full), atol=2e-3)
+
+
+def test_chunks_of_padding_only_take_no_step():
+    x, y = tiny_data(n=8, steps=4)
+    padded_x = np.concatenate([x, np.full((8, 8, x.shape[2]), np.nan, "float32")], axis=1)
+    padded_y = np.concatenate([y, np.zeros((8, 8, y.shape[2]), "float32")], axis=1)
+    found = []
+    for data in ((x, y), (padded_x, padded_y)):
+        keras.utils.set_random_seed(0)
+        model = tiny_model()  # Adam: a zero gradient would still move the weights
+        history = training.fit(model, *data, epochs=2, batch_size=8, tbptt_steps=4, seed=0)
+        found.append((history, int(model.optimizer.iterations), flat_weights(model)))
+    assert found[1][:2] == found[0][:2] == (found[0][0], 2)
+    np.testing.assert_array_equal(found[1][2], found[0][2])
+
+
 @pytest.mark.slow
 def test_fit_with_truncated_bptt_learns_and_validates():
     x, y = tiny_data(n=16, steps=12)
