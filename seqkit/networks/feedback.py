@@ -2,6 +2,7 @@
 
 import keras
 from keras import ops
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from seqkit._validation import check_choice, check_float, check_int
 from seqkit.cells._base import get_keras_object
@@ -126,8 +127,16 @@ class FeedbackRNN(keras.layers.Layer):
             first_input = feedback.readout(initial_state[top])
         if step_inputs is None:
             step_inputs = ops.zeros((batch, self.length, 0), known.dtype)
-        return self.rnn(step_inputs, initial_state=[*initial_state, first_input],
-                        training=training)
+        outputs = self.rnn(step_inputs, initial_state=[*initial_state, first_input],
+                           training=training)
+        # keras.layers.RNN resets the dropout masks of its own cell after a call, not those
+        # of the cells inside this one: without this, every call would reuse the first
+        # call's masks (and fail on a batch of another size).
+        for cell in feedback.cells:
+            if isinstance(cell, DropoutRNNCell):
+                cell.reset_dropout_mask()
+                cell.reset_recurrent_dropout_mask()
+        return outputs
 
     def compute_output_shape(self, first_input_shape=None, initial_state_shape=None,
                              step_inputs_shape=None):

@@ -186,6 +186,17 @@ def test_one_to_many_learns_through_the_feedback_loop():
     assert model.evaluate(v, y, verbose=0) < 0.1 * first
 
 
+@pytest.mark.parametrize("cell", ["elman", "lstm"])
+def test_one_to_many_draws_new_cell_dropout_masks_each_call(cell):
+    model = networks.build_one_to_many(3, 1, 4, cell=cell, units=5, cell_kwargs={
+        "dropout": 0.3, "recurrent_dropout": 0.3})
+    v = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    first, second = (np.asarray(model(v, training=True)) for _ in range(2))
+    assert np.abs(first - second).max() > 1e-3
+    assert model(v[:2], training=True).shape == (2, 4, 1)  # no mask of the last batch size
+    np.testing.assert_array_equal(model(v), model(v))
+
+
 def test_one_to_many_first_input_needs_as_many_inputs_as_outputs():
     with pytest.raises(InvalidParameterError, match="'n_inputs' parameter of build_one_to_many "
                        "must equal n_outputs=2 .* Got 3 instead"):
