@@ -125,7 +125,7 @@ class ElmanRNN(RecurrentLayer):
     Examples
     --------
     >>> layer = ElmanRNN(32, return_sequences=True)
-    >>> layer(np.zeros((4, 10, 3), "float32")).shape
+    >>> tuple(layer(np.zeros((4, 10, 3), "float32")).shape)
     (4, 10, 32)
     """
 

@@ -87,29 +87,64 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _check_data(x, y, sample_weight, owner):
+def _check_data(model, x, y, sample_weight, owner, argument=None):
+    """``x``, ``y`` and ``sample_weight`` as arrays, after checking them against each other
+    and against ``model``'s inputs; ``argument="validation_data"`` checks that argument's
+    ``x_val``, ``y_val`` and ``sample_weight_val`` the same way."""
+    names = ("x", "y", "sample_weight") if argument is None else (
+        "x_val", "y_val", "sample_weight_val")
+    if argument is None:
+        where = {name: f"The {name!r} argument of {owner}" for name in names}
+        where["x"], inside = f"The 'x' and 'y' arguments of {owner}", dict.fromkeys(names, "")
+    else:
+        where = dict.fromkeys(names, f"The {argument!r} argument of {owner}")
+        inside = {name: f" in {name}" for name in names}
     arrays = [np.asarray(a) for a in _as_list(x)]
     y = np.asarray(y)
-    for name, value in [*(("x", a) for a in arrays), ("y", y)]:
+    for name, value in [*((names[0], a) for a in arrays), (names[1], y)]:
         if value.ndim == 0 or value.shape[0] != y.shape[0]:
             raise InvalidInputError(
-                f"The 'x' and 'y' arguments of {owner} must have the same number of samples. "
-                f"Got {name} of shape {value.shape} and y of shape {y.shape}."
+                f"{where[names[0]]} must have the same number of samples"
+                f"{inside[names[0]] and f' in {names[0]} and {names[1]}'}. "
+                f"Got {name} of shape {value.shape} and {names[1]} of shape {y.shape}."
             )
+    _check_inputs(model, arrays, names[0] if argument is None else argument, owner)
     if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
         raise InvalidInputError(
-            f"The 'y' argument of {owner} must not contain NaN: a NaN target makes the loss "
-            "NaN even where it is masked out. Pad the targets of padded steps with a finite "
-            "value."
+            f"{where[names[1]]} must not contain NaN{inside[names[1]]}: a NaN target makes "
+            "the loss NaN even where it is masked out. Pad the targets of padded steps with a "
+            "finite value."
         )
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype="float32")
-        if sample_weight.shape[:1] != y.shape[:1]:
+        if sample_weight.ndim == 0 or sample_weight.shape != y.shape[:sample_weight.ndim]:
             raise InvalidInputError(
-                f"The 'sample_weight' argument of {owner} must have one row per sample "
-                f"({y.shape[0]}). Got shape {sample_weight.shape}."
+                f"{where[names[2]]} must have one row per sample, and one column per step "
+                f"only for per-step targets: a shape that begins {names[1]}'s {y.shape}. Got "
+                f"{names[2]} of shape {sample_weight.shape}."
             )
     return arrays, y, sample_weight
+
+
+def _check_inputs(model, arrays, argument, owner):
+    """Refuse arrays that ``model``'s inputs cannot take: not one per input, or of another
+    rank or size than an input's (axes the model leaves open, such as time, take any)."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs:  # a subclassed model declares no inputs
+        return
+    if len(arrays) != len(inputs):
+        raise InvalidInputError(
+            f"The {argument!r} argument of {owner} must hold one array per input of the "
+            f"model ({len(inputs)}). Got {len(arrays)}."
+        )
+    for array, tensor in zip(arrays, inputs):
+        shape = tuple(tensor.shape)
+        if array.ndim != len(shape) or any(
+                size is not None and size != got for size, got in zip(shape[1:], array.shape[1:])):
+            raise InvalidInputError(
+                f"The {argument!r} argument of {owner} must match the model's input "
+                f"{tensor.name!r} of shape {shape}. Got an array of shape {array.shape}."
+            )
 
 
 def _split(arrays, y, sample_weight, fraction, owner):
@@ -130,10 +165,19 @@ def _split(arrays, y, sample_weight, fraction, owner):
     )
 
 
-def _validation_arrays(validation_data):
-    """``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` as ``(arrays, y, weights)``."""
+def _validation_arrays(model, validation_data, owner):
+    """``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` as checked
+    ``(arrays, y, weights)``."""
+    if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+        got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
+               if isinstance(validation_data, (list, tuple)) else type(validation_data).__name__)
+        raise InvalidParameterError(
+            f"The 'validation_data' parameter of {owner} must be a tuple (x_val, y_val) or "
+            f"(x_val, y_val, sample_weight_val). Got {got}."
+        )
     x_val, y_val, *weights = validation_data
-    return [np.asarray(a) for a in _as_list(x_val)], np.asarray(y_val), (weights or [None])[0]
+    return _check_data(model, x_val, y_val, (weights or [None])[0], owner,
+                       argument="validation_data")
 
 
 def _last_batch(n, batch_size):
@@ -281,7 +325,9 @@ def fit(
         For a model or arguments ``fit`` cannot train with, or a checkpoint made
         by another training.
     InvalidInputError
-        For data that does not match (sample counts, NaN targets).
+        For data that does not match (sample counts, NaN targets, the model's inputs, the
+        targets' shape for ``sample_weight``), in ``x``, ``y`` and ``sample_weight`` or in
+        ``validation_data``, before any training.
 
     Notes
     -----
@@ -310,13 +356,14 @@ def fit(
                                  allow_none=True)
     verbose = check_int(verbose, "verbose", owner, minimum=0, maximum=2)
     seed = check_int(seed, "seed", owner, minimum=0, allow_none=True)
-    arrays, y, sample_weight = _check_data(x, y, sample_weight, owner)
+    arrays, y, sample_weight = _check_data(model, x, y, sample_weight, owner)
     if validation_fraction and validation_data is not None:
         raise InvalidParameterError(
             f"The 'validation_fraction' parameter of {owner} must be 0 when validation_data "
             f"is given. Got {validation_fraction}."
         )
-    validation = None if validation_data is None else _validation_arrays(validation_data)
+    validation = (None if validation_data is None
+                  else _validation_arrays(model, validation_data, owner))
     if validation_fraction:
         (arrays, y, sample_weight), validation = _split(
             arrays, y, sample_weight, validation_fraction, owner

@@ -215,12 +215,34 @@ def test_tracing_for_any_number_of_rows_changes_no_number(monkeypatch, cell, epo
     ({"validation_fraction": 0.5, "validation_data": ([], [])}, InvalidParameterError,
      "'validation_fraction' parameter of fit must be 0 when validation_data"),
     ({"validation_fraction": 0.99}, InvalidParameterError, "at least one training sample"),
+    ({"x": np.zeros((8, 6, 3))}, InvalidInputError,
+     r"'x' argument of fit must match the model's input '\w+' of shape \(None, None, 4\)\. "
+     r"Got an array of shape \(8, 6, 3\)"),
+    ({"x": [np.zeros((8, 6, 4))] * 2}, InvalidInputError, "one array per input of the model"),
+    ({"sample_weight": np.ones((8, 5))}, InvalidInputError,
+     r"'sample_weight' argument of fit must have one row per sample.*Got sample_weight of "
+     r"shape \(8, 5\)"),
+    ({"validation_data": np.zeros((8, 6, 4))}, InvalidParameterError,
+     "'validation_data' parameter of fit must be a tuple .* Got ndarray"),
+    ({"validation_data": (np.zeros((3, 6, 4)), np.zeros((2, 6, 1)))}, InvalidInputError,
+     "'validation_data' argument of fit must have the same number of samples in x_val and "
+     "y_val"),
+    ({"validation_data": (np.zeros((2, 6, 4)), np.full((2, 6, 1), np.nan))}, InvalidInputError,
+     "'validation_data' argument of fit must not contain NaN in y_val"),
+    ({"validation_data": (np.zeros((2, 6, 2)), np.zeros((2, 6, 1)))}, InvalidInputError,
+     r"'validation_data' argument of fit must match the model's input .* Got an array of "
+     r"shape \(2, 6, 2\)"),
+    ({"validation_data": (np.zeros((2, 6, 4)), np.zeros((2, 6, 1)), np.ones(3))},
+     InvalidInputError, "'validation_data' argument of fit must have one row per sample"),
 ])
 def test_bad_fit_arguments_are_named(kwargs, error, match):
     x, y = tiny_data()
-    arguments = {"y": y, **kwargs}
+    arguments = {"x": x, "y": y, **kwargs}
+    model = tiny_model()
+    weights = flat_weights(model)
     with pytest.raises(error, match=match):
-        training.fit(tiny_model(), x, arguments.pop("y"), **arguments)
+        training.fit(model, arguments.pop("x"), arguments.pop("y"), **arguments)
+    np.testing.assert_array_equal(flat_weights(model), weights)  # refused before training
 
 
 def test_fit_needs_a_compiled_model():
