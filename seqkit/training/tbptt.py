@@ -14,7 +14,7 @@ from seqkit._validation import check_int
 from seqkit.crf import find_crf
 from seqkit.exceptions import InvalidParameterError
 from seqkit.networks import stateful_twin
-from seqkit.padding import PAD_ID
+from seqkit.padding import PAD_ID, real_steps
 
 
 def _recurrent_layers(model, owner):
@@ -42,7 +42,7 @@ def _has_real_step(timed):
     timed = np.asarray(timed)
     if timed.ndim == 2:
         return bool(np.any(timed != PAD_ID))
-    return bool(np.any(~np.all(np.isnan(timed), axis=-1)))
+    return bool(np.any(real_steps(timed)))
 
 
 class TruncatedBPTT:
