@@ -36,13 +36,14 @@ def _recurrent_layers(model, owner):
     return layers
 
 
-def _has_real_step(timed):
-    """Whether a batch of sequences has a real step: numeric steps not all NaN, token ids
-    other than :data:`seqkit.padding.PAD_ID`."""
+def _count_real_steps(timed):
+    """The number of real steps in a batch of sequences: numeric steps not all NaN, token
+    ids other than :data:`seqkit.padding.PAD_ID`. The networks mask the other steps, and
+    Keras divides a masked loss by the number of unmasked steps."""
     timed = np.asarray(timed)
     if timed.ndim == 2:
-        return bool(np.any(timed != PAD_ID))
-    return bool(np.any(real_steps(timed)))
+        return int(np.sum(timed != PAD_ID))
+    return int(np.sum(real_steps(timed)))
 
 
 class TruncatedBPTT:
@@ -203,15 +204,20 @@ class TruncatedBPTT:
         Returns
         -------
         float
-            The mean loss of the chunks that have one. With per-step outputs, a
-            chunk of padding only (every sequence of the batch ended before it)
-            is skipped: it has no loss and takes no optimisation step.
+            The batch's loss as Keras reports it for whole sequences: with per-step
+            outputs, the mean of the chunks' losses weighted by their numbers of
+            real steps (each chunk's loss is a mean over its real steps), taken
+            with each chunk's weights before its update; with one output per
+            sequence, the last chunk's loss. A chunk of padding only (every
+            sequence of the batch ended before it) is skipped: it has no loss and
+            takes no optimisation step.
         """
         timed = inputs[self.timed.index(True)]
         ranges = self.chunks(timed.shape[1])
-        states, losses = None, []
+        states, losses, counts = None, [], []
         for j, (start, stop) in enumerate(ranges):
-            if self.per_step and not _has_real_step(timed[:, start:stop]):
+            count = _count_real_steps(timed[:, start:stop]) if self.per_step else 1
+            if count == 0:
                 continue  # all padding: no loss, and padded steps keep the states
             chunk = [tf.convert_to_tensor(a) for a in self._cut(inputs, start, stop)]
             if not self.per_step and j < len(ranges) - 1:
@@ -224,4 +230,5 @@ class TruncatedBPTT:
                     w_chunk = sample_weight[:, start:stop]
             loss, states = self.train_chunk(chunk, y_chunk, w_chunk, states)
             losses.append(float(loss))
-        return float(np.mean(losses))
+            counts.append(count)
+        return float(np.average(losses, weights=counts))
