@@ -147,12 +147,13 @@ def path_score(emissions, labels, transitions, start, mask=None):
     -------
     tensor of shape (batch,)
     """
-    mask = ops.cast(_full_mask(emissions, mask), emissions.dtype)
+    mask = _full_mask(emissions, mask)
     labels = ops.cast(labels, "int32")
     unary = ops.squeeze(ops.take_along_axis(emissions, labels[..., None], axis=2), -1)
     pairs = ops.take(transitions, labels[:, :-1] * ops.shape(transitions)[0] + labels[:, 1:])
-    return (ops.take(start, labels[:, 0]) + ops.sum(unary * mask, axis=1)
-            + ops.sum(pairs * mask[:, 1:], axis=1))
+    # Selected, not multiplied by the mask: in float16 DISALLOWED is -inf, and -inf * 0 is NaN.
+    return (ops.take(start, labels[:, 0]) + ops.sum(ops.where(mask, unary, 0), axis=1)
+            + ops.sum(ops.where(mask[:, 1:], pairs, 0), axis=1))
 
 
 def log_likelihood(emissions, labels, transitions, start, mask=None):
@@ -349,13 +350,19 @@ class LinearChainCRF(keras.layers.Layer):
         return constrained(self.transitions, self.start, self.allowed_transitions,
                            self.allowed_starts)
 
+    def _scores(self, emissions):
+        """The emissions in the weights' dtype (float32 under a mixed precision policy,
+        where the emissions are float16 or bfloat16), and the constrained scores."""
+        return ops.cast(emissions, self.transitions.dtype), *self.constrained_scores()
+
     def decode(self, emissions, mask=None):
         """The best allowed path of each sequence (see :func:`viterbi`)."""
-        return viterbi(emissions, *self.constrained_scores(), mask)
+        return viterbi(*self._scores(emissions), mask)
 
     def marginals(self, emissions, mask=None):
-        """Per-step label probabilities over the allowed paths (see :func:`marginals`)."""
-        return marginals(emissions, *self.constrained_scores(), mask)
+        """Per-step label probabilities over the allowed paths (see :func:`marginals`), in
+        the weights' dtype."""
+        return marginals(*self._scores(emissions), mask)
 
     def get_config(self):
         def listed(allowed):

@@ -241,6 +241,33 @@ def test_constrained_layer_decodes_trains_and_round_trips(iob2_problem, tmp_path
                                   np.asarray(layer.decode(emissions, mask)))
 
 
+def test_float16_likelihood_stays_finite_where_a_padded_step_breaks_a_constraint(iob2_problem):
+    # Padded steps may hold any label; in float16 DISALLOWED rounds to -inf.
+    emissions, transitions, start, mask = iob2_problem
+    scores = crf.constrained(transitions, start, *crf.iob2_constraints(IOB2_LABELS))
+    labels = np.array([[0, 2, 4, 1], [4, 4, 2, 2], [4, 2, 3, 2]])  # O -> I-A at padded steps
+    want = np.asarray(crf.log_likelihood(emissions, labels, *scores, mask))
+    half = [keras.ops.cast(a, "float16") for a in (emissions, *scores)]
+    got = np.asarray(crf.log_likelihood(half[0], labels, *half[1:], mask), dtype=np.float32)
+    assert np.isfinite(want).all()
+    np.testing.assert_allclose(got, want, rtol=2e-2, atol=2e-2)
+
+
+def test_layer_decodes_the_float16_emissions_of_a_mixed_precision_model(iob2_problem):
+    emissions, transitions, start, mask = iob2_problem
+    layer = crf.LinearChainCRF(len(IOB2_LABELS), *crf.iob2_constraints(IOB2_LABELS))
+    layer.build(emissions.shape)
+    layer.transitions.assign(transitions)
+    layer.start.assign(start)
+    half = keras.ops.cast(emissions, "float16")
+    np.testing.assert_array_equal(np.asarray(layer.decode(half, mask)),
+                                  np.asarray(layer.decode(emissions, mask)))
+    marginals = layer.marginals(half, mask)
+    assert marginals.dtype == "float32"
+    np.testing.assert_allclose(np.asarray(marginals),
+                               np.asarray(layer.marginals(emissions, mask)), atol=1e-2)
+
+
 @pytest.mark.parametrize("name, value", [("allowed_transitions", np.ones((3, 2), bool)),
                                          ("allowed_starts", [1, 0, 1])])
 def test_layer_rejects_constraints_of_the_wrong_shape_or_kind(name, value):

@@ -3,6 +3,7 @@
 import itertools
 import pickle
 
+import keras
 import numpy as np
 import pytest
 from seqeval.metrics import f1_score as seqeval_f1
@@ -135,6 +136,25 @@ def test_crf_and_subword_features_give_label_lists_and_probabilities(params):
         for path, weight in zip(paths, weights):
             marginals[np.arange(n), path] += weight
         np.testing.assert_allclose(p, marginals, atol=1e-5)
+
+
+def test_a_crf_tagger_fitted_under_mixed_precision_predicts_and_exports(tmp_path):
+    # The network's scores are float16 there, the CRF's weights float32.
+    X, y = tagging_tokens()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        tagger = fast_tagger(crf=True).fit(X, y)
+        predicted = tagger.predict(X[:2])
+        probabilities = tagger.predict_proba(X[:2])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert [len(p) for p in predicted] == [3, 4]
+    assert all(_valid_iob2(labels) for labels in predicted)
+    np.testing.assert_allclose(probabilities[1].sum(axis=1), np.ones(4), rtol=1e-5)
+    path = export.export_saved_model(tagger, tmp_path / "export")
+    tokens = np.array([[*X[0], ""], X[1]], dtype=str)
+    served = export.load_saved_model(path)(tokens=tokens)
+    assert [row[:n].tolist() for row, n in zip(served["labels"], served["lengths"])] == predicted
 
 
 def _valid_iob2(tags):
