@@ -161,11 +161,17 @@ class ThetaForecaster(BaseEstimator):
     "The theta model: a decomposition approach to forecasting", IJF 16(4);
     in the form of Hyndman and Billah, 2003, IJF 19(2)), estimated by OLS
     and SES as ``forecast::thetaf`` does. When ``season_length > 1`` and
-    ``y`` spans two seasons, ``y`` is tested for seasonality (the 90% ACF
-    test of ``thetaf``) and, if seasonal, deseasonalised by classical
-    decomposition (multiplicative for a positive series) before the fit
-    and reseasonalised after; a shorter series is fitted plain, as a
-    decomposition needs two full seasons.
+    ``y`` spans two seasons, ``y`` is tested for seasonality and, if
+    seasonal, deseasonalised by classical decomposition (multiplicative for
+    a positive series) before the fit and reseasonalised after; a shorter
+    series is fitted plain, as a decomposition needs two full seasons. The
+    test is statsmodels' 90% autocorrelation test, seasonal when
+    ``n r_m^2 / (1 + sum_{k<m} r_k^2) > 1.645^2``; ``thetaf``'s has
+    ``2 sum_{k<m} r_k^2`` and tests only series longer than two seasons,
+    so statsmodels calls more short series seasonal. A constant series is
+    forecast as that constant, as ``thetaf`` does (statsmodels' trend fit
+    takes a constant series for its intercept column and fits a slope to
+    nothing).
 
     Parameters
     ----------
@@ -177,8 +183,10 @@ class ThetaForecaster(BaseEstimator):
 
     Attributes
     ----------
-    results_ : statsmodels ThetaModelResults
-        The fit.
+    results_ : statsmodels ThetaModelResults or None
+        The fit; None for a constant series.
+    constant_ : float or None
+        The value of a constant series, its forecast; None otherwise.
     deseasonalize_ : bool
         Whether the seasonality test (and adjustment) was applied.
     """
@@ -195,6 +203,10 @@ class ThetaForecaster(BaseEstimator):
         m = check_int(self.season_length, "season_length", owner, minimum=1)
         check_float(self.theta, "theta", owner, low=1.0)
         values = _check_series(y, owner, 4)
+        self.constant_ = values[0] if np.all(values == values[0]) else None
+        if self.constant_ is not None:
+            self.deseasonalize_, self.results_ = False, None
+            return self
         self.deseasonalize_ = m > 1 and len(values) >= 2 * m
         model = ThetaModel(values, period=m, deseasonalize=self.deseasonalize_)
         self.results_ = model.fit()
@@ -204,6 +216,8 @@ class ThetaForecaster(BaseEstimator):
         """Return the next ``horizon`` values, an ndarray of shape ``(horizon,)``."""
         check_is_fitted(self)
         horizon = check_int(horizon, "horizon", type(self).__name__, minimum=1)
+        if self.constant_ is not None:
+            return np.full(horizon, self.constant_, dtype=np.float64)
         forecast = self.results_.forecast(horizon, theta=float(self.theta))
         return np.asarray(forecast, dtype=np.float64)
 

@@ -16,7 +16,15 @@ from seqkit.exceptions import InputTypeError, InvalidInputError
 
 
 def _finite_2d(values, name):
-    array = np.asarray(values, dtype=np.float64)
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(
+            f"{name} must be numbers of shape (steps,) or (steps, n_targets), every row as "
+            f"long. Got {type(values).__name__} that NumPy cannot read as one: {error}"
+        ) from None
+    if array.size == 0:
+        raise InvalidInputError(f"{name} must have at least one value. Got shape {array.shape}.")
     array = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
     if not np.isfinite(array).all():
         raise InvalidInputError(f"{name} contains NaN or inf.")

@@ -24,7 +24,7 @@ import numpy as np
 from keras import ops
 
 from seqkit._validation import check_choice
-from seqkit.exceptions import InputTypeError, InvalidParameterError
+from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 
 MEDIAN = 0.5
 POINT_ERRORS = {"mse": ops.square, "mae": ops.abs}
@@ -187,7 +187,26 @@ def pinball_loss(y_true, quantiles, levels):
     Returns
     -------
     float
+
+    Raises
+    ------
+    InvalidInputError
+        If the shapes do not match as above, or a value is NaN or infinite.
+    InvalidParameterError
+        If ``levels`` are not increasing floats in (0, 1).
     """
-    error = np.asarray(y_true, dtype=float)[:, None] - np.asarray(quantiles, dtype=float)
-    levels = np.asarray(levels, dtype=float)
+    owner = "pinball_loss"
+    levels = np.asarray(check_quantiles(levels, "levels", owner, require_median=False))
+    y_true = np.asarray(y_true, dtype=float)
+    quantiles = np.asarray(quantiles, dtype=float)
+    if y_true.ndim != 1 or quantiles.shape != (len(y_true), len(levels)):
+        raise InvalidInputError(
+            f"y_true of {owner} must have shape (n,) and quantiles (n, n_levels), one column "
+            f"per level of levels ({len(levels)}). Got shapes {y_true.shape} and "
+            f"{quantiles.shape}."
+        )
+    if not (np.isfinite(y_true).all() and np.isfinite(quantiles).all()):
+        raise InvalidInputError(f"y_true and quantiles of {owner} must be finite: they hold "
+                                "NaN or inf.")
+    error = y_true[:, None] - quantiles
     return float(np.mean(np.maximum(levels * error, (levels - 1) * error)))

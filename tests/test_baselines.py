@@ -92,6 +92,15 @@ def test_theta_fits_a_series_shorter_than_two_seasons_plain():
     np.testing.assert_allclose(forecaster.predict(6), expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("level", [5.0, -3.0, 100.0])
+@pytest.mark.parametrize("season_length", [1, 4])
+def test_theta_forecasts_a_constant_series_as_that_constant(level, season_length):
+    # statsmodels' ThetaModel alone gave 9.48, 10.11, 10.73 for a series of twelve 5s.
+    forecaster = baselines.ThetaForecaster(season_length=season_length).fit(np.full(12, level))
+    np.testing.assert_array_equal(forecaster.predict(3), np.full(3, level))
+    assert forecaster.results_ is None and not forecaster.deseasonalize_
+
+
 @pytest.mark.parametrize("forecaster", [baselines.AutoETSForecaster, baselines.ThetaForecaster])
 @pytest.mark.parametrize("season_length", [4, 12])
 def test_ets_and_theta_forecast_short_series(forecaster, season_length):

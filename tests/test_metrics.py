@@ -63,6 +63,19 @@ def test_smape_rejects_nan():
         symmetric_mean_absolute_percentage_error([1.0], [np.nan])
 
 
+@pytest.mark.parametrize("call, match", [
+    (lambda: symmetric_mean_absolute_percentage_error([], []),
+     r"y_true must have at least one value\. Got shape \(0,\)"),
+    (lambda: mean_absolute_scaled_error([], [], [1.0, 2.0, 3.0]),
+     r"y_true must have at least one value"),
+    (lambda: mean_absolute_scaled_error([[1, 2], [3]], [[1, 1], [3]], [[1, 2, 3], [1, 2]]),
+     r"y_true must be numbers of shape \(steps,\) or \(steps, n_targets\), every row as long"),
+])
+def test_forecast_metrics_refuse_empty_and_ragged_input_by_name(call, match):
+    with pytest.raises(InvalidInputError, match=match):
+        call()
+
+
 def test_token_accuracy_counts_steps_not_sequences():
     y_true = [["a", "b", "c"], ["a"]]
     y_pred = [["a", "x", "x"], ["a"]]

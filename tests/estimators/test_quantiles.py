@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from seqkit.estimators import SequenceForecaster
-from seqkit.exceptions import InputTypeError, InvalidParameterError
+from seqkit.exceptions import InputTypeError, InvalidInputError, InvalidParameterError
 from seqkit.quantiles import PinballLoss, check_quantiles, monotone_quantiles, pinball_loss
 from tests.estimators.data import fast_forecaster, monthly_series
 
@@ -33,6 +33,21 @@ def test_the_pinball_loss_is_koenker_and_bassetts_on_monotone_outputs():
     grid = np.linspace(-3, 3, 601)
     best = grid[np.argmin([pinball_loss(sample, np.full((2000, 1), q), [0.9]) for q in grid])]
     assert best == pytest.approx(np.quantile(sample, 0.9), abs=0.02)
+
+
+@pytest.mark.parametrize("y_true, quantiles, levels, error, match", [
+    # A 1-D or column input broadcast to an n x n comparison: 4.44 for a perfect forecast.
+    ([0.0, 10.0, 20.0], [0.0, 10.0, 20.0], [0.5], InvalidInputError,
+     r"must have shape \(n,\) and quantiles \(n, n_levels\).*Got shapes \(3,\) and \(3,\)"),
+    ([[0.0], [10.0]], [[0.0], [10.0]], [0.5], InvalidInputError, r"Got shapes \(2, 1\)"),
+    ([0.0, 10.0], [[0.0, 1.0], [10.0, 11.0]], [0.5], InvalidInputError,
+     r"one column per level of levels \(1\)"),
+    ([np.nan, 1.0], [[0.0], [1.0]], [0.5], InvalidInputError, "must be finite"),
+    ([0.0], [[0.0]], [1.5], InvalidParameterError, r"'levels' parameter of pinball_loss"),
+])
+def test_pinball_loss_refuses_shapes_it_would_broadcast(y_true, quantiles, levels, error, match):
+    with pytest.raises(error, match=match):
+        pinball_loss(y_true, quantiles, levels)
 
 
 def test_monotone_quantiles_never_cross_whatever_the_raw_outputs():
