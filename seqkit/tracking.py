@@ -269,7 +269,7 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
             run_id = resumes
     if resumes and run_id != resumes:
         tags = {**(tags or {}), RESUMES_TAG: resumes}
-    active = mlflow.start_run(run_id=run_id, run_name=run_name, tags=tags)
+    active = mlflow.start_run(run_id=run_id, run_name=run_name, tags=_strings(tags))
     if project_run:
         client.set_tag(project_run, PIPELINE_RUN_TAG, active.info.run_id)
         client.set_tag(project_run, _NOTE_TAG,
@@ -315,7 +315,7 @@ def nested_run(run_name, *, tags=None, stopped=()):
     """
     import mlflow
 
-    active = mlflow.start_run(run_name=run_name, nested=True, tags=tags)
+    active = mlflow.start_run(run_name=run_name, nested=True, tags=_strings(tags))
     try:
         yield TrackedRun(active.info.run_id, active.info.experiment_id,
                          mlflow.get_tracking_uri())
@@ -367,16 +367,22 @@ def mark_run(run_id, status, tags=None):
     import mlflow
 
     client = mlflow.tracking.MlflowClient()
-    for key, value in (tags or {}).items():
-        client.set_tag(run_id, key, str(value))
+    for key, value in _strings(tags or {}).items():
+        client.set_tag(run_id, key, value)
     client.set_terminated(run_id, status)
+
+
+def _strings(tags):
+    """Tag values as strings, as MLflow stores them: its REST store refuses other values
+    when it creates a run (``TypeError`` in ``RunTag.to_proto``), a local store does not."""
+    return None if tags is None else {key: str(value) for key, value in tags.items()}
 
 
 def set_tags(tags):
     """Set tags (name -> value, as strings) on the active run."""
     import mlflow
 
-    mlflow.set_tags({key: str(value) for key, value in tags.items()})
+    mlflow.set_tags(_strings(tags))
 
 
 def describe_run(text):

@@ -135,3 +135,23 @@ def test_a_pipeline_records_its_run_on_a_tracking_server(tracking_server, reader
     assert list(artifact_root.glob(f"{run.info.experiment_id}/models/*/artifacts/MLmodel"))
     assert sorted(p.name for p in client_dir.iterdir()) == ["outputs"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["client", "downloads", "server"]
+
+
+def test_a_search_records_its_trials_on_a_tracking_server(tracking_server, reader, tmp_path):
+    # MLflow's REST store refuses a tag that is not a string when it creates a run, and
+    # each trial's run is created with its number as a tag (a local store takes ints).
+    from pipelines import tune
+
+    url, _ = tracking_server
+    steps = np.arange(48)
+    pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2015-01-01", periods=48, freq="MS"),
+                  "y": 10 + np.sin(2 * np.pi * steps / 12)}).to_csv(tmp_path / "s.csv",
+                                                                     index=False)
+    tune.run(["forecasting", "--data", "s.csv", "--horizon", "3", *TINY, "--trials", "2",
+              "--folds", "2", "--space", '{"units": [2, 4]}', "--tracking-uri", url,
+              "--experiment", "team-search"])
+    runs = reader.search_runs([reader.get_experiment_by_name("team-search").experiment_id])
+    trials = sorted(run.data.tags["seqkit.trial"] for run in runs
+                    if "mlflow.parentRunId" in run.data.tags)
+    assert trials == ["0", "1"]
+    assert {run.info.status for run in runs} == {"FINISHED"}
