@@ -99,12 +99,15 @@ def _forecasting(args, data):
     y, X = data.train.y, data.train.X
     shortest = min(len(series) for series in y)
     room = shortest - args.folds * facts["horizon"]
-    if room < model.min_series_length():
+    # The MASE scales by the seasonal naive error before the window: season_length + 1 steps.
+    needed = max(model.min_series_length(), facts["season_length"] + 1)
+    if room < needed:
         raise InvalidParameterError(
             f"--folds {args.folds} backtest windows of {facts['horizon']} steps leave the "
             f"shortest training series ({shortest} steps) {max(room, 0)} steps before the "
-            f"first window; the fit there needs {model.min_series_length()}. Got --folds "
-            f"{args.folds}: lower it."
+            f"first window; the fit there needs {model.min_series_length()}, and the MASE, "
+            f"with season length {facts['season_length']}, {facts['season_length'] + 1}. "
+            f"Got --folds {args.folds}: lower it."
         )
 
     def score(candidate):

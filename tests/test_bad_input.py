@@ -771,7 +771,14 @@ TUNE_CASES = [
     ("backtest folds that leave no training data", tune.main, [*_TUNE, "--folds", "20"],
      _user_file("s.csv", _MONTHS), 1,
      r"error: --folds 20 backtest windows of 2 steps leave the shortest training series "
-     r"\(22 steps\) 0 steps before the first window; the fit there needs \d+\. Got --folds 20"),
+     r"\(22 steps\) 0 steps before the first window; the fit there needs \d+, and the MASE, "
+     r"with season length 12, 13\. Got --folds 20"),
+    # Room for a fit but not for the MASE's seasonal scale: every trial used to train, then fail.
+    ("backtest folds that leave no room for the MASE", tune.main, [*_TUNE, "--folds", "5"],
+     _user_file("s.csv", _MONTHS), 1,
+     r"error: --folds 5 backtest windows of 2 steps leave the shortest training series "
+     r"\(22 steps\) 12 steps before the first window; the fit there needs \d+, and the MASE, "
+     r"with season length 12, 13\. Got --folds 5: lower it\."),
 ]
 
 

@@ -44,8 +44,9 @@ def backtest_score(results, y, *, season_length=1):
     InputTypeError
         If ``results`` is not a DataFrame.
     InvalidInputError
-        If ``results`` lacks a column of :func:`backtest`, or names a series
-        or a cut-off that ``y`` does not hold.
+        If ``results`` is empty, lacks a column of :func:`backtest`, names a
+        series or a cut-off that ``y`` does not hold, or has a cut-off with
+        ``season_length`` steps or fewer up to it.
     """
     season_length = check_int(season_length, "season_length", _OWNER, minimum=1)
     if not isinstance(results, pd.DataFrame):
@@ -55,6 +56,9 @@ def backtest_score(results, y, *, season_length=1):
     if missing:
         raise InvalidInputError(f"results must have the columns {list(_NEEDED)} of backtest. "
                                 f"Got {list(results.columns)}, without {missing}.")
+    if results.empty:
+        raise InvalidInputError("results must hold at least one forecast of backtest. Got an "
+                                "empty table.")
     values, ids, labels, targets, _ = series_axes(y, _OWNER)
     where = dict(zip(ids, range(len(ids))))
     intervals = {"y_lower", "y_upper"} <= set(results.columns)
@@ -72,6 +76,12 @@ def backtest_score(results, y, *, season_length=1):
         except KeyError:
             raise InvalidInputError(f"results has the cut-off {cutoff!r} for series {uid!r}, "
                                     "which its time axis in y does not hold.") from None
+        if seen <= season_length:
+            raise InvalidInputError(
+                f"The MASE of a forecast needs more than season_length={season_length} steps "
+                f"up to its cut-off, for the seasonal naive error it is scaled by. Got "
+                f"{seen} for series {uid!r} at the cut-off {cutoff!r}: backtest with fewer "
+                "windows, or a smaller season_length.")
         actual, predicted = group["y"].to_numpy(), group["y_pred"].to_numpy()
         row = {"unique_id": uid, "cutoff": cutoff,
                "mase": mean_absolute_scaled_error(actual, predicted, values[i][:seen, column],

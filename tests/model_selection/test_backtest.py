@@ -148,3 +148,14 @@ def test_bad_windows_are_refused_naming_the_argument():
         backtest(fast_forecaster(), Y, n_windows=2, refit=0)
     with pytest.raises(InvalidInputError, match=r"splits the steps of one series"):
         next(BacktestSplit(2, horizon=3).split([Y, Y]))
+
+
+def test_scores_refuse_an_empty_table_and_a_cutoff_too_early_for_the_mase():
+    result = backtest(fast_forecaster(), Y, n_windows=2)
+    with pytest.raises(InvalidInputError, match=r"results must hold at least one forecast"):
+        backtest_score(result.iloc[:0], Y)
+    # A season longer than the 54 steps up to the first cut-off.
+    with pytest.raises(InvalidInputError,
+                       match=r"needs more than season_length=60 steps up to its cut-off.*"
+                             r"Got 54 for series 0 .* backtest with fewer windows"):
+        backtest_score(result, Y, season_length=60)
