@@ -36,6 +36,7 @@ from seqkit.export.spec import ForecastSpec, ServingSpec
 from seqkit.metrics import mean_absolute_scaled_error
 from seqkit.preprocessing import (
     SequenceScaler,
+    as_served,
     seasonal_offset,
     standardize,
     unstandardize,
@@ -237,11 +238,12 @@ tbptt_steps, random_state, verbose
         the steps read, then the steps forecast. Returns the input and the
         windows' ``(loc, scale, offset)`` (:meth:`_affine`).
         """
+        inputs = as_served(inputs)  # as the export reads them
         affine = self._affine(inputs)
         sequence = standardize(inputs, *affine[:2])
         if covariates is None:
             return sequence.astype(np.float32), affine
-        covariates = standardize(covariates, self.covariate_scaler_.mean_,
+        covariates = standardize(as_served(covariates), self.covariate_scaler_.mean_,
                                  self.covariate_scaler_.scale_)
         sequence = np.concatenate([sequence, covariates[:, : self.lookback_]], axis=2)
         future = covariates[:, self.lookback_ :].reshape(len(covariates), -1)

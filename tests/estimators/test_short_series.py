@@ -142,17 +142,19 @@ def test_seasonal_offset_is_the_seasonal_naive_forecast_less_the_last_value():
 
 def _reference_windows(model, values, covariates):
     """The windows of a long series by the documented rule, in NumPy: each relative to its
-    last value and its seasonal naive forecast, over its mean absolute change."""
+    last value and its seasonal naive forecast, over its mean absolute change; the inputs
+    read in float32, as the networks and the exports take them."""
     width = model.lookback_ + model.horizon
     windows = sliding_windows(values, width)
-    inputs = windows[:, : model.lookback_]
+    inputs = windows[:, : model.lookback_].astype(np.float32).astype(np.float64)
     loc = inputs[:, -1:]
     scale = np.maximum(np.abs(np.diff(inputs, axis=1)).mean(axis=1, keepdims=True),
                        STEP_FLOOR * np.abs(inputs).mean(axis=1, keepdims=True))
     m = model.season_length
     naive = inputs[:, model.lookback_ - m + np.arange(model.horizon) % m]
     sequence = standardize(inputs, loc, scale)
-    blocks = standardize(sliding_windows(covariates, width), model.covariate_scaler_.mean_,
+    blocks = standardize(sliding_windows(covariates.astype(np.float32).astype(np.float64),
+                                         width), model.covariate_scaler_.mean_,
                          model.covariate_scaler_.scale_)
     x = [np.concatenate([sequence, blocks[:, : model.lookback_]], axis=2).astype(np.float32),
          blocks[:, model.lookback_ :].reshape(len(windows), -1).astype(np.float32)]

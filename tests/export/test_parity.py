@@ -91,3 +91,37 @@ def test_export_refuses_what_predict_refuses(exports, name, make, rule):
     signature = export.load_saved_model(exports(name))
     with pytest.raises(InvalidInputError, match=rule):
         signature(**inputs)
+
+
+@pytest.mark.slow
+def test_export_answers_as_predict_on_values_far_from_zero(tmp_path):
+    """Features and covariates at 1e6 that vary by 0.05: float32, in which the exports take
+    them, has steps of 0.0625 there. predict reads them so too (labels flipped and
+    forecasts moved by 3e-3 when it standardised the float64 values)."""
+    from sklearn.pipeline import make_pipeline
+
+    from seqkit.preprocessing import SequenceScaler
+    from tests.estimators.data import fast_classifier, fast_forecaster
+
+    rng = np.random.default_rng(0)
+    X = [1e6 + 0.05 * rng.normal(size=(n, 2)) for n in rng.integers(3, 9, 40)]
+    y = np.array(["up" if (x[:, 0] - 1e6).mean() > 0 else "down" for x in X])
+    pipeline = make_pipeline(SequenceScaler(), fast_classifier(epochs=2)).fit(X, y)
+    padded = np.full((40, 8, 2), np.nan)
+    for row, x in zip(padded, X):
+        row[: len(x)] = x
+    path = export.export_saved_model(pipeline, tmp_path / "classifier")
+    served = export.load_saved_model(path, "predict_proba")(sequences=padded)
+    np.testing.assert_allclose(served["probabilities"], pipeline.predict_proba(padded),
+                               atol=1e-6)
+
+    z = rng.normal(size=83)
+    history = 10 + np.sin(np.arange(80) * 2 * np.pi / 12) + 0.5 * z[:80]
+    covariates = (1e6 + 0.05 * z)[:, None]
+    forecaster = fast_forecaster(epochs=2).fit(history, covariates[:80])
+    path = export.export_saved_model(forecaster, tmp_path / "forecaster")
+    served = export.load_saved_model(path)(history=history[None, :, None],
+                                           covariates=covariates[None])
+    np.testing.assert_allclose(served["forecasts"].ravel(),
+                               np.asarray(forecaster.predict(y=history, X=covariates)).ravel(),
+                               rtol=1e-6)
