@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 
+from seqkit._feature_names import sequence_names
 from seqkit._validation import check_shape
 from seqkit.exceptions import (
     ExportError,
@@ -60,6 +61,12 @@ class ExportedSignature:
                 f"Got {sorted(inputs)}."
             )
         tensors = {}
+        names = self.manifest.get("feature_names")
+        if names is not None and "sequences" in inputs:
+            # Named features, read by position: refuse DataFrames whose columns differ, as
+            # predict does, rather than answer for the columns in another order.
+            sequence_names(inputs["sequences"], "sequences", "the exported model",
+                           fitted=names)
         for key, value in inputs.items():
             spec, value = self.inputs[key], np.asarray(value)
             _check_not_empty(value, key, self.name, spec)

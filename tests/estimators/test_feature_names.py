@@ -108,6 +108,21 @@ def test_an_export_lists_the_names_from_the_estimator_or_the_pipelines_scaler(
         assert manifest["feature_names"] == names, name
 
 
+def test_an_export_refuses_dataframes_whose_columns_differ_as_predict_does(classifier, vowels,
+                                                                           tmp_path):
+    # It read them by position, and answered for the columns in another order.
+    from seqkit.export import load_saved_model
+
+    X, _ = vowels
+    signature = load_saved_model(export_saved_model(classifier, tmp_path / "m"), "predict_proba")
+    same = [frame.iloc[:7] for frame in X[:2]]
+    np.testing.assert_allclose(signature(sequences=same)["probabilities"],
+                               classifier.predict_proba(same), atol=1e-6)
+    with pytest.raises(InvalidInputError, match=r"The columns of sequences must be the features "
+                                                r"the exported model was fit on.*another order"):
+        signature(sequences=[frame[CHANNELS[::-1]] for frame in same])
+
+
 def test_a_forecasters_covariates_and_targets_are_read_by_name():
     y = datasets.load_series("airline")[:72]  # monthly passengers, 1949-1954
     calendar = pd.DataFrame({"month": y.index.month.astype(float),
