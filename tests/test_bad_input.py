@@ -619,6 +619,13 @@ SIGNATURE_CASES = [
      InvalidInputError, r"The 'sequences' input must not contain inf\."),
     ("a sequence of padding only", {"sequences": [[[0.1, 0.2]], [[np.nan, np.nan]]]},
      InvalidInputError, r"The 'sequences' input holds a sequence with no real step\."),
+    # A cast dropped the imaginary part, and NumPy's own error named no input.
+    ("complex numbers", {"sequences": np.zeros((1, 3, 2)) + 5j},
+     InputTypeError, r"The 'sequences' input of the 'serving_default' signature must hold real "
+     r"numbers\. Got dtype complex128\."),
+    ("ragged nested lists", {"sequences": [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6]]]},
+     InvalidInputError, r"The 'sequences' input of the 'serving_default' signature must be one "
+     r"array: sequences of one length, shorter ones padded at their end"),
 ]
 
 

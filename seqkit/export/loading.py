@@ -68,7 +68,7 @@ class ExportedSignature:
             sequence_names(inputs["sequences"], "sequences", "the exported model",
                            fitted=names)
         for key, value in inputs.items():
-            spec, value = self.inputs[key], np.asarray(value)
+            spec, value = self.inputs[key], _array(value, key, self.name)
             _check_not_empty(value, key, self.name, spec)
             check_shape(value, key, f"the {self.name!r} signature", tuple(spec.shape))
             try:
@@ -84,6 +84,23 @@ class ExportedSignature:
             raise InvalidInputError(f"The {self.name!r} signature refused the input: "
                                     f"{_reason(err)}") from None
         return {key: _numpy(value) for key, value in outputs.items()}
+
+
+def _array(value, key, signature):
+    """``value`` as one NumPy array, refusing what no signature takes: ragged nesting, which
+    NumPy cannot stack, and complex numbers, whose imaginary part a cast would drop."""
+    try:
+        value = np.asarray(value)
+    except ValueError as err:
+        raise InvalidInputError(
+            f"The {key!r} input of the {signature!r} signature must be one array: sequences of "
+            f"one length, shorter ones padded at their end (NaN, or '' for tokens). Got "
+            f"nested lists NumPy cannot stack ({str(err).splitlines()[0][:160]})."
+        ) from None
+    if value.dtype.kind == "c":
+        raise InputTypeError(f"The {key!r} input of the {signature!r} signature must hold real "
+                             f"numbers. Got dtype {value.dtype}.")
+    return value
 
 
 def _check_not_empty(value, key, signature, spec):
