@@ -162,17 +162,19 @@ def open_study(folder, direction, seed, options, pruner=None):
     return study
 
 
-def fail_interrupted(study, parent_run_id):
+def fail_interrupted(study, *parent_run_ids):
     """Mark the trials a killed search left running as failed, their runs ``KILLED``.
 
     A trial's runs are found by its number among the runs nested in
-    ``parent_run_id``: a kill can land after a trial's run started and
+    ``parent_run_ids`` (the search's run, and the killed search's where it
+    started a new one): a kill can land after a trial's run started and
     before the trial stored its id, or after the run ended and before the
     trial stored its score. A trial killed before its run started has none.
     """
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(trial.number, state=TrialState.FAIL)
-        for run_id in tracking.nested_runs(parent_run_id, TRIAL_TAG, trial.number):
+        for run_id in (run_id for parent in dict.fromkeys(parent_run_ids)
+                       for run_id in tracking.nested_runs(parent, TRIAL_TAG, trial.number)):
             tracking.mark_run(run_id, "KILLED",
                               {STATE_TAG: "FAIL", "error": "the search was killed"})
 

@@ -179,19 +179,21 @@ def run(argv=None):
     study = _search.open_study(folder, setup.direction, args.seed, _options(task, args))
     job = Job("tune", f"{task}/{data.name}", folder, register_model=args.register_model)
     start = time.perf_counter()
+    options = {"search.trials": args.trials, "search.folds": args.folds,
+               "search.metric": setup.metric, "search.direction": setup.direction,
+               "search.space": args.space or json.dumps(_search.DEFAULT_SPACE)}
+    previous = study.user_attrs.get(_search.RUN_ATTR)
+    # A search continued with another --trials gets a new run, linked to the killed one.
     with tracking.tracked_run(
         args.experiment, f"tune-{task}-{data.name}",
         tags={"task": task, "dataset": data.name, "seqkit.search": "optuna"},
-        tracking_uri=args.tracking_uri, resumes=study.user_attrs.get(_search.RUN_ATTR),
+        params=options, tracking_uri=args.tracking_uri, resumes=previous,
     ) as parent:
         study.set_user_attr(_search.RUN_ATTR, parent.run_id)
-        tracking.log_params({"search.trials": args.trials, "search.folds": args.folds,
-                             "search.metric": setup.metric, "search.direction": setup.direction,
-                             "search.space": args.space or json.dumps(_search.DEFAULT_SPACE)})
         if args.data is None:
             tracking.log_dataset(args.dataset)
         log_lineage(data)
-        _search.fail_interrupted(study, parent.run_id)
+        _search.fail_interrupted(study, parent.run_id, *([previous] if previous else []))
         left = args.trials - len(_search.finished(study))
         if left < args.trials:
             job.progress(f"resuming the search: {args.trials - left} trials done, {left} left")

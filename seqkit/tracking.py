@@ -220,10 +220,12 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
 
     With ``resumes``, the id of the run of an interrupted job that this one
     takes up, that run is continued (same id; its status goes back to
-    ``RUNNING``) if the store holds it, undeleted, in this experiment, and it
-    was never ended, as when its process was killed. Otherwise (it failed or
-    was interrupted and is marked so, was deleted, lives in another store or
-    experiment, or ``mlflow run`` gave a run) a new run starts with the tag
+    ``RUNNING``) if the store holds it, undeleted, in this experiment, it
+    was never ended, as when its process was killed, and it holds none of
+    ``params`` with another value (MLflow cannot change a param; such a run
+    is ended ``KILLED``). Otherwise (it failed or was interrupted and is
+    marked so, was deleted, lives in another store or experiment, or
+    ``mlflow run`` gave a run) a new run starts with the tag
     :data:`RESUMES_TAG` naming it.
 
     Parameters
@@ -266,7 +268,12 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
         experiment_id = mlflow.set_experiment(experiment).experiment_id
         _describe_experiment(client, experiment_id, description)
         if resumes and _continuable(client, resumes, experiment_id):
-            run_id = resumes
+            if _contradicted(client, resumes, params):
+                # MLflow cannot change a param: a new run, linked by RESUMES_TAG, keeps the
+                # record true, and the interrupted one ends as what it was.
+                client.set_terminated(resumes, "KILLED")
+            else:
+                run_id = resumes
     if resumes and run_id != resumes:
         tags = {**(tags or {}), RESUMES_TAG: resumes}
     active = mlflow.start_run(run_id=run_id, run_name=run_name, tags=_strings(tags))
@@ -284,6 +291,13 @@ def tracked_run(experiment, run_name=None, *, params=None, tags=None, tracking_u
         mlflow.end_run(status="FAILED")
         raise
     mlflow.end_run(status="FINISHED")
+
+
+def _contradicted(client, run_id, params):
+    """Whether the run ``run_id`` holds one of ``params`` with another value."""
+    held = client.get_run(run_id).data.params
+    return any(held.get(str(key), str(value)) != str(value)
+               for key, value in (params or {}).items())
 
 
 def _describe_experiment(client, experiment_id, description):
@@ -342,11 +356,16 @@ def nested_runs(parent_run_id, tag, value):
     Returns
     -------
     list of str
+        Empty where the store does not hold ``parent_run_id``.
     """
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     client = mlflow.tracking.MlflowClient()
-    parent = client.get_run(parent_run_id)
+    try:
+        parent = client.get_run(parent_run_id)
+    except MlflowException:
+        return []
     runs = client.search_runs(
         [parent.info.experiment_id],
         f"tags.mlflow.parentRunId = '{parent_run_id}' and tags.`{tag}` = '{value}'",

@@ -165,6 +165,24 @@ def test_a_resuming_run_continues_an_open_run_or_links_to_the_one_it_resumes(
     assert client.get_experiment(recorded.info.experiment_id).name == experiment
 
 
+@pytest.mark.parametrize("trials, continued", [("3", True), ("4", False)])
+def test_an_open_run_holding_a_param_with_another_value_is_ended_and_linked_to(
+        trials, continued, store):
+    # A search killed at --trials 3 and run again with --trials 4: MLflow cannot change the
+    # param, and the continued run kept saying 3 (and its first best parameters).
+    client = _client(store)
+    killed = client.create_run(client.create_experiment("exp")).info.run_id
+    client.log_param(killed, "search.trials", "3")
+    with tracking.tracked_run("exp", tracking_uri=store, resumes=killed,
+                              params={"search.trials": int(trials), "search.folds": 2}) as run:
+        pass
+    recorded = client.get_run(run.run_id)
+    assert (run.run_id == killed) is continued
+    assert recorded.data.params == {"search.trials": trials, "search.folds": "2"}
+    assert recorded.data.tags.get(tracking.RESUMES_TAG) == (None if continued else killed)
+    assert client.get_run(killed).info.status == ("FINISHED" if continued else "KILLED")
+
+
 def test_a_run_of_another_store_is_linked_to(store):
     with tracking.tracked_run("exp", tracking_uri=store, resumes="0" * 32) as run:
         pass

@@ -153,10 +153,14 @@ def test_a_killed_search_resumes_from_its_study_in_the_same_parent_run(workdir, 
             assert len(runs) == 1
 
 
-def test_trials_a_kill_cut_short_fail_with_their_runs_wherever_the_kill_landed(tracking):
+@pytest.mark.parametrize("new_run", [False, True], ids=["continued", "new_run"])
+def test_trials_a_kill_cut_short_fail_with_their_runs_wherever_the_kill_landed(tracking,
+                                                                               new_run):
     client = MlflowClient(tracking)
     experiment = client.get_experiment_by_name("seqkit-tests").experiment_id
-    parent, other = (client.create_run(experiment).info.run_id for _ in range(2))
+    parent, other, resumed = (client.create_run(experiment).info.run_id for _ in range(3))
+    # The search continued in its killed run, or (another --trials) in a new one.
+    parents = (resumed, parent) if new_run else (parent,)
 
     def trial_run(parent_id, number, **tags):
         return client.create_run(experiment, tags={"mlflow.parentRunId": parent_id,
@@ -173,7 +177,7 @@ def test_trials_a_kill_cut_short_fail_with_their_runs_wherever_the_kill_landed(t
     client.set_terminated(ended_run.info.run_id, "FINISHED")  # killed before its score was
     another_search = trial_run(other, started.number)
 
-    _search.fail_interrupted(study, parent)
+    _search.fail_interrupted(study, *parents)
 
     assert [trial.state.name for trial in study.trials] == ["COMPLETE", "FAIL", "FAIL", "FAIL"]
     assert unstarted.number == 3
