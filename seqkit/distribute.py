@@ -52,7 +52,7 @@ def _cluster_size():
         raise InvalidParameterError(
             "The TF_CONFIG environment variable must be JSON of the form "
             '{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", '
-            f'"index": 0}}. Got {os.environ["TF_CONFIG"]!r}.'
+            f'"index": 0}}}}. Got {os.environ["TF_CONFIG"]!r}.'
         ) from None
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 from types import SimpleNamespace
 
@@ -132,8 +133,11 @@ def test_one_worker_or_none_means_the_default_strategy(tf_config, monkeypatch):
 
 def test_a_malformed_tf_config_is_named(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{cluster: workers}")
-    with pytest.raises(InvalidParameterError, match="TF_CONFIG environment variable must be JSON"):
+    with pytest.raises(InvalidParameterError, match="TF_CONFIG environment variable must be JSON") \
+            as refused:
         distribute.strategy_from_environment()
+    example = re.search(r"of the form (\{.*\})\. Got", str(refused.value)).group(1)
+    assert json.loads(example.replace("...", '"host2:port"'))["task"]["index"] == 0
 
 
 def test_a_late_multi_worker_strategy_says_it_must_come_first(monkeypatch):
