@@ -339,9 +339,11 @@ class BaseSequenceEstimator(BaseEstimator):
             model, loss=loss, learning_rate=self.learning_rate, global_clipnorm=global_clipnorm
         )
         x, y = _shuffled(x, y, seed)
+        validation = fit_options.get("validation_data")
         budget = self._budget(len(y), fit_options.pop("validation_fraction",
-                                                      self.validation_fraction))
-        held_out = budget.validation_fraction or fit_options.get("validation_data") is not None
+                                                      self.validation_fraction),
+                              0 if validation is None else len(validation[1]))
+        held_out = budget.validation_fraction or validation is not None
         patience = budget.patience(self.n_iter_no_change)
         options = {
             "epochs": budget.epochs,
@@ -423,11 +425,13 @@ class BaseSequenceEstimator(BaseEstimator):
         ``{name: (value, needed value, why)}`` (see :meth:`_check_tbptt`); none here."""
         return {}
 
-    def _budget(self, n_samples, validation_fraction):
-        """The :class:`~seqkit.estimators._budget.Budget` of a fit on ``n_samples``, kept as
-        ``budget_`` and told to the ``seqkit`` logger."""
+    def _budget(self, n_samples, validation_fraction, n_validation=0):
+        """The :class:`~seqkit.estimators._budget.Budget` of a fit on ``n_samples`` (and
+        ``n_validation`` held out apart), kept as ``budget_`` and told to the ``seqkit``
+        logger."""
         self.budget_ = resolve(n_samples, batch_size=self.batch_size, epochs=self.epochs,
-                               validation_fraction=validation_fraction)
+                               validation_fraction=validation_fraction,
+                               n_validation=n_validation)
         logging.getLogger("seqkit").info("%s: %s.", type(self).__name__,
                                          self.budget_.describe())
         return self.budget_

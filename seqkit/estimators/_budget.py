@@ -43,12 +43,16 @@ class Budget:
         learning-rate schedule watch the training loss.
     n_samples : int
         The samples given to fit, held-out ones included.
+    n_validation : int
+        Samples held out apart from ``n_samples`` (the forecaster's latest
+        windows of each series), watched as the held-out fraction would be.
     """
 
     batch_size: int
     epochs: int
     validation_fraction: float
     n_samples: int
+    n_validation: int = 0
 
     @property
     def batches_per_epoch(self):
@@ -70,8 +74,12 @@ class Budget:
 
     def describe(self):
         """One sentence for the fit's log: the budget, and which loss it watches."""
-        held = (f"{self.validation_fraction:g} of them held out for validation"
-                if self.validation_fraction else "none held out (watching the training loss)")
+        if self.validation_fraction:
+            held = f"{self.validation_fraction:g} of them held out for validation"
+        elif self.n_validation:
+            held = f"{self.n_validation} more held out for validation"
+        else:
+            held = "none held out (watching the training loss)"
         return (f"{self.n_samples} training samples, {held}; batch size {self.batch_size}, "
                 f"at most {self.epochs} epochs "
                 f"({self.updates} optimizer updates)")
@@ -91,7 +99,7 @@ def check_auto_fraction(value, name, owner):
     return check_float(value, name, owner, low=0.0, high=1.0, high_inclusive=False)
 
 
-def resolve(n_samples, *, batch_size, epochs, validation_fraction):
+def resolve(n_samples, *, batch_size, epochs, validation_fraction, n_validation=0):
     """The :class:`Budget` of a fit on ``n_samples`` training samples.
 
     Parameters
@@ -104,6 +112,8 @@ def resolve(n_samples, *, batch_size, epochs, validation_fraction):
         :data:`BATCHES_PER_EPOCH` batches per epoch, clipped to
         :data:`BATCH_RANGE` (and to the training samples); epochs for about
         :data:`UPDATES` optimizer updates, clipped to :data:`EPOCH_RANGE`.
+    n_validation : int, default 0
+        Samples held out apart from ``n_samples`` (see :class:`Budget`).
 
     Returns
     -------
@@ -120,4 +130,4 @@ def resolve(n_samples, *, batch_size, epochs, validation_fraction):
         low, high = EPOCH_RANGE
         epochs = min(max(math.ceil(UPDATES / math.ceil(n_train / batch_size)), low), high)
     return Budget(batch_size=batch_size, epochs=epochs, validation_fraction=validation_fraction,
-                  n_samples=n_samples)
+                  n_samples=n_samples, n_validation=n_validation)

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from seqkit import datasets, training
-from seqkit.estimators import SequenceClassifier, SequenceTagger
+from seqkit.estimators import SequenceClassifier, SequenceForecaster, SequenceTagger
 from seqkit.estimators._budget import resolve
 from seqkit.exceptions import InvalidParameterError
 from seqkit.networks import build_many_to_one
@@ -49,6 +49,20 @@ def test_a_classifier_on_few_sequences_holds_none_out_and_says_so(caplog):
     assert set(clf.history_) == {"loss"}
     assert "40 training samples, none held out (watching the training loss); batch size 8, " \
         "at most 2 epochs (10 optimizer updates)" in caplog.text
+
+
+def test_a_forecaster_says_it_watches_its_held_out_windows(caplog):
+    # It held out the latest windows of each series apart from the fraction, and said
+    # "none held out (watching the training loss)" while watching their loss.
+    y = datasets.load_series("airline")
+    with caplog.at_level(logging.INFO, logger="seqkit"):
+        forecaster = SequenceForecaster(lookback=12, horizon=3, units=4, epochs=2,
+                                        random_state=0).fit(y)
+    budget = forecaster.budget_
+    assert set(forecaster.history_) == {"loss", "val_loss"}
+    assert budget.validation_fraction == 0.0 and budget.n_validation > 0
+    assert (f"{budget.n_samples} training samples, {budget.n_validation} more held out for "
+            "validation; batch size") in caplog.text
 
 
 def test_the_plateau_schedule_halves_the_rate_down_to_a_hundredth():
