@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import optuna
 from optuna.trial import TrialState
+from sklearn.base import clone
 
 from seqkit import tracking, training
 from seqkit.exceptions import InvalidParameterError, SeqkitError
@@ -83,17 +84,38 @@ def read_space(text, estimator):
             f"--space names parameters that {type(estimator).__name__} does not have: "
             f"{unknown}. Got --space {text}; its parameters are {', '.join(sorted(names))}."
         )
-    return {name: _distribution(name, value) for name, value in raw.items()}
+    space = {name: _distribution(name, value) for name, value in raw.items()}
+    for name, distribution in space.items():
+        _check_values(estimator, name, distribution, text)
+    return space
+
+
+def _check_values(estimator, name, distribution, text):
+    """Refuse a choice, or an end of a range, that the estimator refuses: every trial
+    drawing it would train and then fail."""
+    if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+        values = distribution.choices
+    else:
+        values = (distribution.low, distribution.high)
+    for value in values:
+        try:
+            clone(estimator).set_params(**{name: value})._check_params()
+        except SeqkitError as err:
+            raise InvalidParameterError(
+                f"--space gives {name!r} a value {type(estimator).__name__} refuses: {err} Got "
+                f"--space {text}."
+            ) from None
 
 
 def _distribution(name, value):
     if isinstance(value, list) and value:
         return optuna.distributions.CategoricalDistribution(value)
     if isinstance(value, dict) and {"low", "high"} <= set(value) <= {"low", "high", "log"}:
-        low, high, log = value["low"], value["high"], bool(value.get("log", False))
+        low, high, log = value["low"], value["high"], value.get("log", False)
         numbers_ = [v for v in (low, high) if isinstance(v, numbers.Real)
                     and not isinstance(v, bool)]
-        if len(numbers_) == 2 and low <= high and (low > 0 or not log):
+        if (len(numbers_) == 2 and low <= high and isinstance(log, bool)
+                and (low > 0 or not log)):
             if all(isinstance(v, int) for v in (low, high)):
                 return optuna.distributions.IntDistribution(low, high, log=log)
             return optuna.distributions.FloatDistribution(float(low), float(high), log=log)

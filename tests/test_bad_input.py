@@ -775,6 +775,18 @@ TUNE_CASES = [
     ("a search range without high", tune.main, [*_TUNE, "--space", '{"units": {"low": 8}}'],
      _user_file("s.csv", _MONTHS), 1,
      r"error: --space must be a JSON object .* Got \{'low': 8\} for 'units'\."),
+    # Values no trial could use: every trial trained, then failed.
+    ("a log flag that is not a JSON bool", tune.main,
+     [*_TUNE, "--space", '{"learning_rate": {"low": 0.001, "high": 0.01, "log": "false"}}'],
+     _user_file("s.csv", _MONTHS), 1, r"error: --space must be a JSON object .* Got \{'low': "
+     r"0\.001, 'high': 0\.01, 'log': 'false'\} for 'learning_rate'\."),
+    ("a float range for an int parameter", tune.main,
+     [*_TUNE, "--space", '{"units": {"low": 4.0, "high": 8.0}}'], _user_file("s.csv", _MONTHS),
+     1, r"error: --space gives 'units' a value SequenceForecaster refuses: The 'units' "
+     r"parameter of SequenceForecaster must be an int >= 1\. Got 4\.0"),
+    ("a choice the estimator refuses", tune.main,
+     [*_TUNE, "--space", '{"units": [4, 0]}'], _user_file("s.csv", _MONTHS), 1,
+     r"error: --space gives 'units' a value SequenceForecaster refuses: .* Got 0"),
     ("backtest folds that leave no training data", tune.main, [*_TUNE, "--folds", "20"],
      _user_file("s.csv", _MONTHS), 1,
      r"error: --folds 20 backtest windows of 2 steps leave the shortest training series "
