@@ -337,6 +337,13 @@ def check_series(y, name, owner, *, continued=True):
     if y is None:
         raise InvalidInputError(f"{owner} requires {name}, the series to model. Got None.")
     check_dense(y, name)
+    if isinstance(y, pd.DataFrame) and {"unique_id", "ds"} <= set(map(str, y.columns)):
+        # Else read as one series whose targets are the ids and the dates.
+        raise InvalidInputError(
+            f"{name} of {owner} looks like a long table (columns {list(y.columns)}): give one "
+            f"series per item instead, each indexed by its dates, e.g. [part.set_index('ds')"
+            f"['y'].rename(uid) for uid, part in {name}.groupby('unique_id')]."
+        )
     many = _is_many(y)
     pairs = [_values_and_form(series) for series in (y if many else [y])]
     for i, (values, _) in enumerate(pairs):

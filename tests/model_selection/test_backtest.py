@@ -1,5 +1,7 @@
 """Rolling-origin backtests: windows, refits on clones, no look-ahead, batching, scores, splits."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -159,3 +161,15 @@ def test_scores_refuse_an_empty_table_and_a_cutoff_too_early_for_the_mase():
                        match=r"needs more than season_length=60 steps up to its cut-off.*"
                              r"Got 54 for series 0 .* backtest with fewer windows"):
         backtest_score(result, Y, season_length=60)
+
+
+def test_a_long_table_is_refused_with_the_expression_that_splits_it():
+    # It was read as one series whose targets were the ids, the dates and y.
+    panel = pd.DataFrame({"unique_id": np.repeat([1, 2], 30), "ds": np.tile(np.arange(30), 2),
+                          "y": np.r_[Y.to_numpy()[:30], Y.to_numpy()[30:]]})
+    with pytest.raises(InvalidInputError, match=r"y of backtest looks like a long table") as err:
+        backtest(fast_forecaster(), panel, n_windows=1)
+    expression = re.search(r"e\.g\. (.*)\.$", str(err.value)).group(1)
+    series = eval(expression, {"y": panel})  # the hint, as a user would paste it
+    result = backtest(fast_forecaster(), series, n_windows=1)
+    assert sorted(result["unique_id"].unique()) == [1, 2] and "target" not in result
