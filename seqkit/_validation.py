@@ -397,8 +397,24 @@ def check_token_sequences(X, name="X", owner="seqkit"):
                 f"{name}[{i}] must hold only str tokens. Got {odd!r} of type "
                 f"{type(odd).__name__}."
             )
+        try:  # TensorFlow's strings are UTF-8: a lone surrogate (from JSON's "\ud800") is not
+            "".join(tokens).encode("utf-8")
+        except UnicodeEncodeError as err:
+            bad = next(t for t in tokens if not _encodes(t))
+            raise InvalidInputError(
+                f"{name}[{i}] must hold tokens that are valid Unicode text (UTF-8). Got "
+                f"{bad!r}: {err.reason}."
+            ) from None
         sequences.append(list(tokens))
     return sequences
+
+
+def _encodes(token):
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_label_values(labels, name="y", where=None):

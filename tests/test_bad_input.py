@@ -211,6 +211,10 @@ FIT_CASES = [
      r"step of every sequence gets it\. Got 1 label: \['O'\]\."),
     ("None as a token", lambda: fast_tagger().fit([["John", None]], [["B-PER", "O"]]),
      InputTypeError, r"X\[0\] must hold only str tokens\. Got None of type NoneType\."),
+    ("a token that is not Unicode text", lambda: fast_tagger().fit([["John", "\ud800"]],
+                                                                    [["B-PER", "O"]]),
+     InvalidInputError, r"X\[0\] must hold tokens that are valid Unicode text \(UTF-8\)\. Got "
+     r"'\\ud800': surrogates not allowed\."),
     ("empty sequence after strings", lambda: fast_classifier().fit([["a", "b"], []], ["u", "v"]),
      InvalidInputError, r"X must not contain empty sequences\. Sequence 1 has 0 steps\."),
 ]

@@ -115,13 +115,18 @@ def _request_array(name, value, spec):
         raise _invalid(f"The {name!r} input does not match expected shape {expected}. Got "
                        f"shape {value.shape}.")
     if tokens:
-        if value.dtype.kind == "U":
-            return value
-        for item in value.flat if value.dtype == object else value.flat[:1]:
-            if not isinstance(item, str):
-                raise _invalid(f"The {name!r} input must hold str tokens (\"\" pads). Got "
-                               f"{item!r} of type {type(item).__name__}.")
-        return value.astype(str)
+        if value.dtype.kind != "U":
+            for item in value.flat if value.dtype == object else value.flat[:1]:
+                if not isinstance(item, str):
+                    raise _invalid(f"The {name!r} input must hold str tokens (\"\" pads). Got "
+                                   f"{item!r} of type {type(item).__name__}.")
+            value = value.astype(str)
+        try:  # TensorFlow's strings are UTF-8: a lone surrogate (JSON's "\ud800") is not
+            np.char.encode(value, "utf-8")
+        except UnicodeEncodeError as err:
+            raise _invalid(f"The {name!r} input must hold tokens that are valid Unicode text "
+                           f"(UTF-8). Got {str(err.object)!r}: {err.reason}.") from None
+        return value
     if value.dtype.kind == "c":
         raise _invalid(f"The {name!r} input must hold real numbers. Got dtype {value.dtype}.")
     try:

@@ -143,6 +143,10 @@ def test_pyfunc_says_how_to_pad_sequences_of_different_lengths(tmp_path):
                              r"its end with \"\" .* Got shape \(2, 1 to 3\)\.")
     _invalid(tagger, np.array([["Ada", None]], dtype=object),
              r"must hold str tokens .* Got None of type NoneType")
+    # JSON's "\ud800" decodes to a lone surrogate, which TensorFlow cannot encode.
+    _invalid(tagger, np.array([["Ada", "\ud800"]]),
+             r"'tokens' input must hold tokens that are valid Unicode text \(UTF-8\)\. Got "
+             r"'\\ud800': surrogates not allowed\.")
 
 
 # ----------------------------------------------------------------------- a real server
