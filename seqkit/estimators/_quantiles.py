@@ -115,8 +115,9 @@ class QuantileForecasts:
             )
         levels = self.quantiles_
         if quantiles is not None:
-            levels = check_quantiles(quantiles, "quantiles", owner, require_median=False)
-            unknown = [q for q in levels if q not in self.quantiles_]
+            given = check_quantiles(quantiles, "quantiles", owner, require_median=False)
+            levels = [_fitted_level(q, self.quantiles_) for q in given]
+            unknown = [q for q, level in zip(given, levels) if level is None]
             if unknown:
                 raise InvalidParameterError(
                     f"The 'quantiles' parameter of {owner} must name levels the model was fit "
@@ -131,6 +132,13 @@ class QuantileForecasts:
         values = values + offset[:, :horizon, :, None]
         out = [_wrap(form, v, levels) for form, v in zip(forms, values)]
         return out if many else out[0]
+
+
+def _fitted_level(level, fitted):
+    """The level of ``fitted`` that ``level`` names, equal to float32 precision
+    (``np.float32(0.9)`` is 0.8999999762), or None."""
+    near = min(fitted, key=lambda q: abs(q - level))
+    return near if abs(near - level) <= 1e-6 else None
 
 
 def _wrap(form, values, levels):

@@ -64,6 +64,10 @@ def test_a_series_gives_a_column_per_level_on_its_index_and_predict_is_the_media
     subset = model.predict_quantiles(quantiles=[0.1, 0.9], horizon=2)
     assert subset.shape == (2, 2)
     np.testing.assert_allclose(subset, quantiles[[0.1, 0.9]].iloc[:2])
+    # Levels read from float32 data name the fitted ones (np.float32(0.9) is 0.8999999762).
+    named = model.predict_quantiles(quantiles=np.array([0.1, 0.9], dtype=np.float32).tolist())
+    assert named.columns.tolist() == [0.1, 0.9]
+    pd.testing.assert_frame_equal(named, quantiles[[0.1, 0.9]])
 
 
 def test_levels_never_cross_on_many_histories(model):
