@@ -397,14 +397,22 @@ def check_token_sequences(X, name="X", owner="seqkit"):
                 f"{name}[{i}] must hold only str tokens. Got {odd!r} of type "
                 f"{type(odd).__name__}."
             )
+        joined = "".join(tokens)
         try:  # TensorFlow's strings are UTF-8: a lone surrogate (from JSON's "\ud800") is not
-            "".join(tokens).encode("utf-8")
+            joined.encode("utf-8")
         except UnicodeEncodeError as err:
             bad = next(t for t in tokens if not _encodes(t))
             raise InvalidInputError(
                 f"{name}[{i}] must hold tokens that are valid Unicode text (UTF-8). Got "
                 f"{bad!r}: {err.reason}."
             ) from None
+        if "\x00" in joined:
+            bad = next(t for t in tokens if "\x00" in t)
+            raise InvalidInputError(
+                f"{name}[{i}] must hold tokens without the NUL character '\\x00': NumPy's "
+                f"string arrays, in which tokens are padded and exported, drop it at a "
+                f"token's end. Got {bad!r}."
+            )
         sequences.append(list(tokens))
     return sequences
 

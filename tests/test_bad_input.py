@@ -215,6 +215,11 @@ FIT_CASES = [
                                                                     [["B-PER", "O"]]),
      InvalidInputError, r"X\[0\] must hold tokens that are valid Unicode text \(UTF-8\)\. Got "
      r"'\\ud800': surrogates not allowed\."),
+    # NumPy's str arrays drop it: the network got the padding id at a step counted as real.
+    ("a NUL character in a token", lambda: fast_tagger().fit([["John", "\x00"]],
+                                                              [["B-PER", "O"]]),
+     InvalidInputError, r"X\[0\] must hold tokens without the NUL character '\\x00'.* "
+     r"Got '\\x00'\."),
     ("empty sequence after strings", lambda: fast_classifier().fit([["a", "b"], []], ["u", "v"]),
      InvalidInputError, r"X must not contain empty sequences\. Sequence 1 has 0 steps\."),
 ]
