@@ -43,17 +43,33 @@ from seqkit.exceptions import InvalidParameterError
 
 
 def _cluster_size():
-    """The number of workers (``chief`` and ``worker`` tasks) ``TF_CONFIG`` names."""
+    """The number of workers (``chief`` and ``worker`` tasks) ``TF_CONFIG`` names, after
+    checking that this task is one of them, as a multi-worker strategy needs."""
     try:
         config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-        cluster = config.get("cluster", {})
-        return sum(len(cluster.get(job, [])) for job in ("chief", "worker"))
+        cluster, task = config.get("cluster", {}), config.get("task", {})
+        others = sorted(set(cluster) - {"chief", "worker"})
+        size = sum(len(cluster.get(job, [])) for job in ("chief", "worker"))
+        kind, index = task.get("type"), task.get("index", 0)
     except (ValueError, AttributeError, TypeError):
         raise InvalidParameterError(
             "The TF_CONFIG environment variable must be JSON of the form "
             '{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", '
             f'"index": 0}}}}. Got {os.environ["TF_CONFIG"]!r}.'
         ) from None
+    # Else each machine would train alone, as if no cluster had been named.
+    if others:
+        raise InvalidParameterError(
+            f"The TF_CONFIG environment variable must name chief and worker tasks only: "
+            f"seqkit trains with a MultiWorkerMirroredStrategy, which has no {others} tasks "
+            f"(parameter servers, evaluators). Got {os.environ['TF_CONFIG']!r}.")
+    if cluster and not (kind in ("chief", "worker") and isinstance(index, int)
+                        and 0 <= index < len(cluster.get(kind, []))):
+        raise InvalidParameterError(
+            f"The TF_CONFIG environment variable's task must be one of its cluster's tasks: a "
+            f"type of 'chief' or 'worker' and an index into that list. Got the task {task!r} "
+            f"for the cluster {cluster!r}.")
+    return size
 
 
 def strategy_from_environment():
@@ -76,7 +92,9 @@ def strategy_from_environment():
     Raises
     ------
     InvalidParameterError
-        If ``TF_CONFIG`` is not valid JSON.
+        If ``TF_CONFIG`` is not valid JSON, names tasks other than ``chief``
+        and ``worker`` (a parameter-server cluster), or gives a task that is
+        not one of its cluster's.
     RuntimeError
         If TensorFlow's runtime had already started.
     """

@@ -140,6 +140,21 @@ def test_a_malformed_tf_config_is_named(monkeypatch):
     assert json.loads(example.replace("...", '"host2:port"'))["task"]["index"] == 0
 
 
+@pytest.mark.parametrize("config, words", [
+    ({"cluster": {"worker": ["h:1"], "ps": ["h:2"]}, "task": {"type": "ps", "index": 0}},
+     r"must name chief and worker tasks only: .* no \['ps'\] tasks"),
+    ({"cluster": {"worker": ["h:1"]}, "task": {"type": "worker", "index": 3}},
+     r"task must be one of its cluster's tasks.* Got the task \{'type': 'worker', 'index': 3\}"),
+    ({"cluster": {"worker": ["h:1", "h:2"]}, "task": {"type": "evaluator"}},
+     r"task must be one of its cluster's tasks"),
+])
+def test_a_cluster_this_process_cannot_join_is_refused(monkeypatch, config, words):
+    # Each machine trained alone, as if no cluster had been named.
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+    with pytest.raises(InvalidParameterError, match=words):
+        distribute.strategy_from_environment()
+
+
 def test_a_late_multi_worker_strategy_says_it_must_come_first(monkeypatch):
     """This process has run TensorFlow already; TensorFlow's refusal is explained."""
     tf.constant(1.0)
