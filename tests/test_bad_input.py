@@ -216,6 +216,10 @@ FIT_CASES = [
      InvalidInputError, r"X\[0\] must hold tokens that are valid Unicode text \(UTF-8\)\. Got "
      r"'\\ud800': surrogates not allowed\."),
     # NumPy's str arrays drop it: the network got the padding id at a step counted as real.
+    ("a str array for a token tagger", lambda: fast_tagger().fit(TOKENS, TAGS).predict(
+        np.array([["John", "left"]])),
+     InputTypeError, r"SequenceTagger was fit on token sequences, so X must hold them too\. Got "
+     r"an array of dtype <U4; token sequences are a list of lists of str"),
     ("a NUL character in a token", lambda: fast_tagger().fit([["John", "\x00"]],
                                                               [["B-PER", "O"]]),
      InvalidInputError, r"X\[0\] must hold tokens without the NUL character '\\x00'.* "

@@ -334,9 +334,14 @@ random_state, verbose
         tokens = _holds_tokens(X)
         if tokens != (self.vocabulary_ is not None):
             kinds = ("numeric sequences", "token sequences")
+            got = kinds[tokens]
+            if isinstance(X, np.ndarray) and X.dtype.kind in "USO":
+                got = (f"an array of dtype {X.dtype}; token sequences are a list of lists of "
+                       "str, e.g. [[t for t in row if t] for row in X.tolist()] for an array "
+                       "padded with ''")
             raise InputTypeError(
                 f"{owner} was fit on {kinds[self.vocabulary_ is not None]}, so X must hold them "
-                f"too. Got {kinds[tokens]}."
+                f"too. Got {got}."
             )
         if tokens:
             return self._token_input(check_token_sequences(X, owner=owner))
