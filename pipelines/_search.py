@@ -85,26 +85,40 @@ def read_space(text, estimator):
             f"{unknown}. Got --space {text}; its parameters are {', '.join(sorted(names))}."
         )
     space = {name: _distribution(name, value) for name, value in raw.items()}
-    for name, distribution in space.items():
-        _check_values(estimator, name, distribution, text)
+    _check_values(estimator, space, text)
     return space
 
 
-def _check_values(estimator, name, distribution, text):
-    """Refuse a choice, or an end of a range, that the estimator refuses: every trial
-    drawing it would train and then fail."""
+def _candidates(distribution):
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
-        values = distribution.choices
-    else:
-        values = (distribution.low, distribution.high)
-    for value in values:
-        try:
-            clone(estimator).set_params(**{name: value})._check_params()
-        except SeqkitError as err:
-            raise InvalidParameterError(
-                f"--space gives {name!r} a value {type(estimator).__name__} refuses: {err} Got "
-                f"--space {text}."
-            ) from None
+        return distribution.choices
+    return distribution.low, distribution.high
+
+
+def _refusal(estimator, params):
+    """The error the estimator's parameter check raises with ``params``, or None."""
+    try:
+        clone(estimator).set_params(**params)._check_params()
+    except SeqkitError as err:
+        return err
+    return None
+
+
+def _check_values(estimator, space, text):
+    """Refuse a choice, or an end of a range, that the estimator refuses whatever one other
+    searched parameter is (``early_stopping`` needs ``validation_fraction > 0``): every
+    trial drawing it would train and then fail."""
+    for name, distribution in space.items():
+        for value in _candidates(distribution):
+            error = _refusal(estimator, {name: value})
+            if error is not None and all(
+                _refusal(estimator, {name: value, other: choice})
+                for other in space if other != name for choice in _candidates(space[other])
+            ):
+                raise InvalidParameterError(
+                    f"--space gives {name!r} a value {type(estimator).__name__} refuses: "
+                    f"{error} Got --space {text}."
+                )
 
 
 def _distribution(name, value):

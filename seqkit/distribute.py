@@ -57,7 +57,9 @@ def _cluster_size():
             '{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", '
             f'"index": 0}}}}. Got {os.environ["TF_CONFIG"]!r}.'
         ) from None
-    # Else each machine would train alone, as if no cluster had been named.
+    # Else each machine of a cluster would train alone, as if no cluster had been named.
+    if sum(len(tasks) for tasks in cluster.values()) <= 1:
+        return size
     if others:
         raise InvalidParameterError(
             f"The TF_CONFIG environment variable must name chief and worker tasks only: "

@@ -30,7 +30,6 @@ from seqkit._validation import (
     check_sequences,
     check_token_sequences,
 )
-from seqkit.exceptions import InvalidInputError
 from seqkit.padding import PAD_ID, PAD_TOKEN
 
 OOV_ID = 1
@@ -72,7 +71,8 @@ def as_served(values):
     given and its export the float32 ones a SavedModel takes: far from 0 the two
     differ (a feature at 1e6 has steps of 0.0625 in float32), and so did their
     answers (a covariate of 1e6 plus 0.05 times noise moved forecasts by 3e-3).
-    Values beyond float32's range become inf, which the checks after refuse.
+    :func:`seqkit._validation.check_sequences` refuses values beyond float32's
+    range first.
     """
     with np.errstate(over="ignore"):
         return np.asarray(values, np.float64).astype(np.float32).astype(np.float64)
@@ -232,7 +232,10 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
 
     The mean and standard deviation of each feature are taken over every step
     of every sequence (padding excluded), so sequences of different lengths
-    are handled exactly.
+    are handled exactly. The values are first rounded to float32
+    (:func:`as_served`), the precision in which the networks and the exports
+    take them, so ``inverse_transform(transform(X))`` gives ``X`` to float32
+    precision; values beyond float32's range are refused.
 
     Parameters
     ----------
@@ -284,11 +287,6 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         check_bool(self.with_std, "with_std", owner)
         sequences = check_sequences(X, owner=owner, dtype=np.float64)
         values = as_served(sequences.values)  # the values transform standardises
-        if np.isinf(values).any():
-            raise InvalidInputError(
-                f"X of {owner} must hold values within float32's range (magnitude below "
-                "3.4e38), the precision in which the networks and the exports take them. Got "
-                f"{np.nanmax(np.abs(sequences.values)):.3g}.")
         n_features = values.shape[2]
         self.mean_ = np.nanmean(values, axis=(0, 1)) if self.with_mean else np.zeros(n_features)
         scale = np.nanstd(values, axis=(0, 1)) if self.with_std else np.ones(n_features)

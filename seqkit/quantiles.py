@@ -197,12 +197,16 @@ def pinball_loss(y_true, quantiles, levels):
     """
     owner = "pinball_loss"
     levels = np.asarray(check_quantiles(levels, "levels", owner, require_median=False))
-    y_true = np.asarray(y_true, dtype=float)
-    quantiles = np.asarray(quantiles, dtype=float)
-    if y_true.ndim != 1 or quantiles.shape != (len(y_true), len(levels)):
+    try:
+        y_true, quantiles = (np.asarray(a, dtype=float) for a in (y_true, quantiles))
+    except ValueError as err:
+        raise InvalidInputError(f"y_true and quantiles of {owner} must be arrays of numbers. "
+                                f"Got what NumPy cannot read as one: {err}") from None
+    if (y_true.ndim != 1 or not len(y_true)
+            or quantiles.shape != (len(y_true), len(levels))):
         raise InvalidInputError(
-            f"y_true of {owner} must have shape (n,) and quantiles (n, n_levels), one column "
-            f"per level of levels ({len(levels)}). Got shapes {y_true.shape} and "
+            f"y_true of {owner} must have shape (n,), n >= 1, and quantiles (n, n_levels), one "
+            f"column per level of levels ({len(levels)}). Got shapes {y_true.shape} and "
             f"{quantiles.shape}."
         )
     if not (np.isfinite(y_true).all() and np.isfinite(quantiles).all()):

@@ -147,6 +147,10 @@ FIT_CASES = [
      ValueError, r"Input y contains NaN"),
     ("inf in forecaster y", lambda: fast_forecaster().fit(np.r_[np.ones(20), np.inf]),
      InvalidInputError, r"y contains NaN or inf in sequence 0 at step 20\."),
+    # Read in float32 as the exports read it: inf, where the estimator had forecast.
+    ("forecaster y beyond float32", lambda: fast_forecaster().fit(np.r_[np.ones(20), 1e39]),
+     InvalidInputError, r"y must hold values within float32's range \(magnitude up to "
+     r"3\.4e38\).* Got 1e\+39 in sequence 0 at step 20\."),
     ("nan in tagger labels", lambda: fast_tagger().fit([[1.0, 2.0]], [[0.0, np.nan]]),
      ValueError, r"Input y contains NaN"),
     ("empty sequence", lambda: fast_classifier().fit([X[0], np.zeros((0, 2))], ["a", "b"]),

@@ -143,7 +143,7 @@ def test_a_malformed_tf_config_is_named(monkeypatch):
 @pytest.mark.parametrize("config, words", [
     ({"cluster": {"worker": ["h:1"], "ps": ["h:2"]}, "task": {"type": "ps", "index": 0}},
      r"must name chief and worker tasks only: .* no \['ps'\] tasks"),
-    ({"cluster": {"worker": ["h:1"]}, "task": {"type": "worker", "index": 3}},
+    ({"cluster": {"worker": ["h:1", "h:2"]}, "task": {"type": "worker", "index": 3}},
      r"task must be one of its cluster's tasks.* Got the task \{'type': 'worker', 'index': 3\}"),
     ({"cluster": {"worker": ["h:1", "h:2"]}, "task": {"type": "evaluator"}},
      r"task must be one of its cluster's tasks"),

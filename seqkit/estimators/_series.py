@@ -339,10 +339,12 @@ def check_series(y, name, owner, *, continued=True):
     check_dense(y, name)
     if isinstance(y, pd.DataFrame) and {"unique_id", "ds"} <= set(map(str, y.columns)):
         # Else read as one series whose targets are the ids and the dates.
+        one = ("['y'].rename(uid)" if list(map(str, y.columns)) == ["unique_id", "ds", "y"]
+               else ".drop(columns='unique_id')")
         raise InvalidInputError(
             f"{name} of {owner} looks like a long table (columns {list(y.columns)}): give one "
             f"series per item instead, each indexed by its dates, e.g. [part.set_index('ds')"
-            f"['y'].rename(uid) for uid, part in {name}.groupby('unique_id')]."
+            f"{one} for uid, part in {name}.groupby('unique_id')]."
         )
     many = _is_many(y)
     pairs = [_values_and_form(series) for series in (y if many else [y])]

@@ -12,7 +12,7 @@ from keras import ops
 
 from seqkit._validation import check_int
 from seqkit.crf import find_crf
-from seqkit.exceptions import InvalidParameterError
+from seqkit.exceptions import InvalidInputError, InvalidParameterError
 from seqkit.networks import stateful_twin
 from seqkit.padding import PAD_ID, real_steps
 
@@ -231,4 +231,7 @@ class TruncatedBPTT:
             loss, states = self.train_chunk(chunk, y_chunk, w_chunk, states)
             losses.append(float(loss))
             counts.append(count)
+        if not losses:
+            raise InvalidInputError("inputs of TruncatedBPTT.train_batch must hold a real step: "
+                                    "every sequence of the batch is padding only.")
         return float(np.average(losses, weights=counts))

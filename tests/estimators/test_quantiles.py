@@ -38,10 +38,13 @@ def test_the_pinball_loss_is_koenker_and_bassetts_on_monotone_outputs():
 @pytest.mark.parametrize("y_true, quantiles, levels, error, match", [
     # A 1-D or column input broadcast to an n x n comparison: 4.44 for a perfect forecast.
     ([0.0, 10.0, 20.0], [0.0, 10.0, 20.0], [0.5], InvalidInputError,
-     r"must have shape \(n,\) and quantiles \(n, n_levels\).*Got shapes \(3,\) and \(3,\)"),
+     r"must have shape \(n,\), n >= 1, and quantiles \(n, n_levels\).*Got shapes \(3,\) and "
+     r"\(3,\)"),
+    ([], np.empty((0, 1)), [0.5], InvalidInputError, r"Got shapes \(0,\) and \(0, 1\)"),
+    ([1.0, 2.0], [[1.0], [2.0, 3.0]], [0.5], InvalidInputError, "must be arrays of numbers"),
     ([[0.0], [10.0]], [[0.0], [10.0]], [0.5], InvalidInputError, r"Got shapes \(2, 1\)"),
     ([0.0, 10.0], [[0.0, 1.0], [10.0, 11.0]], [0.5], InvalidInputError,
-     r"one column per level of levels \(1\)"),
+     r"column per level of levels \(1\)"),
     ([np.nan, 1.0], [[0.0], [1.0]], [0.5], InvalidInputError, "must be finite"),
     ([0.0], [[0.0]], [1.5], InvalidParameterError, r"'levels' parameter of pinball_loss"),
 ])

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from pipelines import _search, tune
 from seqkit import tracking
 from seqkit.estimators import SequenceForecaster
+from seqkit.exceptions import InvalidParameterError
 from tests.helpers.exports import SUBPROCESS_ENV
 from tests.helpers.pipelines import TINY, mlflow_run
 
@@ -216,3 +217,16 @@ def test_a_tagging_search_scores_token_accuracy_by_cross_validation(workdir, rec
     parent, trials = _parent_and_trials(recorded_runs())
     assert parent.info.status == "FINISHED" and len(trials) == 2
     assert parent.data.metrics["best_cv_token_accuracy"] == study.best_value
+
+
+def test_a_space_is_checked_value_by_value_with_the_other_searched_parameters():
+    # early_stopping needs validation_fraction > 0: a space that can pair them is valid,
+    # one where every trial of validation_fraction 0 would fail is not.
+    estimator = SequenceForecaster(early_stopping=True)
+    paired = _search.read_space(
+        '{"early_stopping": [false, true], "validation_fraction": [0.0, 0.2]}', estimator)
+    assert paired["validation_fraction"].choices == (0.0, 0.2)
+    with pytest.raises(InvalidParameterError,
+                       match=r"--space gives 'validation_fraction' a value SequenceForecaster "
+                             r"refuses: The 'early_stopping' parameter"):
+        _search.read_space('{"validation_fraction": [0.0, 0.2]}', estimator)

@@ -8,7 +8,7 @@ from keras import ops
 
 from seqkit import networks, training
 from seqkit.crf import CRFLoss, add_crf
-from seqkit.exceptions import InvalidParameterError
+from seqkit.exceptions import InvalidInputError, InvalidParameterError
 from tests.training.tiny import flat_weights, tiny_data, tiny_model
 
 
@@ -148,6 +148,12 @@ def test_the_reported_loss_is_the_whole_batch_loss(weighted):
     whole = model.compute_loss(y=y, y_pred=model(x), sample_weight=weights)
     reported = training.TruncatedBPTT(model, 3).train_batch([x], y, weights)
     np.testing.assert_allclose(reported, float(whole), rtol=1e-5)
+
+
+def test_a_batch_of_padding_only_is_refused_by_name():
+    x, y = tiny_data(n=2, steps=4)
+    with pytest.raises(InvalidInputError, match=r"must hold a real step"):
+        training.TruncatedBPTT(tiny_model(), 2).train_batch([np.full_like(x, np.nan)], y)
 
 
 @pytest.mark.slow
