@@ -203,13 +203,13 @@ def fail_interrupted(study, *parent_run_ids):
 
     A trial's runs are found by its number among the runs nested in
     ``parent_run_ids`` (the search's run, and the killed search's where it
-    started a new one): a kill can land after a trial's run started and
+    started a new one; None is skipped): a kill can land after a trial's run started and
     before the trial stored its id, or after the run ended and before the
     trial stored its score. A trial killed before its run started has none.
     """
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(trial.number, state=TrialState.FAIL)
-        for run_id in (run_id for parent in dict.fromkeys(parent_run_ids)
+        for run_id in (run_id for parent in dict.fromkeys(filter(None, parent_run_ids))
                        for run_id in tracking.nested_runs(parent, TRIAL_TAG, trial.number)):
             tracking.mark_run(run_id, "KILLED",
                               {STATE_TAG: "FAIL", "error": "the search was killed"})

@@ -193,7 +193,7 @@ def run(argv=None):
         if args.data is None:
             tracking.log_dataset(args.dataset)
         log_lineage(data)
-        _search.fail_interrupted(study, parent.run_id, *([previous] if previous else []))
+        _search.fail_interrupted(study, parent.run_id, previous)
         left = args.trials - len(_search.finished(study))
         if left < args.trials:
             job.progress(f"resuming the search: {args.trials - left} trials done, {left} left")

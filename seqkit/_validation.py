@@ -361,13 +361,14 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
         raise InvalidInputError(
             f"{name} contains NaN or inf in sequence {bad[0]} at step {bad[1]}."
         )
-    big = np.argwhere(np.abs(values) > np.finfo(np.float32).max)  # NaN padding: False
-    if len(big):
-        raise InvalidInputError(
-            f"{name} must hold values within float32's range (magnitude up to 3.4e38), the "
-            f"precision in which the networks and the exports take them. Got "
-            f"{values[tuple(big[0])]:.3g} in sequence {big[0][0]} at step {big[0][1]}."
-        )
+    if values.dtype == np.float64:  # float32 values are in range; NaN padding compares False
+        big = np.argwhere(np.abs(values) > np.finfo(np.float32).max)
+        if len(big):
+            raise InvalidInputError(
+                f"{name} must hold values within float32's range (magnitude up to 3.4e38), "
+                f"the precision in which the networks and the exports take them. Got "
+                f"{values[tuple(big[0])]:.3g} in sequence {big[0][0]} at step {big[0][1]}."
+            )
     return Sequences(values, lengths, ragged, univariate, names)
 
 

@@ -65,8 +65,8 @@ def _cluster_size():
             f"The TF_CONFIG environment variable must name chief and worker tasks only: "
             f"seqkit trains with a MultiWorkerMirroredStrategy, which has no {others} tasks "
             f"(parameter servers, evaluators). Got {os.environ['TF_CONFIG']!r}.")
-    if cluster and not (kind in ("chief", "worker") and isinstance(index, int)
-                        and 0 <= index < len(cluster.get(kind, []))):
+    if not (kind in ("chief", "worker") and isinstance(index, int)
+            and 0 <= index < len(cluster.get(kind, []))):
         raise InvalidParameterError(
             f"The TF_CONFIG environment variable's task must be one of its cluster's tasks: a "
             f"type of 'chief' or 'worker' and an index into that list. Got the task {task!r} "
