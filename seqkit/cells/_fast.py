@@ -8,15 +8,13 @@ its ``while_loop`` automatically, which runs three matmuls per backward step
 as an XLA-compiled ``tf.while_loop`` with a hand-written backward pass:
 
 * the backward loop runs one matmul per step (``dz U^T``); the weight
-  gradients ``X^T dZ`` and ``H_{t-1}^T dZ`` are two large matmuls after it
-  (the LSTM on a CPU with AVX-512, from a batch size times units of
-  :data:`ACCUMULATE_FROM`, adds them up step by step in a plain graph loop
-  instead: see :func:`_lstm_backward`);
+  gradients ``X^T dZ`` and ``H_{t-1}^T dZ`` are two large matmuls after it;
 * activation derivatives are taken from the stored activations
   (``tanh' = 1 - y^2``, ``sigmoid' = y (1 - y)``), never recomputed;
 * XLA fuses the element-wise work of a step into a few kernels;
-* in inference, from a batch of :data:`HALVES_FROM`, each step runs on the two halves
-  of the batch: XLA runs their independent work on both cores, a single matmul on one;
+* on a CPU, from a batch of :data:`ELMAN_PARTS_FROM` / :data:`LSTM_PARTS_FROM`,
+  the batch runs as two independent halves, whose loops TensorFlow runs at
+  once, one on each core: a single XLA loop runs on one thread;
 * every function is traced without AutoGraph (``autograph=False``): the loops
   are explicit ``tf.while_loop`` calls, and converting the LSTM's plain
   backward loop alone took 0.8 s of a fresh fit (JapaneseVowels, one epoch:
@@ -32,12 +30,13 @@ Devices: nothing here places an op, so on a GPU TensorFlow runs the loops
 there and XLA compiles them for it; cuDNN plays no part (its LSTM has no
 peepholes). Where a GPU is visible, Keras' ``jit_compile="auto"`` compiles a
 model's whole train and predict steps with XLA, these loops and the
-weight-gradient matmuls kept outside XLA here included. Inference steps
-stay whole there (the halves were measured on a CPU). Speed on a GPU is not
+weight-gradient matmuls kept outside XLA here included. The batch runs
+whole there (its two parts were measured on a CPU). Speed on a GPU is not
 yet measured.
 """
 
 import functools
+import os
 
 import tensorflow as tf
 
@@ -93,7 +92,7 @@ def _array(dtype, size):
 
 
 def run_recurrence(forward, backward, x, states, mask, weights, options, training,
-                   return_sequences):
+                   return_sequences, parts_from=None):
     """Run ``forward`` over a sequence with ``backward`` as its gradient.
 
     In training, ``forward`` stores what ``backward`` needs. In inference it
@@ -116,6 +115,9 @@ def run_recurrence(forward, backward, x, states, mask, weights, options, trainin
         The cell's static options (activation name, peephole mode, ...).
     training : bool
     return_sequences : bool
+    parts_from : int or None
+        Batch size from which the sequences run as two independent parts,
+        at once (see :func:`_in_parts`); None: always whole.
 
     Returns
     -------
@@ -124,31 +126,35 @@ def run_recurrence(forward, backward, x, states, mask, weights, options, trainin
         step (``None`` unless ``return_sequences``); ``final_states`` a list.
     """
     n_states = len(states)
+    weights = _read(*weights)
 
-    @tf.custom_gradient
-    def run(x, *args):
-        states, weights = list(args[:n_states]), list(args[n_states:])
+    def whole(x, states, mask):
+        @tf.custom_gradient
+        def run(x, *args):
+            states, weights = list(args[:n_states]), list(args[n_states:])
 
-        def forward_pass(store):
-            return forward(*_untaped(x), _untaped(*states), mask, _untaped(*weights), options,
-                           store, return_sequences)
+            def forward_pass(store):
+                return forward(*_untaped(x), _untaped(*states), mask, _untaped(*weights), options,
+                               store, return_sequences)
 
-        saved = forward_pass(store=training)
-        outputs = ([saved["h"]] if return_sequences else []) + list(saved["last"])
+            saved = forward_pass(store=training)
+            outputs = ([saved["h"]] if return_sequences else []) + list(saved["last"])
 
-        def grad(*upstream):
-            full = saved if training else forward_pass(store=True)
-            d_seq = upstream[0] if return_sequences else None
-            d_last = [
-                tf.zeros_like(s) if d is None else d
-                for d, s in zip(upstream[-n_states:], full["last"])
-            ]
-            return backward(d_seq, d_last, x, states, mask, weights, full, options)
+            def grad(*upstream):
+                full = saved if training else forward_pass(store=True)
+                d_seq = upstream[0] if return_sequences else None
+                d_last = [
+                    tf.zeros_like(s) if d is None else d
+                    for d, s in zip(upstream[-n_states:], full["last"])
+                ]
+                return backward(d_seq, d_last, x, states, mask, weights, full, options)
 
-        return outputs, grad
+            return outputs, grad
 
-    outputs = run(x, *states, *_read(*weights))
-    return (outputs[0] if return_sequences else None), list(outputs[-n_states:])
+        outputs = run(x, *states, *weights)
+        return (outputs[0] if return_sequences else None), list(outputs[-n_states:])
+
+    return _in_parts(whole, x, states, mask, parts_from)
 
 
 def _input_and_weight_grads(dz, d_states, x, h0, h_seq, kernel):
@@ -182,73 +188,90 @@ def passes(forward, backward, compiled):
     :func:`seqkit.cells.uncompiled_training`)."""
     if compiled:
         return forward, backward
-    return (functools.partial(forward.python_function, compiled=False),
-            functools.partial(backward, compiled=False))
+    return forward.python_function, functools.partial(backward, compiled=False)
 
 
-HALVES_FROM = 32
-"""Batch size from which an XLA inference loop on the CPU runs each step on the two halves of
-the batch (see :func:`_in_halves`)."""
+ELMAN_PARTS_FROM = 16
+"""Batch size from which :func:`elman_sequence` runs the batch as two parts (see
+:func:`_in_parts`)."""
+
+LSTM_PARTS_FROM = 8
+"""Batch size from which :func:`lstm_sequence` runs the batch as two parts (see
+:func:`_in_parts`)."""
 
 
-def _in_halves(step, sizes, *values):
-    """``step(*values)``; with ``sizes`` (the two halves' sizes), ``step`` on each half of the
-    batch (axis 0 of each value; ``None`` stays ``None``) and each of its outputs joined again.
+def _cores():
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
-    Why: XLA runs a step's single matmul on one thread, but runs the two
-    halves' independent work (matmuls and element-wise kernels) at once on
-    two. Measured in inference (2 cores, interleaved, ratios to the Keras
-    built-in): PeepholeLSTM 1.87x against 1.58x with one matmul per gate at
-    batch 64, T=100, 128 units, 2.04x against 1.84x at batch 32, T=200, 64
-    units, 1.70x against 1.35x at batch 128, T=50, 32 units, 2.32x against
-    2.26x at T=500, 64 units; ElmanRNN 1.70x against 1.52x at batch 64,
-    T=100, 128 units, level at T=200 and T=500. Below a batch of
-    :data:`HALVES_FROM` it did not pay (batch 16, T=30, 64 units: 1.09x
-    against 1.43x; batch 16, T=100, 128 units: level).
-    """
-    if sizes is None:
-        return step(*values)
-    parts = [(None, None) if v is None else tf.split(v, sizes, axis=0) for v in values]
-    outputs = [step(*args) for args in zip(*parts)]
-    return [None if a is None else tf.concat([a, b], axis=0) for a, b in zip(*outputs)]
+
+def _parts_run_at_once():
+    """Whether two independent loops of a graph run at once: on a CPU (no GPU visible) with
+    two cores or more for the process and TensorFlow's inter-op threads."""
+    return (_cores() > 1 and tf.config.threading.get_inter_op_parallelism_threads() != 1
+            and not tf.config.list_physical_devices("GPU"))
 
 
 def _halves(batch):
     return [batch - batch // 2, batch // 2]
 
 
-def _halves_loop(loop, x, states, allowed):
-    """``loop(sizes)``: the halves' sizes (see :func:`_in_halves`) where ``allowed``, no GPU is
-    visible and the batch has :data:`HALVES_FROM` sequences or more, else None.
+def _in_parts(run, x, states, mask, parts_from):
+    """``run(x, states, mask)``, or from a batch of ``parts_from`` (not None) ``run`` on each
+    half of the batch, the results joined again.
 
-    The forward passes allow them in XLA-compiled inference only: as plain
-    graph ops halves only add ops, and in training they were no faster
-    (PeepholeLSTM: 0.95x against 0.96x at batch 64, T=100, 128 units) or
-    slower (ElmanRNN, whose training step's matmul is only ``h_{t-1} U``:
-    0.85-0.95x against 1.03-1.07x), and training keeps its numbers. They
-    were measured on a CPU only: on a GPU, XLA would launch twice the
-    kernels a step. The sizes are Python numbers wherever the inputs or the
-    states know the batch when tracing (a stateful layer's states do): sizes
-    read from the run-time shape of a known batch ran at 1.43x against 1.87x
-    (batch 64, T=100, 128 units, through Keras' ``predict``).
+    Why: the halves share no value, so TensorFlow's executor runs their two
+    compiled loops (and, in training, their backward loops) at once, one on
+    each core, where a single XLA loop runs on one thread. The numbers are
+    those of a whole batch to float rounding (the weight gradients are the
+    sum of the halves'). Measured on 2 cores (AVX-512), one process,
+    interleaved, forward and backward pass of the layer against the whole
+    batch (batch, T, units): PeepholeLSTM 1.23x (64, 100, 128), 1.60x (64,
+    500, 64), 1.39x (32, 200, 64), 1.49x (16, 30, 64), 1.45x (8, 100, 64),
+    1.04x (4, 50, 64); ElmanRNN 1.28x, 1.31x, 1.19x, 1.01x (16, 30, 64),
+    0.94x (8, 200, 128); in inference PeepholeLSTM 8.6 / 7.4 ms (64, 100,
+    128), 3.3 / 1.9 ms (16, 100, 128), 0.95 / 0.76 ms (8, 100, 64); ElmanRNN
+    6.6 / 4.0 ms (64, 500, 64), 1.15 / 1.10 ms (16, 100, 128), 0.50 / 0.55
+    ms (8, 100, 64). This replaced running each step of one inference loop
+    on the two halves (from a batch of 32), which the two loops beat at every
+    size measured (ElmanRNN 2.35 / 1.85 ms at 64, 100, 128; PeepholeLSTM
+    5.0 / 3.3 ms at 32, 200, 64). The passes compiled without XLA
+    (:func:`passes`) gained less and lost on an estimator's small batches
+    (PeepholeLSTM 0.97x, ElmanRNN 0.85x at 16, 30, 64), so they run whole.
+    Elsewhere (a GPU, one core) the batch runs whole, and so does a batch
+    whose size is known only at run time: gradients cannot pass a
+    ``tf.cond`` between the two forms (TensorFlow cannot reach the tensors
+    a custom gradient keeps inside a branch). Keras traces its steps for
+    the batch sizes it meets; a stateful layer's states give its batch.
     """
-    if not allowed or tf.config.list_physical_devices("GPU"):
-        return loop(None)
+    if parts_from is None or not _parts_run_at_once():
+        return run(x, states, mask)
+
+    def parts(sizes):
+        masks = [None, None] if mask is None else tf.split(mask, sizes, axis=1)
+        split_states = zip(*[tf.split(s, sizes, axis=0) for s in states])
+        (h_a, last_a), (h_b, last_b) = [
+            run(x_part, list(states_part), mask_part) for x_part, states_part, mask_part
+            in zip(tf.split(x, sizes, axis=1), split_states, masks)
+        ]
+        h = None if h_a is None else tf.concat([h_a, h_b], axis=1)
+        return h, [tf.concat(pair, axis=0) for pair in zip(last_a, last_b)]
+
     batch = next((n for n in (x.shape[1], *(s.shape[0] for s in states)) if n is not None),
                  None)
-    if batch is not None:
-        return loop(_halves(batch) if batch >= HALVES_FROM else None)
-    # Both branches are traced; XLA compiles each call for its shapes, where the condition
-    # is a constant, so only one loop is compiled and run.
-    batch = tf.shape(x)[1]
-    return tf.cond(batch >= HALVES_FROM, lambda: loop(_halves(batch)), lambda: loop(None))
+    if batch is None or batch < parts_from:
+        return run(x, states, mask)
+    return parts(_halves(batch))
 
 
 # ----------------------------------------------------------------------------- Elman
 
 
 @tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
-def _elman_forward(x, states, mask, weights, options, store, return_sequences, compiled=True):
+def _elman_forward(x, states, mask, weights, options, store, return_sequences):
     kernel, recurrent_kernel, bias = weights
     act = ACTIVATIONS[options[0]][0]
     steps = tf.shape(x)[0]
@@ -276,19 +299,16 @@ def _elman_forward(x, states, mask, weights, options, store, return_sequences, c
         h_new = act(pre_activation(step_input, h))
         return _keep(m, h_new, h), h_new
 
-    def loop(sizes):
-        def body(t, h, arrays):
-            m = None if masks is None else masks.read(t)
-            h_next, h_new = _in_halves(step, sizes, step_inputs.read(t), h, m)
-            return t + 1, h_next, _record(arrays, t, {"h": h_next, "fresh": h_new})
+    def body(t, h, arrays):
+        m = None if masks is None else masks.read(t)
+        h_next, h_new = step(step_inputs.read(t), h, m)
+        return t + 1, h_next, _record(arrays, t, {"h": h_next, "fresh": h_new})
 
-        _, h, arrays = tf.while_loop(
-            lambda t, *_: t < steps, body, (0, states[0], _recorder(names, steps, x.dtype)),
-            maximum_iterations=steps,
-        )
-        return {"last": [h], **{name: array.stack() for name, array in arrays.items()}}
-
-    return _halves_loop(loop, x, states, compiled and not store)
+    _, h, arrays = tf.while_loop(
+        lambda t, *_: t < steps, body, (0, states[0], _recorder(names, steps, x.dtype)),
+        maximum_iterations=steps,
+    )
+    return {"last": [h], **{name: array.stack() for name, array in arrays.items()}}
 
 
 @tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
@@ -336,7 +356,8 @@ def elman_sequence(x, states, mask, weights, activation, training, return_sequen
     passes as plain graph ops (see :func:`passes`).
     """
     return run_recurrence(*passes(_elman_forward, _elman_backward, compiled), x, states, mask,
-                          weights, (activation,), training, return_sequences)
+                          weights, (activation,), training, return_sequences,
+                          ELMAN_PARTS_FROM if compiled else None)
 
 
 # ------------------------------------------------------------------- peephole LSTM
@@ -361,13 +382,12 @@ def _peep_grad(c, dz, mode):
 
 
 @tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
-def _lstm_forward(x, states, mask, weights, options, store, return_sequences, compiled=True):
+def _lstm_forward(x, states, mask, weights, options, store, return_sequences):
     kernel, recurrent_kernel, bias, *peepholes = weights
     mode, cell_clip = options
     steps = tf.shape(x)[0]
     inputs = _array(x.dtype, steps).unstack(x)
-    # One matmul a step (for each half of a large batch in inference: see _in_halves),
-    # [x_t, h_{t-1}] [W; U], rather than two and a sum: measured against
+    # One matmul a step, [x_t, h_{t-1}] [W; U], rather than two and a sum: measured against
     # the two (2 cores), training 7-15% and inference 2-10% faster (batch 64, T=100, 128
     # units; batch 64, T=500, 64 units; batch 16, T=30, 64 units). The inputs' projection
     # computed for every step before the loop was slower: reading its (B, 4U) slices cost
@@ -391,37 +411,18 @@ def _lstm_forward(x, states, mask, weights, options, store, return_sequences, co
         gates = tf.concat([i, f, g, o], axis=1) if store else None
         return _keep(m, h_new, h), _keep(m, c_new, c), c_new, gates
 
-    def loop(sizes):
-        def body(t, h, c, arrays):
-            m = None if masks is None else masks.read(t)
-            h_next, c_next, c_new, gates = _in_halves(step, sizes, inputs.read(t), h, c, m)
-            values = {"h": h_next, "c": c_next, "c_new": c_new, "gates": gates}
-            return t + 1, h_next, c_next, _record(arrays, t, values)
+    def body(t, h, c, arrays):
+        m = None if masks is None else masks.read(t)
+        h_next, c_next, c_new, gates = step(inputs.read(t), h, c, m)
+        values = {"h": h_next, "c": c_next, "c_new": c_new, "gates": gates}
+        return t + 1, h_next, c_next, _record(arrays, t, values)
 
-        _, h, c, arrays = tf.while_loop(
-            lambda t, *_: t < steps, body,
-            (0, states[0], states[1], _recorder(names, steps, x.dtype)),
-            maximum_iterations=steps,
-        )
-        return {"last": [h, c], **{name: array.stack() for name, array in arrays.items()}}
-
-    return _halves_loop(loop, x, states, compiled and not store)
-
-
-def _has_avx512(cpuinfo="/proc/cpuinfo"):
-    """Whether the CPU has AVX-512 (``avx512f`` among the flags of ``cpuinfo``); False where
-    that file cannot be read (not Linux)."""
-    try:
-        with open(cpuinfo) as lines:
-            return any(line.startswith("flags") and "avx512f" in line.split() for line in lines)
-    except OSError:
-        return False
-
-
-ACCUMULATE_FROM = 4096 if _has_avx512() else None
-"""Batch size times units from which the LSTM's backward pass adds up the weight gradients
-step by step in a plain graph loop instead of an XLA loop; None (a CPU without AVX-512, where
-the XLA loop was faster at every size measured): never. See :func:`_lstm_backward`."""
+    _, h, c, arrays = tf.while_loop(
+        lambda t, *_: t < steps, body,
+        (0, states[0], states[1], _recorder(names, steps, x.dtype)),
+        maximum_iterations=steps,
+    )
+    return {"last": [h, c], **{name: array.stack() for name, array in arrays.items()}}
 
 
 def _lstm_backward_loop(d_seq, d_last, x, states, mask, weights, saved, options, accumulate):
@@ -531,43 +532,21 @@ def _lstm_backward_compiled(d_seq, d_last, x, states, mask, weights, saved, opti
 
 
 def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options, compiled=True):
-    """The LSTM's backward pass, by the loop that is faster for the batch's size.
+    """The LSTM's backward pass: the XLA loop storing ``dz``, or (``compiled=False``, see
+    :func:`passes`) the plain loop adding up the weight gradients, which compiles nothing.
 
-    Measured in ``benchmarks/cells.py`` (training step against the Keras LSTM,
-    2 cores): the XLA loop fuses each step's element-wise work, but storing
-    each step's ``(B, 4U)`` slice ``dz_t`` costs there about as much as the
-    step's maths, and XLA's matmul is slower than TensorFlow's. With batch
-    times units from :data:`ACCUMULATE_FROM`, adding the weight gradients up
-    in a plain loop wins (batch 64, T=100, 128 units: 0.85-0.88x against
-    0.70-0.72x; batch 64 and 64 units: 1.00x against 0.95x; both with the
-    forward step's two matmuls of then); below it, the
-    op count of a plain step costs more (batch 8, T=600, 64 units: 37 ms a
-    step against 19 ms; batch 32, T=200, 64 units: 0.95x against 1.11x). A
-    batch size unknown until run time is decided then. ``compiled=False``
-    (see :func:`passes`) always runs the plain loop, which compiles nothing.
-
-    Those figures are from a CPU with AVX-512. On one without (AVX2 only, a
-    2-core AMD EPYC), where TensorFlow's own matmuls lose their wider
-    vectors, the XLA loop was faster at the sizes where the plain loop had
-    won (interleaved, training step against the Keras LSTM, two runs: batch
-    64, T=100, 128 units 1.16-1.26x against 1.08-1.09x; batch 64, T=500, 64
-    units 0.81-0.85x against 0.67-0.69x), so there :data:`ACCUMULATE_FROM`
-    is None. Other CPUs (not x86) were not measured and take the XLA loop.
+    As plain graph ops, adding up the weight gradients step by step was faster than storing
+    ``dz`` for large matmuls after the loop (training step against the Keras LSTM, 0.91x
+    against 0.74x at batch 64, T=100, 128 units; 1.37x against 1.06x at batch 16, T=30, 64
+    units). Compiled, the XLA loop is the faster one where the batch runs in two parts
+    (:func:`_in_parts`; 2 cores, forward and backward pass of the layer at batch, T, units:
+    28.8 against 32.4 ms at 64, 100, 128; 59.0 against 60.9 ms at 256, 50, 128; 83.3 against
+    90.6 ms at 128, 50, 256; level where both run it). Before the parts, the plain loop was
+    chosen from a batch times units of 4,096 on CPUs with AVX-512 (batch 64, T=100, 128
+    units: 0.85-0.88x against 0.70-0.72x).
     """
     args = (d_seq, d_last, x, states, mask, weights, saved, options)
-    if not compiled:
-        return _lstm_backward_by_sums(*args)
-    if ACCUMULATE_FROM is None:
-        return _lstm_backward_compiled(*args)
-    units = weights[1].shape[0]
-    batch = x.shape[1]
-    if batch is not None:
-        chosen = _lstm_backward_by_sums if batch * units >= ACCUMULATE_FROM else (
-            _lstm_backward_compiled)
-        return chosen(*args)
-    return tf.cond(tf.shape(x)[1] * units >= ACCUMULATE_FROM,
-                   lambda: _lstm_backward_by_sums(*args),
-                   lambda: _lstm_backward_compiled(*args))
+    return (_lstm_backward_compiled if compiled else _lstm_backward_by_sums)(*args)
 
 
 def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_sequences,
@@ -584,4 +563,5 @@ def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_se
     as plain graph ops (see :func:`passes`).
     """
     return run_recurrence(*passes(_lstm_forward, _lstm_backward, compiled), x, states, mask,
-                          weights, (mode, cell_clip), training, return_sequences)
+                          weights, (mode, cell_clip), training, return_sequences,
+                          LSTM_PARTS_FROM if compiled else None)

@@ -1,5 +1,7 @@
 """The cells compute their equations: NumPy references, Keras built-ins, finite differences."""
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -146,20 +148,9 @@ def test_gradients_match_central_finite_differences(name, fast_path):
     np.testing.assert_allclose(x_grad[2, 4, 1], (up - down) / (2 * eps), rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
-@pytest.mark.parametrize("name", [name for name in CONFIGS if name.startswith("peephole")])
-def test_both_lstm_backward_loops_give_the_same_gradients(name, masked, monkeypatch):
-    """The XLA loop that stores dz (checked against finite differences above, where the
-    batch is small) and the plain loop that adds up the weight gradients (chosen for large
-    batches), also when the batch size is known only at run time."""
-    from seqkit.cells import _fast
-
-    layer = make_layer(name, True, dtype="float64")
-    x, mask, states = inputs("float64", seed=3)
-    states = [tf.constant(s) for s in states[:2]]
-    layer(x)
-    layer.set_weights(random_weights(layer, seed=4))
-    weights_out = tf.constant(np.random.default_rng(5).normal(size=(BATCH, STEPS, UNITS)))
+def _gradients_at_any_batch(layer, masked, weights_out):
+    """``gradients(x, mask, *states)`` of :func:`_sequence_loss` in training, and the same
+    traced for a batch known only at run time."""
 
     def gradients(x, mask, *states):
         with tf.GradientTape() as tape:
@@ -168,97 +159,110 @@ def test_both_lstm_backward_loops_give_the_same_gradients(name, masked, monkeypa
                                   weights_out, training=True)
         return tape.gradient(loss, [*layer.trainable_weights, x, *states])
 
-    unknown_batch = tf.function(gradients, input_signature=[
+    n_states = len(layer.cell.state_size) if isinstance(layer.cell.state_size, list) else 1
+    any_batch = tf.function(gradients, input_signature=[
         tf.TensorSpec((None, STEPS, FEATURES), tf.float64), tf.TensorSpec((None, STEPS), tf.bool),
-        *[tf.TensorSpec((None, UNITS), tf.float64)] * 2])
+        *[tf.TensorSpec((None, UNITS), tf.float64)] * n_states])
+    return gradients, any_batch
+
+
+@pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
+@pytest.mark.parametrize("name", [name for name in CONFIGS if name.startswith("peephole")])
+def test_both_lstm_backward_loops_give_the_same_gradients(name, masked):
+    """The XLA loop that stores dz (checked against finite differences above) and the plain
+    loop that adds up the weight gradients (the passes compiled without XLA), also when the
+    batch size is known only at run time."""
+    from seqkit.cells import uncompiled_training
+
+    layer = make_layer(name, True, dtype="float64")
+    x, mask, states = inputs("float64", seed=3)
+    args = [tf.constant(x), tf.constant(mask), *[tf.constant(s) for s in states[:2]]]
+    layer(x)
+    layer.set_weights(random_weights(layer, seed=4))
+    weights_out = tf.constant(np.random.default_rng(5).normal(size=(BATCH, STEPS, UNITS)))
     found = {}
-    for loop, threshold in (("xla", 10**9), ("sums", 1)):
-        monkeypatch.setattr(_fast, "ACCUMULATE_FROM", threshold)
-        found[loop] = gradients(tf.constant(x), tf.constant(mask), *states)
-        found[loop + ", batch unknown"] = unknown_batch(tf.constant(x), tf.constant(mask), *states)
-        unknown_batch = tf.function(unknown_batch.python_function,
-                                    input_signature=unknown_batch.input_signature)
+    for loop in ("xla", "sums"):
+        gradients, any_batch = _gradients_at_any_batch(layer, masked, weights_out)
+        with uncompiled_training() if loop == "sums" else contextlib.nullcontext():
+            found[loop] = gradients(*args)
+            found[loop + ", batch unknown"] = any_batch(*args)
     for loop, grads in found.items():
         for got, want in zip(grads, found["xla"]):
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=loop)
 
 
-def test_the_backward_loop_is_chosen_by_the_cpus_vector_width(tmp_path):
-    """The plain loop's threshold applies on CPUs with AVX-512 only (read from the flags)."""
-    from seqkit.cells import _fast
-
-    flags = "flags\t\t: fpu sse2 avx avx2 fma"
-    (tmp_path / "avx2").write_text(f"processor\t: 0\n{flags}\n")
-    (tmp_path / "avx512").write_text(f"processor\t: 0\n{flags} avx512f avx512bw\n")
-    (tmp_path / "vnni").write_text(f"processor\t: 0\n{flags} avx512_vnni_only\n")
-    assert _fast._has_avx512(tmp_path / "avx512")
-    assert not _fast._has_avx512(tmp_path / "avx2")
-    assert not _fast._has_avx512(tmp_path / "vnni")
-    assert not _fast._has_avx512(tmp_path / "missing")
-    assert (_fast.ACCUMULATE_FROM is not None) == _fast._has_avx512()
+def _calls(function, *args, name):
+    """Calls of functions whose name holds ``name`` in ``function``'s graph for ``args``
+    (both branches of a ``tf.cond`` count)."""
+    graph = function.get_concrete_function(*args).graph.as_graph_def()
+    nodes = [*graph.node, *(n for f in graph.library.function for n in f.node_def)]
+    return sum(name in node.attr["f"].func.name for node in nodes if "f" in node.attr)
 
 
-def _matmuls_per_step(function):
-    """MatMul ops in the body of the traced function's while loop (its largest subgraph)."""
-    library = function.get_concrete_function().graph.as_graph_def().library.function
-    return max(sum(node.op == "MatMul" for node in f.node_def) for f in library)
-
-
-@pytest.mark.parametrize("store", [True, False], ids=["training", "inference"])
+@pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
 @pytest.mark.parametrize("name", [name for name in CONFIGS if name != "elman-relu-nobias"])
-def test_forward_loops_give_the_same_numbers_on_the_two_halves_of_the_batch(name, store,
-                                                                            monkeypatch):
-    """A step on the whole batch and on its two halves (chosen for large batches in
-    inference, here an odd one), also when the batch size is known only at run time;
-    training keeps whole steps."""
+def test_a_batch_run_in_two_parts_gives_the_whole_batchs_numbers(name, masked, monkeypatch):
+    """From a batch of ELMAN_PARTS_FROM / LSTM_PARTS_FROM the fast path runs the two halves
+    of the batch (here an odd one) as separate loops: the same outputs, final states and
+    gradients as one loop over the whole batch, in training and inference. A batch known
+    only at run time runs whole."""
     from seqkit.cells import _fast
 
+    monkeypatch.setattr(_fast, "_parts_run_at_once", lambda: True)
     layer = make_layer(name, True, dtype="float64")
     x, mask, states = inputs("float64", seed=6)
     rows = [0, 1, 2, 3, 1]  # an odd batch: halves of 3 and 2 sequences
-    x, mask, states = x[rows], mask[rows], [s[rows] for s in states]
+    n_states = 1 if CONFIGS[name][0] is ElmanRNN else 2
+    args = [tf.constant(x[rows]), tf.constant(mask[rows]),
+            *[tf.constant(s[rows]) for s in states[:n_states]]]
     layer(x)
     layer.set_weights(random_weights(layer, seed=7))
-    elman = CONFIGS[name][0] is ElmanRNN
-    states = states[:1] if elman else states
-    args = [tf.constant(np.swapaxes(x, 0, 1)), tf.constant(mask.T[..., None]),
-            *[tf.constant(s) for s in states]]
-    kwargs = CONFIGS[name][1]
-    forward = _fast._elman_forward if elman else _fast._lstm_forward
-    options = (("tanh",) if elman else
-               (kwargs.get("peepholes", "diagonal"), kwargs.get("cell_clip")))
-    per_piece = 1 + (3 if kwargs.get("peepholes") == "full" else 0)
+    weights_out = tf.constant(np.random.default_rng(5).normal(size=(len(rows), STEPS, UNITS)))
+    forward = "_elman_forward" if n_states == 1 else "_lstm_forward"
 
-    def run(x, mask, *states):
-        return forward.python_function(x, list(states), mask,
-                                       [tf.convert_to_tensor(w) for w in layer.weights],
-                                       options, store, True)
+    def outputs(x, mask, *states):
+        return layer(x, mask=mask if masked else None, initial_state=list(states))
 
     found = {}
-    for loop, threshold, pieces in (("whole", 10**9, 1), ("halves", 1, 2)):
-        monkeypatch.setattr(_fast, "HALVES_FROM", threshold)
-        for batch in (5, None):
-            compiled = tf.function(run, jit_compile=True, autograph=False, input_signature=[
-                tf.TensorSpec((STEPS, batch, FEATURES), tf.float64),
-                tf.TensorSpec((STEPS, batch, 1), tf.bool),
-                *[tf.TensorSpec((batch, UNITS), tf.float64)] * len(states)])
-            if batch is not None:
-                assert _matmuls_per_step(compiled) == (1 if store else pieces) * per_piece
-            found[f"{loop}, batch {batch}"] = compiled(*args)
-    want = found["whole, batch 5"]
-    names = ({"last", "h", "fresh"} if elman else {"last", "h", "gates", "c_new", "c"})
-    assert set(want) == (names if store else {"last", "h"})
-    for loop, got in found.items():
+    for run, threshold in (("whole", 10**9), ("parts", len(rows))):
+        monkeypatch.setattr(_fast, "ELMAN_PARTS_FROM", threshold)
+        monkeypatch.setattr(_fast, "LSTM_PARTS_FROM", threshold)
+        gradients, any_batch = _gradients_at_any_batch(layer, masked, weights_out)
+        known = tf.function(outputs)
+        found[run] = [known(*args), gradients(*args)]
+        assert _calls(known, *args, name=forward) == (1 if run == "whole" else 2)
+        found[run + ", batch unknown"] = [
+            tf.function(outputs, input_signature=any_batch.input_signature)(*args),
+            any_batch(*args)]
+        assert _calls(any_batch, *args, name=forward) == 1
+    for run, got in found.items():
         tf.nest.map_structure(
-            lambda a, b, loop=loop: np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=loop),
-            got, want)
+            lambda a, b, run=run: np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12,
+                                                             err_msg=run),
+            got, found["whole"])
+
+
+def test_the_batch_runs_whole_where_its_parts_would_not_run_at_once(monkeypatch):
+    """On one core, or with one inter-op thread, the halves would run one after the other."""
+    from seqkit.cells import _fast
+
+    monkeypatch.setattr(_fast, "_cores", lambda: 1)
+    assert not _fast._parts_run_at_once()
+    monkeypatch.setattr(_fast, "_cores", lambda: 2)
+    assert _fast._parts_run_at_once() == (
+        tf.config.threading.get_inter_op_parallelism_threads() != 1
+        and not tf.config.list_physical_devices("GPU"))
 
 
 @pytest.mark.parametrize("layer_class", [ElmanRNN, PeepholeLSTM])
-def test_a_stateful_layer_runs_in_halves_where_only_its_states_know_the_batch(layer_class):
+def test_a_stateful_layer_runs_in_two_parts_where_only_its_states_know_the_batch(layer_class,
+                                                                               monkeypatch):
     """Keras gives a stateful layer states of its fixed batch, also inside a function traced
-    for any batch: the fast path takes the halves' sizes from them, and gives the portable
+    for any batch: the fast path takes the parts' sizes from them, and gives the portable
     path's numbers over two calls (the second starts from the first's final states)."""
+    from seqkit.cells import _fast
+
+    monkeypatch.setattr(_fast, "_parts_run_at_once", lambda: True)
     batch = 40
     x = np.random.default_rng(8).normal(size=(batch, STEPS, FEATURES)).astype("float32")
     outputs = {}
@@ -270,7 +274,8 @@ def test_a_stateful_layer_runs_in_halves_where_only_its_states_know_the_batch(la
                            input_signature=[tf.TensorSpec((None, None, FEATURES))])
         outputs[fast_path] = [call(x), call(x)]
         if fast_path:
-            assert _matmuls_per_step(call) == 2  # one per half
+            forward = "_elman_forward" if layer_class is ElmanRNN else "_lstm_forward"
+            assert _calls(call, name=forward) == 2  # one per half
     np.testing.assert_allclose(outputs[True], outputs[False], atol=1e-5)
 
 

@@ -216,13 +216,15 @@ def test_masks_keras_takes_give_its_numbers(keras_class, ours, extra, fast_path)
 
 @pytest.mark.parametrize("batch_known", [True, False], ids=["batch known", "batch unknown"])
 @pytest.mark.parametrize(("keras_class", "ours", "extra"), LAYERS, ids=IDS)
-def test_a_mask_of_batch_1_is_shared_by_a_batch_run_in_halves(keras_class, ours, extra,
-                                                              batch_known):
-    """From a batch of HALVES_FROM the fast path's inference steps run on two halves of the
-    batch; a mask of batch 1 (shared by every sequence) is widened to the batch first."""
+def test_a_mask_of_batch_1_is_shared_by_a_batch_run_in_two_parts(keras_class, ours, extra,
+                                                                 batch_known, monkeypatch):
+    """From a batch of ELMAN_PARTS_FROM / LSTM_PARTS_FROM the fast path runs the two halves
+    of a batch known when traced as two loops; a mask of batch 1 (shared by every sequence)
+    is widened to the batch first."""
     from seqkit.cells import _fast
 
-    batch = _fast.HALVES_FROM + 9
+    monkeypatch.setattr(_fast, "_parts_run_at_once", lambda: True)
+    batch = max(_fast.ELMAN_PARTS_FROM, _fast.LSTM_PARTS_FROM) + 9
     mine, theirs = _pair(keras_class, ours, extra, fast_path=True)
     x = np.random.default_rng(2).normal(size=(batch, STEPS, FEATURES)).astype("float32")
 
