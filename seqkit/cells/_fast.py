@@ -12,9 +12,9 @@ as an XLA-compiled ``tf.while_loop`` with a hand-written backward pass:
 * activation derivatives are taken from the stored activations
   (``tanh' = 1 - y^2``, ``sigmoid' = y (1 - y)``), never recomputed;
 * XLA fuses the element-wise work of a step into a few kernels;
-* on a CPU, from a batch of :data:`ELMAN_PARTS_FROM` / :data:`LSTM_PARTS_FROM`,
-  the batch runs as two independent halves, whose loops TensorFlow runs at
-  once, one on each core: a single XLA loop runs on one thread;
+* on a CPU with two cores or more, a batch runs as two independent halves,
+  whose loops TensorFlow runs at once, one on each core: a single XLA loop
+  runs on one thread;
 * every function is traced without AutoGraph (``autograph=False``): the loops
   are explicit ``tf.while_loop`` calls, and converting the LSTM's plain
   backward loop alone took 0.8 s of a fresh fit (JapaneseVowels, one epoch:
@@ -92,7 +92,7 @@ def _array(dtype, size):
 
 
 def run_recurrence(forward, backward, x, states, mask, weights, options, training,
-                   return_sequences, parts_from=None):
+                   return_sequences, in_parts=False):
     """Run ``forward`` over a sequence with ``backward`` as its gradient.
 
     In training, ``forward`` stores what ``backward`` needs. In inference it
@@ -115,9 +115,9 @@ def run_recurrence(forward, backward, x, states, mask, weights, options, trainin
         The cell's static options (activation name, peephole mode, ...).
     training : bool
     return_sequences : bool
-    parts_from : int or None
-        Batch size from which the sequences run as two independent parts,
-        at once (see :func:`_in_parts`); None: always whole.
+    in_parts : bool
+        Run the batch's two halves as independent loops, at once, where they
+        can (see :func:`_in_parts`); False: always whole.
 
     Returns
     -------
@@ -154,7 +154,9 @@ def run_recurrence(forward, backward, x, states, mask, weights, options, trainin
         outputs = run(x, *states, *weights)
         return (outputs[0] if return_sequences else None), list(outputs[-n_states:])
 
-    return _in_parts(whole, x, states, mask, parts_from)
+    if not (in_parts and _parts_run_at_once()):
+        return whole(x, states, mask)
+    return _in_parts(whole, x, states, mask)
 
 
 def _input_and_weight_grads(dz, d_states, x, h0, h_seq, kernel):
@@ -191,15 +193,6 @@ def passes(forward, backward, compiled):
     return forward.python_function, functools.partial(backward, compiled=False)
 
 
-ELMAN_PARTS_FROM = 16
-"""Batch size from which :func:`elman_sequence` runs the batch as two parts (see
-:func:`_in_parts`)."""
-
-LSTM_PARTS_FROM = 8
-"""Batch size from which :func:`lstm_sequence` runs the batch as two parts (see
-:func:`_in_parts`)."""
-
-
 def _cores():
     """CPU cores this process may run on."""
     try:
@@ -209,9 +202,11 @@ def _cores():
 
 
 def _parts_run_at_once():
-    """Whether two independent loops of a graph run at once: on a CPU (no GPU visible) with
-    two cores or more for the process and TensorFlow's inter-op threads."""
-    return (_cores() > 1 and tf.config.threading.get_inter_op_parallelism_threads() != 1
+    """Whether two independent loops run at once: in a graph (eager calls run one after the
+    other), on a CPU (no GPU visible), with two cores or more for the process and for
+    TensorFlow's inter-op threads."""
+    return (not tf.executing_eagerly() and _cores() > 1
+            and tf.config.threading.get_inter_op_parallelism_threads() != 1
             and not tf.config.list_physical_devices("GPU"))
 
 
@@ -219,52 +214,57 @@ def _halves(batch):
     return [batch - batch // 2, batch // 2]
 
 
-def _in_parts(run, x, states, mask, parts_from):
-    """``run(x, states, mask)``, or from a batch of ``parts_from`` (not None) ``run`` on each
-    half of the batch, the results joined again.
+def _in_parts(run, x, states, mask):
+    """``run(x, states, mask)`` on each half of the batch, the results joined again (on the
+    whole batch for a batch of 1 known when traced).
 
     Why: the halves share no value, so TensorFlow's executor runs their two
     compiled loops (and, in training, their backward loops) at once, one on
     each core, where a single XLA loop runs on one thread. The numbers are
     those of a whole batch to float rounding (the weight gradients are the
     sum of the halves'). Measured on 2 cores (AVX-512), one process,
-    interleaved, forward and backward pass of the layer against the whole
-    batch (batch, T, units): PeepholeLSTM 1.23x (64, 100, 128), 1.60x (64,
-    500, 64), 1.39x (32, 200, 64), 1.49x (16, 30, 64), 1.45x (8, 100, 64),
-    1.04x (4, 50, 64); ElmanRNN 1.28x, 1.31x, 1.19x, 1.01x (16, 30, 64),
-    0.94x (8, 200, 128); in inference PeepholeLSTM 8.6 / 7.4 ms (64, 100,
-    128), 3.3 / 1.9 ms (16, 100, 128), 0.95 / 0.76 ms (8, 100, 64); ElmanRNN
-    6.6 / 4.0 ms (64, 500, 64), 1.15 / 1.10 ms (16, 100, 128), 0.50 / 0.55
-    ms (8, 100, 64). This replaced running each step of one inference loop
-    on the two halves (from a batch of 32), which the two loops beat at every
-    size measured (ElmanRNN 2.35 / 1.85 ms at 64, 100, 128; PeepholeLSTM
-    5.0 / 3.3 ms at 32, 200, 64). The passes compiled without XLA
-    (:func:`passes`) gained less and lost on an estimator's small batches
-    (PeepholeLSTM 0.97x, ElmanRNN 0.85x at 16, 30, 64), so they run whole.
-    Elsewhere (a GPU, one core) the batch runs whole, and so does a batch
-    whose size is known only at run time: gradients cannot pass a
-    ``tf.cond`` between the two forms (TensorFlow cannot reach the tensors
-    a custom gradient keeps inside a branch). Keras traces its steps for
-    the batch sizes it meets; a stateful layer's states give its batch.
+    interleaved, forward and backward pass of the layer, the whole batch's
+    time over the halves' (batch, T, units): PeepholeLSTM 1.23x (64, 100,
+    128), 1.60x (64, 500, 64), 1.39x (32, 200, 64), 1.49x (16, 30, 64),
+    1.45x (8, 100, 64), 1.04x (4, 50, 64), 1.09x (2, 100, 64); ElmanRNN
+    1.28x, 1.31x, 1.19x, 1.01x (16, 30, 64), 0.94x (8, 200, 128), 1.04x
+    (4, 50, 64), 1.23x (2, 100, 64); in inference, whole / halves,
+    PeepholeLSTM 8.6 / 7.4 ms (64, 100, 128), 3.3 / 1.9 ms (16, 100, 128),
+    0.95 / 0.76 ms (8, 100, 64); ElmanRNN 6.6 / 4.0 ms (64, 500, 64), 1.15
+    / 1.10 ms (16, 100, 128), 0.50 / 0.55 ms (8, 100, 64), 0.30 / 0.35 ms
+    (16, 30, 64). Inside ``Bidirectional``, whose two directions already run
+    at once, a training step was level or faster (0.94x-1.14x at batch 8-64). This
+    replaced running each step of one inference loop on the two halves (from
+    a batch of 32), which the two loops beat at every size measured
+    (ElmanRNN 2.35 / 1.85 ms at 64, 100, 128; PeepholeLSTM 5.0 / 3.3 ms at
+    32, 200, 64). The passes compiled without XLA (:func:`passes`) gained
+    less and lost on an estimator's small batches (PeepholeLSTM 0.97x,
+    ElmanRNN 0.85x at 16, 30, 64), so they run whole.
+
+    Every batch of two or more runs in halves, whether its size is known
+    when traced or only at run time (then a batch of 1 has an empty second
+    half), so a step traced for any number of rows gives the numbers of one
+    traced for each size, to the bit: a ``tf.cond`` choosing by the size at
+    run time could not be differentiated (TensorFlow cannot reach the tensors
+    a custom gradient keeps inside a branch). An odd batch's halves compile
+    one loop each.
     """
-    if parts_from is None or not _parts_run_at_once():
-        return run(x, states, mask)
-
-    def parts(sizes):
-        masks = [None, None] if mask is None else tf.split(mask, sizes, axis=1)
-        split_states = zip(*[tf.split(s, sizes, axis=0) for s in states])
-        (h_a, last_a), (h_b, last_b) = [
-            run(x_part, list(states_part), mask_part) for x_part, states_part, mask_part
-            in zip(tf.split(x, sizes, axis=1), split_states, masks)
-        ]
-        h = None if h_a is None else tf.concat([h_a, h_b], axis=1)
-        return h, [tf.concat(pair, axis=0) for pair in zip(last_a, last_b)]
-
     batch = next((n for n in (x.shape[1], *(s.shape[0] for s in states)) if n is not None),
                  None)
-    if batch is None or batch < parts_from:
+    if batch == 1:
         return run(x, states, mask)
-    return parts(_halves(batch))
+    sizes = _halves(tf.shape(x)[1] if batch is None else batch)
+
+    def halves(value, axis):
+        return [None, None] if value is None else tf.split(value, sizes, axis=axis, num=2)
+
+    split_states = zip(*[halves(s, 0) for s in states])
+    (h_a, last_a), (h_b, last_b) = [
+        run(x_part, list(states_part), mask_part) for x_part, states_part, mask_part
+        in zip(halves(x, 1), split_states, halves(mask, 1))
+    ]
+    h = None if h_a is None else tf.concat([h_a, h_b], axis=1)
+    return h, [tf.concat(pair, axis=0) for pair in zip(last_a, last_b)]
 
 
 # ----------------------------------------------------------------------------- Elman
@@ -357,7 +357,7 @@ def elman_sequence(x, states, mask, weights, activation, training, return_sequen
     """
     return run_recurrence(*passes(_elman_forward, _elman_backward, compiled), x, states, mask,
                           weights, (activation,), training, return_sequences,
-                          ELMAN_PARTS_FROM if compiled else None)
+                          in_parts=compiled)
 
 
 # ------------------------------------------------------------------- peephole LSTM
@@ -564,4 +564,4 @@ def lstm_sequence(x, states, mask, weights, mode, cell_clip, training, return_se
     """
     return run_recurrence(*passes(_lstm_forward, _lstm_backward, compiled), x, states, mask,
                           weights, (mode, cell_clip), training, return_sequences,
-                          LSTM_PARTS_FROM if compiled else None)
+                          in_parts=compiled)

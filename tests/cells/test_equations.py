@@ -202,13 +202,11 @@ def _calls(function, *args, name):
 @pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
 @pytest.mark.parametrize("name", [name for name in CONFIGS if name != "elman-relu-nobias"])
 def test_a_batch_run_in_two_parts_gives_the_whole_batchs_numbers(name, masked, monkeypatch):
-    """From a batch of ELMAN_PARTS_FROM / LSTM_PARTS_FROM the fast path runs the two halves
-    of the batch (here an odd one) as separate loops: the same outputs, final states and
-    gradients as one loop over the whole batch, in training and inference. A batch known
-    only at run time runs whole."""
+    """On a CPU with two cores the fast path runs the two halves of the batch (here an odd
+    one) as separate loops: the same outputs, final states and gradients as one loop over
+    the whole batch, in training and inference. A batch known only at run time runs in
+    halves too, a batch of 1 with an empty second half."""
     from seqkit.cells import _fast
-
-    monkeypatch.setattr(_fast, "_parts_run_at_once", lambda: True)
     layer = make_layer(name, True, dtype="float64")
     x, mask, states = inputs("float64", seed=6)
     rows = [0, 1, 2, 3, 1]  # an odd batch: halves of 3 and 2 sequences
@@ -224,34 +222,46 @@ def test_a_batch_run_in_two_parts_gives_the_whole_batchs_numbers(name, masked, m
         return layer(x, mask=mask if masked else None, initial_state=list(states))
 
     found = {}
-    for run, threshold in (("whole", 10**9), ("parts", len(rows))):
-        monkeypatch.setattr(_fast, "ELMAN_PARTS_FROM", threshold)
-        monkeypatch.setattr(_fast, "LSTM_PARTS_FROM", threshold)
+    for run in ("whole", "parts"):
+        monkeypatch.setattr(_fast, "_parts_run_at_once", lambda run=run: run == "parts")
         gradients, any_batch = _gradients_at_any_batch(layer, masked, weights_out)
         known = tf.function(outputs)
         found[run] = [known(*args), gradients(*args)]
         assert _calls(known, *args, name=forward) == (1 if run == "whole" else 2)
-        found[run + ", batch unknown"] = [
-            tf.function(outputs, input_signature=any_batch.input_signature)(*args),
-            any_batch(*args)]
-        assert _calls(any_batch, *args, name=forward) == 1
+        any_outputs = tf.function(outputs, input_signature=any_batch.input_signature)
+        found[run + ", batch unknown"] = [any_outputs(*args), any_batch(*args)]
+        assert _calls(any_batch, *args, name=forward) == (1 if run == "whole" else 2)
+        first = [a[:1] for a in args]
+        found[run + ", batch of 1"] = [any_outputs(*first), any_batch(*first)]
     for run, got in found.items():
+        want = found["whole, batch of 1" if run.endswith("of 1") else "whole"]
         tf.nest.map_structure(
             lambda a, b, run=run: np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12,
                                                              err_msg=run),
-            got, found["whole"])
+            got, want)
 
 
 def test_the_batch_runs_whole_where_its_parts_would_not_run_at_once(monkeypatch):
-    """On one core, or with one inter-op thread, the halves would run one after the other."""
+    """The halves run at once only in a graph, on a CPU, with two cores and two inter-op
+    threads or more; elsewhere they would run one after the other."""
     from seqkit.cells import _fast
 
-    monkeypatch.setattr(_fast, "_cores", lambda: 1)
-    assert not _fast._parts_run_at_once()
+    def in_graph():
+        return tf.function(lambda: tf.constant(_fast._parts_run_at_once()))().numpy()
+
     monkeypatch.setattr(_fast, "_cores", lambda: 2)
-    assert _fast._parts_run_at_once() == (
-        tf.config.threading.get_inter_op_parallelism_threads() != 1
-        and not tf.config.list_physical_devices("GPU"))
+    monkeypatch.setattr(tf.config.threading, "get_inter_op_parallelism_threads", lambda: 0)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    assert in_graph()
+    assert not _fast._parts_run_at_once()  # eager
+    monkeypatch.setattr(_fast, "_cores", lambda: 1)
+    assert not in_graph()
+    monkeypatch.setattr(_fast, "_cores", lambda: 2)
+    monkeypatch.setattr(tf.config.threading, "get_inter_op_parallelism_threads", lambda: 1)
+    assert not in_graph()
+    monkeypatch.setattr(tf.config.threading, "get_inter_op_parallelism_threads", lambda: 0)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["a GPU"])
+    assert not in_graph()
 
 
 @pytest.mark.parametrize("layer_class", [ElmanRNN, PeepholeLSTM])

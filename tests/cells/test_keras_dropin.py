@@ -218,13 +218,12 @@ def test_masks_keras_takes_give_its_numbers(keras_class, ours, extra, fast_path)
 @pytest.mark.parametrize(("keras_class", "ours", "extra"), LAYERS, ids=IDS)
 def test_a_mask_of_batch_1_is_shared_by_a_batch_run_in_two_parts(keras_class, ours, extra,
                                                                  batch_known, monkeypatch):
-    """From a batch of ELMAN_PARTS_FROM / LSTM_PARTS_FROM the fast path runs the two halves
-    of a batch known when traced as two loops; a mask of batch 1 (shared by every sequence)
-    is widened to the batch first."""
+    """The fast path runs the two halves of the batch as two loops; a mask of batch 1 (shared
+    by every sequence) is widened to the batch first."""
     from seqkit.cells import _fast
 
     monkeypatch.setattr(_fast, "_parts_run_at_once", lambda: True)
-    batch = max(_fast.ELMAN_PARTS_FROM, _fast.LSTM_PARTS_FROM) + 9
+    batch = 25
     mine, theirs = _pair(keras_class, ours, extra, fast_path=True)
     x = np.random.default_rng(2).normal(size=(batch, STEPS, FEATURES)).astype("float32")
 
