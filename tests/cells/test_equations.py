@@ -264,6 +264,39 @@ def test_the_batch_runs_whole_where_its_parts_would_not_run_at_once(monkeypatch)
     assert not in_graph()
 
 
+@pytest.mark.parametrize("name", ["elman", "peephole-diagonal"])
+def test_halves_give_the_whole_batchs_gradients_of_an_inference_pass_run_backwards(
+        name, monkeypatch):
+    """A gradient asked of an inference pass (gradient diagnostics, saliency) reruns each
+    half's forward loop with storage: with go_backwards and a state of batch 1 shared by every
+    sequence, the halves give the whole batch's outputs and gradients."""
+    from seqkit.cells import _fast
+
+    layer = make_layer(name, True, dtype="float64", go_backwards=True)
+    x, mask, states = inputs("float64", seed=9)
+    x, mask = tf.constant(x), tf.constant(mask)
+    n_states = 1 if CONFIGS[name][0] is ElmanRNN else 2
+    shared = [tf.constant(s[:1]) for s in states[:n_states]]
+    layer(x)
+    layer.set_weights(random_weights(layer, seed=10))
+
+    @tf.function
+    def outputs_and_gradients(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = layer(x, mask=mask, initial_state=shared, training=False)
+            loss = tf.reduce_sum(out[0] ** 2)
+        return out, tape.gradient(loss, [x, *layer.trainable_weights])
+
+    found = {}
+    for run in ("whole", "halves"):
+        monkeypatch.setattr(_fast, "_parts_run_at_once", lambda run=run: run == "halves")
+        found[run] = tf.function(outputs_and_gradients.python_function)(x)
+    tf.nest.map_structure(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12),
+        found["halves"], found["whole"])
+
+
 @pytest.mark.parametrize("layer_class", [ElmanRNN, PeepholeLSTM])
 def test_a_stateful_layer_runs_in_two_parts_where_only_its_states_know_the_batch(layer_class,
                                                                                monkeypatch):
