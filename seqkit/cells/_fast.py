@@ -541,7 +541,8 @@ def _lstm_backward(d_seq, d_last, x, states, mask, weights, saved, options, comp
     units). Compiled, the XLA loop is the faster one where the batch runs in two parts
     (:func:`_in_parts`; 2 cores, forward and backward pass of the layer at batch, T, units:
     28.8 against 32.4 ms at 64, 100, 128; 59.0 against 60.9 ms at 256, 50, 128; 83.3 against
-    90.6 ms at 128, 50, 256; level where both run it). Before the parts, the plain loop was
+    90.6 ms at 128, 50, 256; 55.6 against 56.8 ms at 64, 500, 64, whose halves of 32 x 64
+    had taken the XLA loop before too). Before the parts, the plain loop was
     chosen from a batch times units of 4,096 on CPUs with AVX-512 (batch 64, T=100, 128
     units: 0.85-0.88x against 0.70-0.72x).
     """
