@@ -247,7 +247,8 @@ def test_the_batch_runs_whole_where_its_parts_would_not_run_at_once(monkeypatch)
     from seqkit.cells import _fast
 
     def in_graph():
-        return tf.function(lambda: tf.constant(_fast._parts_run_at_once()), autograph=False)().numpy()
+        check = tf.function(lambda: tf.constant(_fast._parts_run_at_once()), autograph=False)
+        return check().numpy()
 
     monkeypatch.setattr(_fast, "_cores", lambda: 2)
     monkeypatch.setattr(tf.config.threading, "get_inter_op_parallelism_threads", lambda: 0)
