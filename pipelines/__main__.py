@@ -85,7 +85,8 @@ def _summary(results):
 
 
 def main(argv=None):
-    """Run the pipelines; return 0 if all ran (whatever their scores), else 1."""
+    """Run the pipelines; return 0 if all ran (whatever their scores), else 1 (130 after
+    Ctrl-C, 143 after SIGTERM)."""
     args = build_parser().parse_args(argv)
     try:
         uri = tracking.check_tracking_store(args.tracking_uri)
@@ -94,19 +95,24 @@ def main(argv=None):
         return 1
     jobs = [job for job in JOBS if not args.only or f"{job[0]}/{job[1]}" in args.only]
     start, results = time.perf_counter(), []
-    with _interrupts.kept():  # Ctrl-C stops the job, even one that Python swallowed
-        for number, job in enumerate(jobs, 1):
-            task, dataset = job[:2]
-            print(f"\n=== [{number}/{len(jobs)}] {task} on {dataset}", flush=True)
-            try:
-                report = PIPELINES[task].run(_pipeline_argv(args, dataset))
-            except SeqkitError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                report = None
-            except Exception:  # one broken pipeline should not hide the others' results
-                traceback.print_exc()
-                report = None
-            results.append((job, report))
+    # Ctrl-C and SIGTERM stop the job, even where Python swallowed them; the run they reach fails.
+    try:
+        with _interrupts.kept():
+            for number, job in enumerate(jobs, 1):
+                task, dataset = job[:2]
+                print(f"\n=== [{number}/{len(jobs)}] {task} on {dataset}", flush=True)
+                try:
+                    report = PIPELINES[task].run(_pipeline_argv(args, dataset))
+                except SeqkitError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    report = None
+                except Exception:  # one broken pipeline should not hide the others' results
+                    traceback.print_exc()
+                    report = None
+                results.append((job, report))
+                _interrupts.check()
+    except KeyboardInterrupt as interrupt:
+        return _interrupts.report(interrupt)
     table, exports = _summary(results)
     print(f"\n=== Results on the test splits ({time.perf_counter() - start:.0f}s in all)")
     print(table)

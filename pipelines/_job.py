@@ -239,9 +239,9 @@ def execute(task, args, data, body, description=None):
     its fit continues from its last completed epoch, in the same MLflow run if
     that run was never ended (the process was killed) and is still in the
     store and experiment, else in a new run tagged ``seqkit.resumes_run_id``.
-    Either way the run is tagged ``seqkit.resumed_from_epoch``. A Ctrl-C under
-    :func:`cli` fails the run, even one that Python swallowed (see
-    :mod:`pipelines._interrupts`).
+    Either way the run is tagged ``seqkit.resumed_from_epoch``. A Ctrl-C or
+    SIGTERM under :func:`cli` fails the run, even one that Python swallowed
+    (see :mod:`pipelines._interrupts`).
 
     Parameters
     ----------
@@ -288,7 +288,8 @@ def cli(run, argv=None):
     """Call ``run(argv)``; turn seqkit errors into a message on stderr and exit code 1.
 
     ``argparse`` exits with 2 on bad options; Ctrl-C exits with 130, even one
-    that Python swallowed (see :mod:`pipelines._interrupts`).
+    that Python swallowed, and SIGTERM with 143, its run failed as Ctrl-C
+    fails it (see :mod:`pipelines._interrupts`).
 
     Returns
     -------
@@ -302,9 +303,8 @@ def cli(run, argv=None):
     except SeqkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        return _interrupts.report(interrupt)
     return 0
 
 

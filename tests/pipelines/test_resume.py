@@ -1,8 +1,8 @@
 """A pipeline killed or interrupted mid-fit resumes, in the same MLflow run or one linked to it.
 
 Real processes (``python -m pipelines.forecasting``), a real SQLite store in
-tmp_path, real signals: SIGKILL leaves the run RUNNING, Ctrl-C (SIGINT) marks it
-FAILED; the same command then resumes the fit from its last checkpoint. The process
+tmp_path, real signals: SIGKILL leaves the run RUNNING, Ctrl-C (SIGINT) and SIGTERM mark
+it FAILED; the same command then resumes the fit from its last checkpoint. The process
 that is stopped runs the pipeline's command line with its fit held after the first
 checkpoint (:mod:`tests.helpers.held_fit`), so that the signal lands in the fit.
 """
@@ -106,16 +106,20 @@ def test_a_killed_run_reads_running_and_the_same_command_finishes_it(workdir):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("signum, exit_code, error", [
+    (signal.SIGINT, 130, "KeyboardInterrupt: Ctrl-C (SIGINT)"),
+    (signal.SIGTERM, 143, "Terminated: SIGTERM"),
+], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_run_stays_failed_and_the_run_that_resumes_it_links_to_it(
-        workdir, capsys):
-    code, output, state = _stop_after_first_checkpoint(workdir, signal.SIGINT)
-    assert code == 130, output
+        workdir, capsys, signum, exit_code, error):
+    code, output, state = _stop_after_first_checkpoint(workdir, signum)
+    assert code == exit_code, output
     assert "the same command resumes it" in output
     client = _client(workdir)
     (interrupted,) = client.search_runs([client.get_experiment_by_name("seqkit-forecasting")
                                          .experiment_id])
     assert interrupted.info.status == "FAILED"
-    assert interrupted.data.tags["error"].startswith("KeyboardInterrupt")
+    assert interrupted.data.tags["error"].startswith(error)
 
     # Other options would overwrite the unfinished fit: refused before any run starts.
     assert forecasting.main([*ARGV, "--units", "5"]) == 1
