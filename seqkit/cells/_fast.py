@@ -204,7 +204,8 @@ def passes(forward, backward, compiled):
 
 
 def _cores():
-    """CPU cores this process may run on."""
+    """CPU cores this process may run on (its affinity; a CPU quota is not read: on one
+    core the halves take the time of the whole batch, see the README)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
