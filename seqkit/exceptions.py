@@ -63,6 +63,10 @@ class TrainingDivergedError(SeqkitError, ArithmeticError):
         self.history = history
 
 
+class HigherOrderGradientError(SeqkitError, NotImplementedError):
+    """A gradient of a gradient was asked of a layer whose backward pass is hand-written."""
+
+
 class ExportError(SeqkitError, ValueError):
     """An export is missing, corrupt, from an incompatible version, or lacks a signature."""
 

@@ -118,7 +118,9 @@ class ElmanRNN(RecurrentLayer):
         backward pass (:mod:`seqkit.cells._fast`) when the configuration allows
         it (activation tanh, sigmoid, relu or linear; no ``recurrent_dropout``;
         ``unroll=False``); otherwise step through the cell. Same numbers
-        either way.
+        either way. Gradients of its gradients (a gradient penalty,
+        forward-mode ``jvp``) need ``False``: the fast path raises
+        :class:`~seqkit.exceptions.HigherOrderGradientError`.
     **kwargs
         Cell arguments (see :class:`ElmanRNNCell`) and layer arguments.
 
