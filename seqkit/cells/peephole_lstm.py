@@ -39,10 +39,11 @@ class PeepholeLSTMCell(RecurrentCell):
         If set, clip ``c_t`` to ``[-cell_clip, cell_clip]`` after each update.
     peephole_regularizer, peephole_constraint : regularizer, constraint or None
     implementation : {1, 2}, default 2
-        Accepted as ``keras.layers.LSTMCell`` accepts it (1: four small matmuls
-        per step, 2: one fused), so that Keras code and configs carry over;
-        kept in the config. Both give the same numbers, and this cell always
-        runs the fused form.
+        As in ``keras.layers.LSTMCell``: 1 draws a dropout mask per gate (four
+        for the inputs, four for ``h_{t-1}``), 2 one mask shared by the gates;
+        ``recurrent_dropout > 0`` sets 1, as Keras does, so that the same seed
+        drops the same units as Keras' LSTM. Without dropout both give the
+        same numbers, and the cell runs the fused matmul either way.
     **kwargs
         ``use_bias``, the ``kernel_*``, ``recurrent_*`` and ``bias_*``
         initializers, regularizers and constraints, ``dropout``,
@@ -82,8 +83,10 @@ class PeepholeLSTMCell(RecurrentCell):
     ):
         super().__init__(units, **kwargs)
         owner = type(self).__name__
-        self.implementation = int(check_choice(implementation, "implementation", owner,
-                                               IMPLEMENTATIONS))
+        self.implementation = 1 if self.recurrent_dropout else int(
+            check_choice(implementation, "implementation", owner, IMPLEMENTATIONS))
+        # Read by Keras' DropoutRNNCell: a list of this many masks, one per gate.
+        self.dropout_mask_count = 4 if self.implementation == 1 else None
         self.recurrent_activation = get_keras_object(
             "activation", recurrent_activation, "recurrent_activation", owner
         )
@@ -127,13 +130,29 @@ class PeepholeLSTMCell(RecurrentCell):
             self._add(name, shape, "peephole") for name in PEEPHOLE_NAMES
         ] if self.peepholes else []
 
+    def _per_gate_dropped(self, inputs, h_prev):
+        """``x W + h U`` (no bias) with each gate's own dropout masks on ``x`` and ``h``
+        (``implementation=1``, as ``keras.layers.LSTMCell`` applies them)."""
+        masks = [self.get_dropout_mask(inputs), self.get_recurrent_dropout_mask(h_prev)]
+        kernels = [ops.split(self.kernel, 4, axis=1), ops.split(self.recurrent_kernel, 4, axis=1)]
+        gates = []
+        for gate in range(4):
+            gates.append(sum(
+                ops.matmul(value if mask is None else value * mask[gate], kernel[gate])
+                for value, mask, kernel in zip((inputs, h_prev), masks, kernels)
+            ))
+        return ops.concatenate(gates, axis=-1)
+
     def _peep(self, c, weight):
         return c * weight if self.peepholes == "diagonal" else ops.matmul(c, weight)
 
     def call(self, inputs, states, training=False):
         h_prev, c_prev = states
-        inputs, h_prev = self._dropped(inputs, h_prev, training)
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel)
+        if self.dropout_mask_count and training and (self.dropout or self.recurrent_dropout):
+            z = self._per_gate_dropped(inputs, h_prev)
+        else:
+            inputs, h_prev = self._dropped(inputs, h_prev, training)
+            z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel)
         if self.bias is not None:
             z = z + self.bias
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
@@ -156,6 +175,7 @@ class PeepholeLSTMCell(RecurrentCell):
         return (
             self._activation_name(self.activation) == "tanh"
             and self._activation_name(self.recurrent_activation) == "sigmoid"
+            and not (self.dropout and self.dropout_mask_count)  # one input mask per gate
         )
 
     def fast_sequence(self, x, states, mask, training, return_sequences, compiled=True):
@@ -223,9 +243,11 @@ class PeepholeLSTM(RecurrentLayer):
     fast_path : bool, default True
         Run the recurrence as one XLA-compiled loop with a hand-written
         backward pass (:mod:`seqkit.cells._fast`) when the configuration allows
-        it (tanh activation, sigmoid gates, no ``recurrent_dropout``,
-        ``unroll=False``); otherwise step through the cell. Same numbers
-        either way.
+        it (tanh activation, sigmoid gates, no ``recurrent_dropout``, no
+        per-gate input dropout, ``unroll=False``); otherwise step through the
+        cell. Same numbers either way. Gradients of its gradients (a gradient
+        penalty, forward-mode ``jvp``) need ``False``: the fast path raises
+        :class:`~seqkit.exceptions.HigherOrderGradientError`.
     **kwargs
         Cell arguments (see :class:`PeepholeLSTMCell`, ``implementation``
         included) and layer arguments.

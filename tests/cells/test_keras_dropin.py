@@ -286,6 +286,40 @@ def test_training_values_keras_takes(keras_class, ours, extra, fast_path, traini
                                atol=1e-5)
 
 
+DROPOUTS = [{"dropout": 0.5}, {"recurrent_dropout": 0.5},
+            {"dropout": 0.3, "recurrent_dropout": 0.3}]
+
+
+@pytest.mark.parametrize("dropouts", DROPOUTS, ids=["inputs", "recurrent", "both"])
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "portable"])
+@pytest.mark.parametrize(("keras_class", "ours", "extra"), LAYERS, ids=IDS)
+def test_dropout_in_training_drops_what_keras_drops_for_the_same_seed(keras_class, ours, extra,
+                                                                      fast_path, dropouts):
+    """Keras' LSTM draws a mask per gate where ``recurrent_dropout > 0``, one shared mask
+    otherwise."""
+    options = {"seed": 7, "return_sequences": True, **dropouts}
+    mine = ours(UNITS, fast_path=fast_path, **options, **extra)
+    theirs = keras_class(UNITS, **options)
+    _check_same_dropout(*same_random_weights(mine, theirs, features=FEATURES))
+
+
+def test_implementation_1_drops_inputs_per_gate_as_keras_lstm_cell_does():
+    """``implementation=1`` with input dropout alone: a mask per gate, as Keras'
+    ``LSTMCell`` in ``keras.layers.RNN`` (Keras' ``LSTM`` layer fails on it)."""
+    options = {"dropout": 0.5, "implementation": 1, "seed": 7}
+    mine = keras.layers.RNN(PeepholeLSTMCell(UNITS, **options, **NO_PEEPHOLES),
+                            return_sequences=True)
+    theirs = keras.layers.RNN(keras.layers.LSTMCell(UNITS, **options), return_sequences=True)
+    _check_same_dropout(*same_random_weights(mine, theirs, features=FEATURES))
+
+
+def _check_same_dropout(mine, theirs):
+    x = np.random.default_rng(2).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
+    want = np.asarray(theirs(x, training=True))
+    np.testing.assert_allclose(mine(x, training=True), want, atol=1e-6)
+    assert np.abs(want - np.asarray(mine(x, training=False))).max() > 1e-3  # it dropped
+
+
 def test_use_cudnn_true_is_kept_and_warns_that_it_changes_nothing():
     with pytest.warns(UserWarning, match=r"PeepholeLSTM never runs on cuDNN.*use_cudnn='auto'"):
         layer = PeepholeLSTM(UNITS, use_cudnn=True)
