@@ -50,7 +50,7 @@ import os
 
 import tensorflow as tf
 
-from seqkit.exceptions import HigherOrderGradientError
+from seqkit.cells._first_order import first_order_only
 
 ACTIVATIONS = {
     "tanh": (tf.tanh, lambda y: 1.0 - y * y),
@@ -159,7 +159,7 @@ def run_recurrence(forward, backward, x, states, mask, weights, options, trainin
                     tf.zeros_like(s) if d is None else d
                     for d, s in zip(upstream[-n_states:], full["last"])
                 ]
-                return _not_differentiable(
+                return first_order_only(
                     lambda d_seq, d_last, x, states, weights: backward(
                         d_seq, d_last, x, states, mask, weights, full, options),
                     d_seq, d_last, x, states, weights)
@@ -172,38 +172,6 @@ def run_recurrence(forward, backward, x, states, mask, weights, options, trainin
     if not (in_parts and _parts_run_at_once()):
         return whole(x, states, mask)
     return _in_parts(whole, x, states, mask)
-
-
-def _not_differentiable(backward, d_seq, d_last, x, states, weights):
-    """``backward(d_seq, d_last, x, states, weights)``, whose own gradient raises
-    :class:`~seqkit.exceptions.HigherOrderGradientError`.
-
-    Why: a tape that records the backward pass (a gradient penalty, a
-    Hessian-vector product, forward-mode ``jvp``) would see only its explicit
-    uses of ``x`` and the weights, not those through the stored activations, and
-    give wrong second derivatives without a word (a compiled backward loop fails
-    instead, deep in TensorFlow). Here the tape sees one op, whose gradient says
-    what to do.
-    """
-    n_states = len(d_last)
-
-    @tf.custom_gradient
-    def run(*tensors):
-        tensors = _untaped(*tensors)  # an eager tape would record the compiled loop's call
-        d_seq_, tensors = (tensors[0], tensors[1:]) if d_seq is not None else (None, tensors)
-        d_last_, (x_, *rest) = tensors[:n_states], tensors[n_states:]
-
-        def refuse(*_, **__):
-            raise HigherOrderGradientError(
-                "A gradient of a gradient (a gradient penalty, a Hessian-vector product, "
-                "forward-mode jvp) was asked of an ElmanRNN or PeepholeLSTM on its fast path, "
-                "whose backward pass is hand-written and not itself differentiable. Build "
-                "the layer with fast_path=False: Keras then differentiates its loop to any "
-                "order.")
-
-        return backward(d_seq_, d_last_, x_, rest[:n_states], rest[n_states:]), refuse
-
-    return run(*([] if d_seq is None else [d_seq]), *d_last, x, *states, *weights)
 
 
 def _input_and_weight_grads(dz, d_states, x, h0, h_seq, kernel):
