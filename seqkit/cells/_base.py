@@ -1,5 +1,6 @@
 """What the seqkit cells and layers share: arguments, config, the fast-path dispatch."""
 
+import difflib
 import functools
 import inspect
 
@@ -183,6 +184,7 @@ class RecurrentLayer(keras.layers.RNN):
         **kwargs,
     ):
         layer_kwargs = {k: kwargs.pop(k) for k in _LAYER_KEYS + _LAYER_ONLY_KEYS if k in kwargs}
+        self._check_known(kwargs)
         cell = self.cell_class(
             units,
             dtype=layer_kwargs.get("dtype"),
@@ -203,6 +205,24 @@ class RecurrentLayer(keras.layers.RNN):
         self.fast_path = bool(fast_path)
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
+    def _built_features(self):
+        kernel = getattr(self.cell, "kernel", None) if self.built else None
+        return None if kernel is None else int(kernel.shape[0])
+
+    def _check_known(self, kwargs):
+        """Refuse arguments neither the layer nor its cell takes, naming the layer (the
+        cell would name itself, which the user never made)."""
+        known = _arguments(self.cell_class) | set(_LAYER_KEYS + _LAYER_ONLY_KEYS) | {
+            name for klass in type(self).__mro__ if issubclass(klass, RecurrentLayer)
+            for name in inspect.signature(klass.__init__).parameters} - {"self", "kwargs"}
+        unknown = {k: v for k, v in kwargs.items() if k not in known}
+        if unknown:
+            hints = [f"{name!r} for {close[0]!r}" for name in unknown
+                     if (close := difflib.get_close_matches(name, known, n=1))]
+            raise InvalidParameterError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {unknown}."
+                + (f" Did you mean {', '.join(hints)}?" if hints else ""))
+
     def __getattr__(self, name):
         # Only reached when normal lookup fails: expose the cell's arguments
         # (layer.units, layer.activation, ...) as Keras' built-in layers do.
@@ -219,7 +239,7 @@ class RecurrentLayer(keras.layers.RNN):
         if "sequences" in given:
             checked = dict(zip(names, _inputs.check_call(
                 given["sequences"], given.get("initial_state"), given.get("mask"),
-                self.state_size, type(self).__name__,
+                self.state_size, type(self).__name__, features=self._built_features(),
             )))
             args = tuple(checked[name] for name in names[:len(args)]) + args[len(names):]
             kwargs = {k: checked[k] if k in checked else v for k, v in kwargs.items()}

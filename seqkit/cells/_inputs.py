@@ -5,7 +5,8 @@ with the same numbers, on both of its paths; what Keras refuses, it refuses
 with a seqkit error that names the argument, the rule and what was received:
 
 - ``sequences``: real numbers of any dtype (floats, ints, bools), cast to
-  the layer's compute dtype, as Keras computes them;
+  the layer's compute dtype, as Keras computes them; at least one time step,
+  and, once the layer is built, the features per step it was built for;
 - ``mask``: ``(batch, timesteps)`` (or ``(batch, timesteps, 1)``) bools or
   0/1 numbers, with batch 1 or that of the sequences;
 - ``initial_state``: one tensor per state of the cell (a bare tensor for a
@@ -177,7 +178,7 @@ def _checked_states(initial_state, sequences, sizes, owner):
     return states, batch
 
 
-def check_call(sequences, initial_state, mask, sizes, owner):
+def check_call(sequences, initial_state, mask, sizes, owner, features=None):
     """Check a layer's call arguments on their static shapes and dtypes.
 
     Parameters
@@ -188,6 +189,8 @@ def check_call(sequences, initial_state, mask, sizes, owner):
         The cell's state sizes.
     owner : str
         The layer's class name, for the messages.
+    features : int or None, default None
+        The features per step the layer was built for (None: not built yet).
 
     Returns
     -------
@@ -205,7 +208,14 @@ def check_call(sequences, initial_state, mask, sizes, owner):
     sequences = _checked_sequences(sequences, owner)
     if len(sequences.shape) != 3:
         return sequences, initial_state, mask  # Keras' input spec refuses it, naming the shape
-    batch = sequences.shape[0]
+    batch, steps, width = sequences.shape
+    if steps == 0:
+        raise InvalidInputError(f"The 'sequences' input of {owner} must have at least one time "
+                                f"step. Got shape {_shape(sequences)}.")
+    if _differ(features, width):
+        raise InvalidInputError(
+            f"The 'sequences' input of {owner} must have {features} features per step, as when "
+            f"the layer was built. Got shape {_shape(sequences)}.")
     if initial_state is not None:
         initial_state, batch = _checked_states(initial_state, sequences, sizes, owner)
     mask = _checked_mask(mask, sequences, batch, owner)

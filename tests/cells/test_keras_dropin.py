@@ -276,6 +276,35 @@ def test_sequences_keras_refuses_get_a_seqkit_error(keras_class, ours, extra, dt
         mine(x)
 
 
+@pytest.mark.parametrize(("shape", "pattern"), [
+    ((BATCH, STEPS, FEATURES + 1),
+     rf"must have {FEATURES} features per step, as when the layer was built\. "
+     rf"Got shape \({BATCH}, {STEPS}, {FEATURES + 1}\)"),
+    ((BATCH, 0, FEATURES),
+     rf"must have at least one time step\. Got shape \({BATCH}, 0, {FEATURES}\)"),
+], ids=["features", "no-steps"])
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "portable"])
+@pytest.mark.parametrize(("keras_class", "ours", "extra"), LAYERS, ids=IDS)
+def test_shapes_keras_refuses_deep_in_tensorflow_get_a_seqkit_error(keras_class, ours, extra,
+                                                                    fast_path, shape, pattern):
+    mine, theirs = _pair(keras_class, ours, extra, fast_path)
+    x = np.ones(shape, "float32")
+    with pytest.raises(Exception):  # noqa: B017 - any of Keras' or TensorFlow's errors
+        theirs(x)
+    with pytest.raises(InvalidInputError, match=rf"^The 'sequences' input of {ours.__name__} "
+                                                + pattern):
+        mine(x)
+
+
+@pytest.mark.parametrize("ours", [ElmanRNN, PeepholeLSTM], ids=["ElmanRNN", "PeepholeLSTM"])
+def test_a_mistyped_argument_is_named_against_the_layer_with_a_hint(ours):
+    with pytest.raises(InvalidParameterError,
+                       match=rf"^Unrecognized keyword arguments passed to {ours.__name__}: "
+                             r"\{'return_sequence': True\}\. "
+                             r"Did you mean 'return_sequence' for 'return_sequences'\?"):
+        ours(UNITS, return_sequence=True)
+
+
 @pytest.mark.parametrize("training", [False, None, 0, True])
 @pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "portable"])
 @pytest.mark.parametrize(("keras_class", "ours", "extra"), LAYERS, ids=IDS)
