@@ -23,7 +23,7 @@ def _inferred(stamps):
     month, day = stamps[0].strftime("%b").upper(), stamps[0].strftime("%a").upper()
     step = pd.Timedelta(np.diff(stamps.asi8).min(), unit=stamps.unit)
     days = step / pd.Timedelta(days=1)
-    smallest = f"{int(days)}D" if days == int(days) else to_offset(step).freqstr
+    smallest = to_offset(f"{int(days)}D" if days == int(days) else step).freqstr  # "D", not "1D"
     for freq in (f"YS-{month}", f"QS-{month}", "MS", f"YE-{month}", f"QE-{month}", "ME",
                  f"W-{day}", "B", smallest, "D", "h", "min", "s"):
         steps = np.diff(pd.date_range(stamps[0], stamps[-1], freq=freq).get_indexer(stamps))
@@ -116,7 +116,7 @@ class Grid:
                     "--freq on the command line)",
                 )
             self.freq = found
-        elif found is not None and found != self.freq and not self.given:
+        elif found is not None and to_offset(found) != to_offset(self.freq) and not self.given:
             raise self.opened.error(
                 self._where(part, 0),
                 f"series frequencies differ: series {series_id!r} is {found!r}, series "

@@ -321,11 +321,11 @@ def _with_ids(opened, options, chunks):
     """Chunks with their id column: the target's name for a file of one series."""
     for chunk in chunks:
         columns = [options.time_column, options.target, *options.covariates]
-        if options.id_column not in chunk.frame.columns and options.id_column == "unique_id":
+        one_series = (options.id_column not in chunk.frame.columns
+                      and options.id_column == "unique_id")
+        require_columns(opened, chunk, columns if one_series else [options.id_column, *columns])
+        if one_series:  # after the check, whose message lists the file's own columns
             chunk.frame[options.id_column] = options.target
-        else:
-            columns.insert(0, options.id_column)
-        require_columns(opened, chunk, columns)
         yield chunk
 
 

@@ -64,6 +64,17 @@ def test_fill_inserts_missing_steps_and_values(write, fill, expected):
     assert data.y[0].index.freqstr == "D" and len(data.frame) == 5
 
 
+@pytest.mark.parametrize("gappy_first", [True, False], ids=["gappy-first", "gappy-second"])
+def test_fill_takes_daily_series_with_and_without_gaps(write, gappy_first):
+    """A daily series with a gap is inferred as "D", as one without: the two agree."""
+    gappy = "a,2020-01-01,1\na,2020-01-02,2\na,2020-01-04,4\na,2020-01-05,5\n"
+    whole = "b,2020-01-01,1\nb,2020-01-02,2\nb,2020-01-03,3\nb,2020-01-04,4\n"
+    rows = gappy + whole if gappy_first else whole + gappy
+    data = read_series(write("s.csv", "unique_id,ds,y\n" + rows), fill="interpolate")
+    assert data.freq == "D" and data.filled == 1
+    assert data.y[data.ids.index("a")].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
 def test_fill_cannot_fill_a_first_value(write, refused):
     name = write("s.csv", "ds,y\n2020-01-01,\n2020-01-02,2\n2020-01-03,3\n")
     refused(lambda: read_series(name, fill="ffill"),
@@ -79,6 +90,8 @@ def test_fill_cannot_fill_a_first_value(write, refused):
         (TWO, {"id_column": "store"}, None),
         ("ds,y\n2020-01-01,1\n2020-01-02,abc\n", {},
          "s.csv, line 3, column 'y': values must be numbers; got 'abc'."),
+        ("t,value\n2020-01-01,1\n", {},  # the columns named are the file's own
+         "s.csv, line 1 (the header): missing columns 'ds', 'y'; the columns are 't', 'value'."),
         (TWO.replace("a,2020-01-02,2,11", "a,2020-01-02,2,x"), {"covariates": ["price"]},
          "s.csv, line 3, column 'price': values must be numbers; got 'x'."),
         ("ds,y\n2020-01-01,1\n2020-01-02,inf\n", {},
