@@ -288,7 +288,7 @@ def _predict(args):
 
     options = ReadOptions(id_column=args.id_column, time_column=args.time_column,
                           target=args.target, label_column=args.label_column, freq=args.freq,
-                          chunk_rows=args.chunk_rows)
+                          fill=args.fill, chunk_rows=args.chunk_rows)
     try:
         with contextlib.ExitStack() as stack:
             export = _export_folder(args.model, stack, args.tracking_uri)
@@ -417,6 +417,10 @@ def _add_predict(commands):
     predict.add_argument("--freq", type=_frequency,
                          help="forecasters: the pandas frequency of the dates, e.g. D or MS "
                               "(default: inferred)")
+    predict.add_argument("--fill", choices=("interpolate", "ffill", "zero"),
+                         help="forecasters: fill missing values and steps linearly in time, "
+                              "with the value before, or with 0 (default: refuse them), as "
+                              "the pipelines' --fill")
     predict.add_argument("--chunk-rows", type=_positive_int, default=100_000,
                          help="table rows (.ts cases, CoNLL sentences) read at a time "
                               "(default 100000)")

@@ -89,6 +89,9 @@ class ReadOptions:
     freq : str or None
         A pandas offset alias that a forecast series' dates must follow
         (``None``: inferred from them).
+    fill : {None, "interpolate", "ffill", "zero"}
+        How a forecast series' missing values and steps are filled (see
+        :func:`seqkit.io.read_series`); ``None``: refused, naming the first.
     chunk_rows : int
         Table rows (``.ts`` cases, CoNLL sentences) read at a time.
     """
@@ -98,6 +101,7 @@ class ReadOptions:
     target: str = "y"
     label_column: str = "label"
     freq: str | None = None
+    fill: str | None = None
     chunk_rows: int = 100_000
 
 
@@ -247,7 +251,8 @@ class _Forecaster(_Scorer):
 
         return io.iter_series(source, id_column=options.id_column,
                               time_column=options.time_column, target=options.target,
-                              freq=options.freq, chunk_rows=options.chunk_rows)
+                              freq=options.freq, fill=options.fill,
+                              chunk_rows=options.chunk_rows)
 
     def score(self, data):
         # The last lookback steps of each series, or all of a shorter one (every series read

@@ -145,6 +145,27 @@ def test_series_shorter_than_the_lookback_are_forecast_as_the_estimator_forecast
 
 
 @pytest.mark.slow  # loads a SavedModel
+def test_gaps_are_filled_with_fill_as_the_pipelines_fill_them(exports, tmp_path, capsys):
+    series, table = _histories(False)
+    rows = table.index[table["unique_id"] == "a"]  # 40 months; the lookback reads 6
+    gappy = table.drop(index=rows[36])  # a missing month
+    gappy.loc[rows[38], "y"] = np.nan  # a missing value
+    source, out = tmp_path / "gappy.csv", tmp_path / "forecasts.csv"
+    gappy.to_csv(source, index=False)
+    _assert_refused(capsys, tmp_path, [exports("streaming_forecaster"), source],
+                    "series 'a'", "pass fill= (--fill on the command line)")
+    status, stdout, err = _predict(capsys, exports("streaming_forecaster"), source,
+                                   "--fill", "ffill", "--output", out)
+    assert (status, err) == (0, ""), err
+    filled = series[0].copy()
+    filled.iloc[36], filled.iloc[38] = filled.iloc[35], filled.iloc[37]
+    want = _expected_forecasts("streaming_forecaster", [filled, *series[1:]])
+    np.testing.assert_allclose(_read(out).iloc[:, 2:], want.iloc[:, 2:], rtol=1e-5, atol=1e-5)
+    unfilled = _expected_forecasts("streaming_forecaster", series)
+    assert np.abs(want["y_pred"] - unfilled["y_pred"]).max() > 1e-3  # the fill mattered
+
+
+@pytest.mark.slow  # loads a SavedModel
 @pytest.mark.parametrize("form", ["ts", "table"])
 def test_classes_and_probabilities_are_the_estimators(exports, tmp_path, capsys, form):
     sequences = requests("classifier")[0]
