@@ -7,7 +7,7 @@ own options); the main job (``python -m pipelines``) takes only
 """
 
 import argparse
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from seqkit import datasets
 
@@ -28,6 +28,31 @@ def positive_int(text):
 def optional_text(text):
     """argparse type: a string, where ``""`` (an MLflow Project's unset parameter) is None."""
     return text or None
+
+
+def output_folder(text):
+    """argparse type: a folder to write into (made when needed), refused when it or a folder
+    above it is a file."""
+    path = Path(text)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise argparse.ArgumentTypeError(
+                    f"must be a folder, but {str(part)!r} is a file; got {text!r}")
+            break
+    return text
+
+
+def model_name(text):
+    """argparse type: a name the MLflow model registry takes (not blank, no '/' or ':', not a
+    relative path such as '..'), or None for ``""`` (an MLflow Project's unset parameter)."""
+    if not text:
+        return None
+    if not text.strip() or any(c in text for c in "/:") or text.strip(".") == "":
+        raise argparse.ArgumentTypeError(
+            "must be a name the MLflow model registry takes: not blank, without '/' or ':', "
+            f"not '.' or '..'; got {text!r}")
+    return text
 
 
 def data_name(args):
@@ -88,7 +113,7 @@ def base_parser(task, description, *, default_dataset):
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0,
                         help="Keras progress: 0 none (default), 1 a bar per epoch, 2 a line "
                              "per epoch")
-    parser.add_argument("--register-model", type=optional_text, metavar="NAME",
+    parser.add_argument("--register-model", type=model_name, metavar="NAME",
                         help="register the run's model as a new version of NAME in the MLflow "
                              "model registry")
     return parser
@@ -128,7 +153,7 @@ def add_run_options(parser):
     """Add ``--seed``, ``--output-dir`` and ``--tracking-uri``, which the main job shares."""
     parser.add_argument("--seed", type=int, default=0,
                         help="random_state of the estimator (default: %(default)s)")
-    parser.add_argument("--output-dir", default="outputs",
+    parser.add_argument("--output-dir", type=output_folder, default="outputs",
                         help="the model and report go to OUTPUT_DIR/<task>/<dataset>/ "
                              "(default: %(default)s); until the run ends, the fit "
                              "checkpoints every epoch to OUTPUT_DIR/<task>/<dataset>.checkpoints/"

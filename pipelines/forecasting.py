@@ -178,7 +178,8 @@ def _check_lengths(args, train, estimator):
     """Refuse, before any run, series too short for it. Every series needs 4 steps (ETS;
     the fit takes 2) and ``season_length + 1`` (the MASE). One shorter than the estimator's
     ``min_series_length()`` is padded and may keep no training window of its own (its windows
-    calibrate, it is forecast and scored); some series must keep one. A backtest needs
+    calibrate, it is forecast and scored); some series must keep one. A series the seasonal
+    naive forecast fits exactly (a constant one) has no MASE. A backtest needs
     ``min_series_length()`` steps, and the MASE's, before its first window."""
     season, horizon, lookback = train.season_length, estimator.horizon, estimator._lookback()
     train.check_length(*max((season + 1, f"the MASE, with season length {season},"),
@@ -192,6 +193,14 @@ def _check_lengths(args, train, estimator):
             f"for validation and calibration (lookback {lookback}, horizon {horizon}) are set "
             f"aside; the longest, {name!r}, has {len(longest)} steps, "
             f"and every series from {fewest} steps on keeps one.")
+    for name, series in zip(train.ids, train.y):
+        values = series.to_numpy()
+        if not np.any(values[season:] != values[:-season]):
+            raise DataFileError(
+                f"{train.info.uri}: series {name!r} repeats itself every {season} steps (the "
+                f"season length; a constant series does too), so the seasonal naive forecast "
+                f"has no error on its {len(values)} training steps and its MASE, which scales "
+                "by that error, is undefined; remove the series from the file.")
     if args.backtest_windows:
         first = max(fewest, season + 1)
         train.check_length(first + args.backtest_windows * horizon,

@@ -718,6 +718,20 @@ _USER_FILE_CASES = [
      _user_file("s.csv", _MONTHS[:9]), 1,
      r"error: s\.csv: series 'a' has 6 steps; the MASE, with season length 12, needs at "
      r"least 13"),
+    ("a constant series", forecasting.main, ["--data", "s.csv", "--horizon", "2"],
+     _user_file("s.csv", _MONTHS + [f"b,{2020 + m // 12}-{m % 12 + 1:02d}-01,0"
+                                    for m in range(24)]), 1,
+     r"error: s\.csv: series 'b' repeats itself every 12 steps .* on its 22 training steps "
+     r"and its MASE, which scales by that error, is undefined"),
+    ("--output-dir is a file", forecasting.main,
+     ["--data", "s.csv", "--horizon", "2", "--output-dir", "s.csv/out"],
+     _user_file("s.csv", _MONTHS), 2,
+     r"argument --output-dir: must be a folder, but 's\.csv' is a file; got 's\.csv/out'"),
+    ("a model name the registry refuses", forecasting.main,
+     ["--data", "s.csv", "--horizon", "2", "--register-model", "a/b"],
+     _user_file("s.csv", _MONTHS), 2,
+     r"argument --register-model: must be a name the MLflow model registry takes: .* "
+     r"got 'a/b'"),
     ("no horizon for a user's file", forecasting.main, ["--data", "s.csv"],
      _user_file("s.csv", _MONTHS), 1, r"error: s\.csv: give --horizon"),
     ("an empty file", forecasting.main, ["--data", "s.csv", "--horizon", "2"],
