@@ -19,6 +19,7 @@ import time
 import warnings
 from pathlib import Path
 
+import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from pipelines import _interrupts, _plots
@@ -149,8 +150,11 @@ class Job:
         self._artifact("plots", f"{name}.png", lambda path: figure.savefig(path, dpi=100))
 
     def table(self, frame, name):
-        """Save a DataFrame as ``tables/<name>.csv`` in the output and the run."""
-        self._artifact("tables", f"{name}.csv", frame.to_csv)
+        """Save a DataFrame as ``tables/<name>.csv`` in the output and the run; its index
+        (labels, windows) as the first column, unless it only numbers the rows."""
+        numbers_rows = frame.index.equals(pd.RangeIndex(len(frame))) and frame.index.name is None
+        self._artifact("tables", f"{name}.csv",
+                       lambda path: frame.to_csv(path, index=not numbers_rows))
 
     def gradient_norms(self, estimator, x, y):
         """Plot ``||dLoss/dh_t||`` over the time steps of the estimator's network (both

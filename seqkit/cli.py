@@ -303,6 +303,8 @@ def _predict(args):
         raise CommandError(f"Could not score {args.input} into "
                            f"{args.output or 'stdout'}: {err}") from None
     if args.output is not None:
+        if count == 1:
+            item = {"sequences": "sequence", "sentences": "sentence"}.get(item, item)
         print(f"Wrote the predictions for {count} {item} to {args.output}")
     return 0
 

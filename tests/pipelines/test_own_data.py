@@ -83,6 +83,7 @@ def test_forecasting_reads_a_panel_over_http_records_its_lineage_and_backtests(
     assert len(backtest) == 3 * 2 * 8
     table = pd.read_csv(workdir / "outputs" / "forecasting" / "co2_panel" / "tables" /
                         "forecasts.csv")
+    assert list(table.columns[:4]) == ["unique_id", "ds", "actual", "seqkit"]  # no row numbers
     assert list(table["unique_id"].unique()) == ["co2-0", "co2-1", "co2-2"]
     assert len(table) == 24 and table["seqkit"].notna().all()
 
