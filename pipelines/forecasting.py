@@ -40,6 +40,7 @@ from seqkit.estimators._conformal import training_head
 from seqkit.estimators._series import future_index
 from seqkit.estimators._training_windows import with_weights
 from seqkit.exceptions import DataFileError, InvalidInputError
+from seqkit.io.series import FILLS
 from seqkit.metrics import (
     mean_absolute_scaled_error,
     symmetric_mean_absolute_percentage_error,
@@ -66,9 +67,6 @@ SETTINGS = {
     # Outside the main job (tests and the tuning examples use it): settings picked by hand.
     "airline": {"units": 32, "epochs": 200, "batch_size": 16, "learning_rate": 3e-3},
 }
-
-FILLS = ("interpolate", "ffill", "zero")
-
 
 def _coverage(text):
     """argparse type: a float strictly between 0 and 1."""
@@ -112,7 +110,7 @@ def build_parser():
     columns.add_argument("--season-length", type=positive_int,
                          help="season length m (default: from the frequency: yearly 1, "
                               "quarterly 4, monthly 12, weekly 52, daily 7, hourly 24)")
-    columns.add_argument("--fill", choices=FILLS,
+    columns.add_argument("--fill", choices=[fill for fill in FILLS if fill],
                          help="fill missing steps and values this way (default: refuse them)")
     return parser
 

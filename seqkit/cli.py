@@ -419,6 +419,7 @@ def _add_predict(commands):
     predict.add_argument("--freq", type=_frequency,
                          help="forecasters: the pandas frequency of the dates, e.g. D or MS "
                               "(default: inferred)")
+    # seqkit.io.series.FILLS, written out: importing it loads pandas before any command runs.
     predict.add_argument("--fill", choices=("interpolate", "ffill", "zero"),
                          help="forecasters: fill missing values and steps linearly in time, "
                               "with the value before, or with 0 (default: refuse them), as "

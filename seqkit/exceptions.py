@@ -63,8 +63,10 @@ class TrainingDivergedError(SeqkitError, ArithmeticError):
         self.history = history
 
 
-class HigherOrderGradientError(SeqkitError, NotImplementedError):
-    """A gradient of a gradient was asked of a layer whose backward pass is hand-written."""
+class HigherOrderGradientError(SeqkitError, LookupError):
+    """A gradient of a gradient was asked of a layer whose backward pass is hand-written.
+
+    A ``LookupError``, as TensorFlow's own error for an op that has no gradient."""
 
 
 class ExportError(SeqkitError, ValueError):

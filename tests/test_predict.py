@@ -144,6 +144,14 @@ def test_series_shorter_than_the_lookback_are_forecast_as_the_estimator_forecast
     np.testing.assert_allclose(got.iloc[:, 2:], want.iloc[:, 2:], rtol=1e-5, atol=1e-5)
 
 
+def test_fill_takes_every_way_the_readers_fill():
+    from seqkit.cli import build_parser
+    from seqkit.io.series import FILLS
+
+    for fill in FILLS[1:]:
+        assert build_parser().parse_args(["predict", "m", "i", "--fill", fill]).fill == fill
+
+
 @pytest.mark.slow  # loads a SavedModel
 def test_gaps_are_filled_with_fill_as_the_pipelines_fill_them(exports, tmp_path, capsys):
     series, table = _histories(False)

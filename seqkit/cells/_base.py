@@ -157,6 +157,15 @@ def _arguments(cell_class):
     return frozenset(names - {"self", "kwargs"})
 
 
+@functools.cache
+def _layer_arguments(layer_class):
+    """Names a seqkit layer class takes: its own, its cell's, and Keras' layer arguments."""
+    own = {name for klass in layer_class.__mro__ if issubclass(klass, RecurrentLayer)
+           for name in inspect.signature(klass.__init__).parameters}
+    return (_arguments(layer_class.cell_class) | set(_LAYER_KEYS + _LAYER_ONLY_KEYS)
+            | own - {"self", "kwargs"})
+
+
 class RecurrentLayer(keras.layers.RNN):
     """A ``keras.layers.RNN`` over one seqkit cell, with a compiled fast path.
 
@@ -212,9 +221,7 @@ class RecurrentLayer(keras.layers.RNN):
     def _check_known(self, kwargs):
         """Refuse arguments neither the layer nor its cell takes, naming the layer (the
         cell would name itself, which the user never made)."""
-        known = _arguments(self.cell_class) | set(_LAYER_KEYS + _LAYER_ONLY_KEYS) | {
-            name for klass in type(self).__mro__ if issubclass(klass, RecurrentLayer)
-            for name in inspect.signature(klass.__init__).parameters} - {"self", "kwargs"}
+        known = _layer_arguments(type(self))
         unknown = {k: v for k, v in kwargs.items() if k not in known}
         if unknown:
             hints = [f"{name!r} for {close[0]!r}" for name in unknown

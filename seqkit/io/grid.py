@@ -116,7 +116,7 @@ class Grid:
                     "--freq on the command line)",
                 )
             self.freq = found
-        elif found is not None and to_offset(found) != to_offset(self.freq) and not self.given:
+        elif found is not None and found != self.freq and not self.given:
             raise self.opened.error(
                 self._where(part, 0),
                 f"series frequencies differ: series {series_id!r} is {found!r}, series "
