@@ -27,7 +27,6 @@ from pipelines._args import (
     base_parser,
     data_name,
     estimator_params,
-    optional_text,
     positive_int,
 )
 from pipelines._data import Data, bundled_info
@@ -39,8 +38,8 @@ from seqkit.estimators import SequenceForecaster
 from seqkit.estimators._conformal import training_head
 from seqkit.estimators._series import future_index
 from seqkit.estimators._training_windows import with_weights
-from seqkit.exceptions import DataFileError, InvalidInputError
-from seqkit.io.series import FILLS
+from seqkit.exceptions import DataFileError, InvalidInputError, InvalidParameterError
+from seqkit.io.series import FILLS, STANDARD_COLUMNS
 from seqkit.metrics import (
     mean_absolute_scaled_error,
     symmetric_mean_absolute_percentage_error,
@@ -104,7 +103,7 @@ def build_parser():
     columns.add_argument("--covariates", nargs="*", default=(), metavar="COLUMN",
                          help="known covariates (names separated by spaces or commas): their "
                               "future values must be in --test-data")
-    columns.add_argument("--freq", type=optional_text,
+    columns.add_argument("--freq", type=_frequency,
                          help="pandas frequency of the time column, e.g. MS, W-SUN, D, h "
                               "(default: inferred)")
     columns.add_argument("--season-length", type=positive_int,
@@ -115,9 +114,41 @@ def build_parser():
     return parser
 
 
+def _frequency(text):
+    """argparse type: a pandas offset alias (``""``, an MLflow Project's unset parameter, is
+    None)."""
+    if not text:
+        return None
+    try:
+        pd.tseries.frequencies.to_offset(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a pandas frequency such as D, W-SUN, MS, QS or h; got {text!r}") from None
+    return text
+
+
 def _covariates(args):
-    """The covariate columns, however they were given (``a b``, ``a,b``, one or many words)."""
-    return tuple(name for text in args.covariates for name in text.replace(",", " ").split())
+    """The covariate columns, however they were given (``a b``, ``a,b``, one or many words).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a covariate that is the id, time or target column, or one of the names the
+        reader gives those (``unique_id``, ``ds``, ``y``).
+    """
+    names = tuple(name for text in args.covariates for name in text.replace(",", " ").split())
+    options = {args.id_column: "--id-column", args.time_column: "--time-column",
+               args.target: "--target"}
+    for name in names:
+        if name in options:
+            raise InvalidParameterError(
+                f"--covariates must not name the column of {options[name]}; got {name!r}.")
+        if name in STANDARD_COLUMNS:
+            raise InvalidParameterError(
+                f"--covariates must not be {', '.join(map(repr, STANDARD_COLUMNS))}: the "
+                f"reader gives those names to the id, time and target columns; got {name!r}. "
+                "Rename that column in the file.")
+    return names
 
 
 def _read(args, source):

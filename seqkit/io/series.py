@@ -15,7 +15,8 @@ from seqkit.io.tables import complete_groups, numbers, read_chunks, require_colu
 __all__ = ["SeriesData", "iter_series", "read_series", "season_length_for"]
 
 FILLS = (None, "interpolate", "ffill", "zero")
-_STANDARD = ("unique_id", "ds", "y")
+STANDARD_COLUMNS = ("unique_id", "ds", "y")
+"""The names :func:`read_series` gives the id, time and target columns."""
 _SEASONS = (
     ((pd.offsets.YearBegin, pd.offsets.YearEnd, pd.offsets.BYearBegin, pd.offsets.BYearEnd), 1),
     ((pd.offsets.QuarterBegin, pd.offsets.QuarterEnd, pd.offsets.BQuarterBegin,
@@ -180,10 +181,10 @@ class _Options:
 def _options(owner, id_column, time_column, target, covariates, freq, fill, season_length):
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     for name in covariates:
-        if name in (id_column, time_column, target) or name in _STANDARD:
+        if name in (id_column, time_column, target) or name in STANDARD_COLUMNS:
             raise InvalidParameterError(
                 f"The 'covariates' parameter of {owner} must not name the id, time or target "
-                f"column nor the standard names {', '.join(_STANDARD)}. Got {name!r}."
+                f"column nor the standard names {', '.join(STANDARD_COLUMNS)}. Got {name!r}."
             )
     check_choice(fill, "fill", owner, FILLS)
     if freq is not None:
@@ -210,7 +211,9 @@ def read_series(source, *, id_column="unique_id", time_column="ds", target="y", 
         the default, the file holds one series, whose id is ``target``.
     time_column : str, default="ds"
         Datetimes (anything :func:`pandas.to_datetime` reads) or integer
-        steps (a column of digits only is read as integers).
+        steps (a column of digits only is read as integers). Times whose
+        UTC offsets differ (``+01:00``, then ``+02:00`` after a
+        daylight-saving change) are read as UTC instants.
     target : str, default="y"
         Column of the values to forecast (numbers).
     covariates : sequence of str, default=()
