@@ -187,6 +187,45 @@ def numbers(opened, chunk, column):
     return result
 
 
+def _datetimes(text, utc=False):
+    try:
+        stamps = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=utc))
+        if stamps.isna().any():  # formats that differ from the first value's
+            stamps = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format="mixed",
+                                                     utc=utc))
+    except ValueError:
+        # Offsets that change (+01:00, then +02:00 from a daylight-saving change) name
+        # instants: read in UTC, hourly data across the change stay on one grid.
+        if utc or not _mixed_offsets(text):
+            raise
+        return _datetimes(text, utc=True)
+    return stamps
+
+
+def _offset(value):
+    """The UTC offset a time carries (None if none); ValueError if it is not a time."""
+    return pd.Timestamp(value).utcoffset()
+
+
+def _mixed_offsets(text):
+    """Whether every time carries a UTC offset, and not all the same one."""
+    try:
+        offsets = {_offset(value) for value in pd.unique(text)}
+    except ValueError:
+        return False
+    return None not in offsets and len(offsets) > 1
+
+
+def _first_other_zone(text):
+    """The first time that carries a UTC offset where the first does not, or the reverse."""
+    try:
+        aware = np.array([_offset(value) is not None for value in text])
+    except ValueError:
+        return None
+    other = np.flatnonzero(aware != aware[0])
+    return int(other[0]) if len(other) else None
+
+
 def times(opened, chunk, column):
     """The values of a time column and their kind.
 
@@ -219,10 +258,16 @@ def times(opened, chunk, column):
             return numeric.astype(np.int64), "integer"
         return numeric, "number"
     try:
-        stamps = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce"))
-        if stamps.isna().any():  # formats that differ from the first value's
-            stamps = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format="mixed"))
+        stamps = _datetimes(text)
     except (ValueError, TypeError) as exc:
+        i = _first_other_zone(text)
+        if i is not None:
+            first, this = (("carries one", "does not") if _offset(text[0]) is not None
+                           else ("carries none", "does"))
+            raise opened.error(chunk.where(i, column), (
+                f"times must all carry a UTC offset, or none do: {text[0]!r} "
+                f"({chunk.where(0)}) {first} and {text[i]!r} {this}"
+            )) from None
         raise opened.error(chunk.where(0, column),
                            f"cannot read the times as datetimes: {exc}") from exc
     bad = stamps.isna()

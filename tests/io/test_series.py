@@ -39,6 +39,26 @@ def test_integer_times(write):
     assert data.y[0].index.tolist() == [0, 2, 4]
 
 
+def test_offsets_that_change_at_daylight_saving_are_read_as_utc_instants(write):
+    # Berlin, 30-31 March 2024: 02:00 local does not exist; the offset goes +01:00 -> +02:00.
+    local = pd.date_range("2024-03-30 22:00", periods=6, freq="h", tz="Europe/Berlin")
+    text = "ds,y\n" + "".join(f"{t.isoformat()},{i}\n" for i, t in enumerate(local))
+    assert "01:00:00+01:00" in text and "03:00:00+02:00" in text
+    data = read_series(write("s.csv", text))
+    assert data.freq == "h"
+    assert data.y[0].index.equals(local.tz_convert("UTC"))
+    assert data.y[0].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_times_with_and_without_an_offset_are_refused_naming_the_first_that_differs(
+        write, refused):
+    write("s.csv", "ds,y\n2024-03-31T00:00+01:00,1\n2024-03-31T01:00+01:00,2\n"
+                   "2024-03-31T02:00,3\n")
+    refused(lambda: read_series("s.csv"),
+            "s.csv, line 4, column 'ds': times must all carry a UTC offset, or none do: "
+            "'2024-03-31T00:00+01:00' (line 2) carries one and '2024-03-31T02:00' does not.")
+
+
 def test_parquet_rows_are_named_as_rows(write, refused, tmp_path):
     frame = pd.DataFrame({"unique_id": ["a"] * 3, "ds": pd.date_range("2021", periods=3,
                                                                     freq="h"),
