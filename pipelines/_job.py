@@ -265,7 +265,9 @@ def execute(task, args, data, body, description=None):
     """
     start = time.perf_counter()
     final = Path(args.output_dir).resolve() / task / data.name
-    with FitCheckpoints.opened(final, vars(args)) as checkpoints:
+    files = {option: (part.info.uri, part.info.sha256)
+             for option, part in (("data", data.train), ("test_data", data.test))}
+    with FitCheckpoints.opened(final, vars(args), files) as checkpoints:
         with tracking.tracked_run(
             args.experiment, f"{data.name}-{args.cell}",
             tags={"task": task, "dataset": data.name, **checkpoints.tags()},

@@ -53,19 +53,20 @@ class FitCheckpoints:
         The epochs its fit had completed (0 if it was killed before its first).
     """
 
-    def __init__(self, final, options):
+    def __init__(self, final, options, data=None):
         final = Path(final)
         self.folder = final.with_name(f"{final.name}.checkpoints")
         self.fit_dir = self.folder / "fit"
         self.options = json.loads(json.dumps(
             {k: v for k, v in options.items() if k not in _NOT_COMPARED}, default=str))
+        self.data = dict(data or {})
         self.resumes = self.resumed_from_epoch = None
         self._record = self.folder / "run.json"
         self._lock = None
 
     @classmethod
     @contextlib.contextmanager
-    def opened(cls, final, options):
+    def opened(cls, final, options, data=None):
         """Lock and read the checkpoints of the output folder ``final``; tidy up at the end.
 
         Parameters
@@ -75,6 +76,9 @@ class FitCheckpoints:
         options : dict
             The run's options (``vars(args)``); those that change what the run
             computes must equal the interrupted run's for it to be resumed.
+        data : dict of str to (str, str), optional
+            The data files the run reads, as ``{option: (uri, sha256)}``: a file
+            whose SHA-256 differs from the interrupted run's refuses the resume.
 
         Yields
         ------
@@ -84,9 +88,9 @@ class FitCheckpoints:
         ------
         InvalidParameterError
             If another run holds the folder, or an unfinished fit there was
-            started with other options (the folder is left as it is).
+            started with other options or other data (the folder is left as it is).
         """
-        checkpoints = cls(final, options)
+        checkpoints = cls(final, options, data)
         created = [folder for folder in checkpoints.folder.parents if not folder.exists()]
         checkpoints.folder.mkdir(parents=True, exist_ok=True)
         try:
@@ -132,9 +136,21 @@ class FitCheckpoints:
                 f"({'; '.join(changed)}), and a run resumes only its own. Run the command with "
                 "the same options to resume it, or delete that folder to start afresh."
             )
+        self._check_data(record.get("data", {}))
         state = training.checkpoint_state(self.fit_dir)
         self.resumes = record["run_id"]
         self.resumed_from_epoch = 0 if state is None else state["epochs"]
+
+    def _check_data(self, recorded):
+        for option, (uri, sha256) in self.data.items():
+            then = recorded.get(option, [uri, sha256])[1]
+            if sha256 and then and then != sha256:
+                raise InvalidParameterError(
+                    f"{self.folder} holds the unfinished fit of a run on other data: "
+                    f"--{option.replace('_', '-')} {uri} has changed since (SHA-256 "
+                    f"{then[:12]}... then, {sha256[:12]}... now), and a run resumes only its "
+                    "own. Restore that file to resume, or delete that folder to start afresh."
+                )
 
     def tags(self):
         """The MLflow tags of the run: :data:`RESUMED_TAG` if it resumes one, else none."""
@@ -151,7 +167,8 @@ class FitCheckpoints:
     def record(self, run):
         """Write down ``run`` (a :class:`seqkit.tracking.TrackedRun`) as the run to resume."""
         record = {"run_id": run.run_id, "experiment_id": run.experiment_id,
-                  "tracking_uri": run.tracking_uri, "options": self.options}
+                  "tracking_uri": run.tracking_uri, "options": self.options,
+                  "data": self.data}
         with staged_file(self._record) as partial:
             partial.write_text(json.dumps(record, indent=2) + "\n")
 

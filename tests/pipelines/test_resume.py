@@ -19,6 +19,7 @@ import pytest
 from pipelines import forecasting
 from pipelines._resume import RESUMED_TAG, FitCheckpoints
 from seqkit import training
+from seqkit.exceptions import InvalidParameterError
 from seqkit.tracking import RESUMES_TAG
 from tests.helpers.processes import finished, python_env, started
 
@@ -170,3 +171,25 @@ def test_a_recorded_run_is_resumed_tagged_and_named_in_the_progress_line(tmp_pat
 
     with FitCheckpoints.opened(final, options) as fresh:
         assert fresh.resumes is None and fresh.tags() == {} and fresh.resuming(interrupted) is None
+
+
+def test_a_run_on_a_changed_data_file_is_refused_before_it_starts(tmp_path):
+    final, options = tmp_path / "forecasting" / "sales", {"units": 4}
+    data = {"data": ("sales.csv", "a" * 64), "test_data": ("sales.csv", "a" * 64)}
+    FitCheckpoints(final, options).folder.mkdir(parents=True)
+    FitCheckpoints(final, options, data).record(SimpleNamespace(
+        run_id="abc", experiment_id="1", tracking_uri="sqlite://"))
+
+    changed = {**data, "data": ("sales.csv", "b" * 64)}
+    with pytest.raises(InvalidParameterError) as refused:
+        with FitCheckpoints.opened(final, options, changed):
+            pass
+    assert str(refused.value) == (
+        f"{final}.checkpoints holds the unfinished fit of a run on other data: --data "
+        "sales.csv has changed since (SHA-256 aaaaaaaaaaaa... then, bbbbbbbbbbbb... now), and "
+        "a run resumes only its own. Restore that file to resume, or delete that folder to "
+        "start afresh.")
+    assert (final.parent / "sales.checkpoints" / "run.json").is_file()  # kept
+
+    with FitCheckpoints.opened(final, options, data) as checkpoints:  # the same data resumes
+        assert checkpoints.resumes == "abc"
