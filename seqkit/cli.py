@@ -128,7 +128,10 @@ def load_fitted_model(source, tracking_uri=None):
 def _export(args):
     from sklearn.exceptions import NotFittedError
 
+    from seqkit._quiet import quiet_tensorflow
     from seqkit.export import export_saved_model, read_manifest
+
+    quiet_tensorflow()
 
     dest = Path(args.dest)
     if dest.exists() and not args.force and not (dest.is_dir() and not any(dest.iterdir())):

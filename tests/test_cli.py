@@ -1,7 +1,9 @@
 """The ``seqkit`` command: export from files and runs, serve, and clear errors."""
 
+import os
 import pickle
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +34,19 @@ def test_export_from_an_estimator_file(tmp_path, capsys):
     assert f"Exported a tagger to {tmp_path / 'model'}" in out
     got = export.load_saved_model(tmp_path / "model")(**requests("tagger")[1])
     assert_outputs_equal(got, expected("tagger")["serving_default"], "seqkit export")
+
+
+@pytest.mark.slow  # a fresh process loads TensorFlow
+def test_export_in_a_fresh_process_prints_no_tensorflow_start_up_lines(tmp_path):
+    path = tmp_path / "tagger.zip"
+    fitted("tagger").save(path)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TF_CPP")}
+    result = subprocess.run([sys.executable, "-m", "seqkit.cli", "export", str(path),
+                             str(tmp_path / "model")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith(f"Exported a tagger to {tmp_path / 'model'}\n")
 
 
 @pytest.mark.slow
