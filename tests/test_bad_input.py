@@ -753,7 +753,12 @@ _USER_FILE_CASES = [
      _user_file("s.csv", b""), 1, r"error: s\.csv: the file is empty \(0 bytes\)"),
     ("a wrong extension", forecasting.main, ["--data", "s.xlsx", "--horizon", "2"],
      _user_file("s.xlsx", _MONTHS), 1,
-     r"error: s\.xlsx: read_series reads files ending in \.csv, .*got the extension '\.xlsx'"),
+     r"error: s\.xlsx: series are read from files ending in \.csv, .*got the extension "
+     r"'\.xlsx'"),
+    ("a tagging file given to the classification pipeline", classification.main,
+     ["--data", "t.conll"], _user_file("t.conll", ["EU B-ORG", "rejects O", ""]), 1,
+     r"error: t\.conll: sequences are read from files ending in \.csv, .*\.ts; got the "
+     r"extension '\.conll'"),
     ("a file that is not what its extension says", forecasting.main,
      ["--data", "s.parquet", "--horizon", "2"], _user_file("s.parquet", _MONTHS), 1,
      r"error: s\.parquet: is not a Parquet file: it does not start with b'PAR1'"),
@@ -957,7 +962,7 @@ SEQKIT_PREDICT_CASES = [
     ("input for another kind of model",
      lambda t, model: ["predict", model, _with_file(t, "cases.ts", b"@data\n"),
                        "--output", t / "out.csv"],
-     r"cases\.ts: iter_series reads files ending in \.csv, .*got the extension '\.ts'"),
+     r"cases\.ts: series are read from files ending in \.csv, .*got the extension '\.ts'"),
     ("a bad input file",
      lambda t, model: ["predict", model, _with_file(t, "s.csv", _DUPLICATE_ROWS.encode()),
                        "--output", t / "out.csv"],

@@ -81,7 +81,7 @@ def read_conll(source, *, scheme="auto", labels=True):
     """
     check_choice(scheme, "scheme", "read_conll", SCHEMES)
     check_bool(labels, "labels", "read_conll")
-    with open_source(source, ("conll",), "read_conll") as opened:
+    with open_source(source, ("conll",), "tagged sentences") as opened:
         (data,) = _parts(opened, scheme, labels, None)
         return dataclasses.replace(data, info=dataclasses.replace(data.info,
                                                                   sha256=opened.sha256))
@@ -108,7 +108,7 @@ def iter_conll(source, *, labels=False, chunk_sentences=10_000, scheme="auto"):
     check_choice(scheme, "scheme", "iter_conll", SCHEMES)
     check_bool(labels, "labels", "iter_conll")
     chunk_sentences = check_int(chunk_sentences, "chunk_sentences", "iter_conll", minimum=1)
-    with open_source(source, ("conll",), "iter_conll") as opened:
+    with open_source(source, ("conll",), "tagged sentences") as opened:
         yield from _parts(opened, scheme, labels, chunk_sentences)
 
 

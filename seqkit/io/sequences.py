@@ -95,7 +95,7 @@ def read_sequences(source, *, id_column="unique_id", time_column="ds", label_col
     """
     check_choice(labels, "labels", "read_sequences", LABELS)
     options = (id_column, time_column, label_column, labels)
-    with open_source(source, _FORMATS, "read_sequences") as opened:
+    with open_source(source, _FORMATS, "sequences") as opened:
         parts = list(_parts(opened, options, None))
         sha256 = opened.sha256
     first = parts[0]
@@ -132,7 +132,7 @@ def iter_sequences(source, *, id_column="unique_id", time_column="ds", label_col
     """
     check_choice(labels, "labels", "iter_sequences", LABELS)
     chunk_rows = check_int(chunk_rows, "chunk_rows", "iter_sequences", minimum=1)
-    with open_source(source, _FORMATS, "iter_sequences") as opened:
+    with open_source(source, _FORMATS, "sequences") as opened:
         yield from _parts(opened, (id_column, time_column, label_column, labels), chunk_rows)
 
 

@@ -249,7 +249,7 @@ def read_series(source, *, id_column="unique_id", time_column="ds", target="y", 
     """
     options = _options("read_series", id_column, time_column, target, covariates, freq, fill,
                        season_length)
-    with open_source(source, ("csv", "parquet"), "read_series") as opened:
+    with open_source(source, ("csv", "parquet"), "series") as opened:
         parts = list(_parts(opened, options, None))
         info = dataclasses.replace(parts[0].info, sha256=opened.sha256,
                                    n_rows=sum(p.info.n_rows for p in parts),
@@ -285,7 +285,7 @@ def iter_series(source, *, id_column="unique_id", time_column="ds", target="y", 
     options = _options("iter_series", id_column, time_column, target, covariates, freq, fill,
                        season_length)
     chunk_rows = check_int(chunk_rows, "chunk_rows", "iter_series", minimum=1)
-    with open_source(source, ("csv", "parquet"), "iter_series") as opened:
+    with open_source(source, ("csv", "parquet"), "series") as opened:
         yield from _parts(opened, options, chunk_rows)
 
 

@@ -191,7 +191,7 @@ class Opened:
         return handle
 
 
-def _format(uri, formats, reader):
+def _format(uri, formats, what):
     path = urllib.parse.urlsplit(uri).path if "://" in uri else uri
     name = path.lower()
     for fmt in formats:
@@ -200,7 +200,7 @@ def _format(uri, formats, reader):
     accepted = ", ".join(ext for fmt in formats for ext in EXTENSIONS[fmt])
     ext = os.path.splitext(name)[1]
     got = f"got the extension {ext!r}" if ext else "the name has no extension"
-    raise file_error(uri, None, f"{reader} reads files ending in {accepted}; {got}")
+    raise file_error(uri, None, f"{what} are read from files ending in {accepted}; {got}")
 
 
 def _filesystem(uri):
@@ -219,7 +219,7 @@ def _filesystem(uri):
 
 
 @contextlib.contextmanager
-def open_source(source, formats, reader):
+def open_source(source, formats, what):
     """Open ``source`` for reading as one of ``formats``.
 
     Parameters
@@ -228,8 +228,9 @@ def open_source(source, formats, reader):
         A local path, ``file://`` URI or any fsspec URI.
     formats : tuple of str
         Formats the reader accepts (keys of :data:`EXTENSIONS`).
-    reader : str
-        The reading function's name, for messages.
+    what : str
+        What the reader reads (``"series"``, ``"sequences"``, ``"tagged sentences"``),
+        for the message that refuses another extension.
 
     Yields
     ------
@@ -242,7 +243,7 @@ def open_source(source, formats, reader):
         missing, or the file does not exist or cannot be opened.
     """
     uri = _source_uri(source)
-    fmt = _format(uri, formats, reader)
+    fmt = _format(uri, formats, what)
     fs, path = _filesystem(uri)
     # HTTP servers need not answer range requests: stream those files instead.
     options = {"block_size": 0} if uri.startswith(("http://", "https://")) else {}

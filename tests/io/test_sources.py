@@ -65,11 +65,11 @@ def test_missing_file(write, refused):
 def test_wrong_extension_names_the_accepted_ones(write, refused):
     name = write("sales.xlsx", SERIES)
     refused(lambda: read_series(name),
-            "sales.xlsx: read_series reads files ending in .csv, .csv.gz, .parquet, .pq; got the "
-            "extension '.xlsx'.")
+            "sales.xlsx: series are read from files ending in .csv, .csv.gz, .parquet, .pq; got "
+            "the extension '.xlsx'.")
     refused(lambda: read_conll(write("sales.csv", SERIES)),
-            "sales.csv: read_conll reads files ending in .conll, .iob, .bio, .txt; got the "
-            "extension '.csv'.")
+            "sales.csv: tagged sentences are read from files ending in .conll, .iob, .bio, .txt; "
+            "got the extension '.csv'.")
 
 
 def test_parquet_content_must_start_with_its_magic_bytes(write, refused):
