@@ -11,7 +11,9 @@ Requests: the signature's inputs (``sequences``, ``tokens``, ``history`` and
 (tokens) at the end when sequences in one request differ in length; numbers
 of any real dtype (NumPy's default float64 included), cast to the
 SavedModel's float32. ``params={"signature": "predict_proba"}`` picks another
-signature than ``serving_default``. The MLflow signature declares each input
+signature than ``serving_default``. An input of one feature per step (a
+univariate history) may leave out that axis: ``(batch, steps)``, as the
+estimators' 2-D arrays. The MLflow signature declares each input
 as ``Tensor('object', (-1,))``, which MLflow passes on unchecked (a float32
 or float64 tensor spec would refuse the other dtype, and make the scoring
 server read ragged JSON with NumPy's own error); so
@@ -109,6 +111,8 @@ def _request_array(name, value, spec):
             f"with {pad} to the longest, so that the request is one array of shape "
             f"{expected}. Got shape {_ragged_shape(value.tolist())}."
         )
+    if not tokens and value.ndim == 2 and len(shape) == 3 and shape[2] == 1:
+        value = value[..., np.newaxis]  # one feature per step: (batch, steps) will do
     if value.ndim != len(shape) or any(
         size is not None and size != got for size, got in zip(shape, value.shape)
     ):

@@ -126,6 +126,25 @@ def test_pyfunc_takes_numbers_of_any_real_dtype_as_the_estimator_does(tmp_path):
     _invalid(classifier, x.astype(np.complex128), r"must hold real numbers\. Got dtype complex128")
 
 
+def test_pyfunc_takes_univariate_sequences_without_their_feature_axis(tmp_path):
+    """A history of one value per step as (batch, steps), as JSON's [[1.0, 2.0, ...]] gives
+    it: the same forecasts as (batch, steps, 1)."""
+    forecaster = mlflow.pyfunc.load_model(str(export.save_mlflow_model(
+        fitted("streaming_forecaster"), tmp_path / "forecaster")))
+    (history,) = requests("streaming_forecaster")[1].values()
+    assert history.shape[2] == 1
+    np.testing.assert_array_equal(forecaster.predict(history[..., 0]),
+                                  forecaster.predict(history))
+    assert_outputs_equal(
+        {"forecasts": forecaster.predict(history[..., 0].astype(np.float64))},
+        {"forecasts": expected("streaming_forecaster")["serving_default"]["forecasts"]},
+        "a univariate request without its feature axis")
+    classifier = mlflow.pyfunc.load_model(  # two features: the axis is needed
+        str(export.save_mlflow_model(fitted("classifier"), tmp_path / "classifier")))
+    _invalid(classifier, np.zeros((1, 3)), r"does not match expected shape \(-1, -1, 2\)\. Got "
+                                           r"shape \(1, 3\)")
+
+
 def test_pyfunc_says_how_to_pad_sequences_of_different_lengths(tmp_path):
     classifier = mlflow.pyfunc.load_model(
         str(export.save_mlflow_model(fitted("classifier"), tmp_path / "classifier")))
@@ -202,8 +221,12 @@ def test_served_classifier_answers_like_the_estimator_and_survives_bad_requests(
 @pytest.mark.parametrize("name", ["tagger", "forecaster"])
 def test_served_tagger_and_forecaster_answer_like_the_estimator(tracking, tmp_path, name):
     uri = _logged([name])[name]
+    inputs = requests(name)[1]
     with mlflow_serve(uri, tracking, tmp_path) as (url, _):
-        status, answer = invocations(url, requests(name)[1])
+        status, answer = invocations(url, inputs)
+        if name == "forecaster":  # its univariate history as JSON lists of numbers
+            flat = invocations(url, {**inputs, "history": inputs["history"][..., 0]})
+            assert flat == (status, answer)
     assert status == 200, answer
     want = expected(name)["serving_default"]
     got = answer["predictions"]
