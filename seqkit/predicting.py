@@ -205,7 +205,7 @@ class _Scorer:
     def chunks(self, source, options):
         from seqkit import io
 
-        self.source = source
+        self.source, self.id_column = source, options.id_column
         return io.iter_sequences(source, id_column=options.id_column,
                                  time_column=options.time_column,
                                  label_column=options.label_column, labels="ignore",
@@ -221,6 +221,13 @@ class _Scorer:
     @staticmethod
     def count(chunk):
         return len(chunk.ids)
+
+    def ids(self, data):
+        """The ids of ``data``'s items as the file holds them: the readers give every id as
+        a str, and a Parquet id column of integers gets its integers back."""
+        ids = np.asarray(data.ids, dtype=object)
+        kind = data.info.schema.get(self.id_column, "") if data.info.schema else ""
+        return ids.astype(np.int64) if kind.startswith(("int", "uint")) else ids
 
 
 class _Forecaster(_Scorer):
@@ -249,6 +256,7 @@ class _Forecaster(_Scorer):
     def chunks(self, source, options):
         from seqkit import io
 
+        self.id_column = options.id_column
         return io.iter_series(source, id_column=options.id_column,
                               time_column=options.time_column, target=options.target,
                               freq=options.freq, fill=options.fill,
@@ -262,7 +270,7 @@ class _Forecaster(_Scorer):
             histories[part], "history", "seqkit predict", n_features=1).values},
             [len(h) for h in histories]) for f in self.functions]
         frame = pd.DataFrame({
-            "unique_id": np.repeat(np.asarray(data.ids, dtype=object), self.horizon),
+            "unique_id": np.repeat(self.ids(data), self.horizon),
             "ds": future_dates(data.y, self.horizon, data.freq),
             "y_pred": outputs[0]["forecasts"][:, :, 0].ravel(),
         })
@@ -291,7 +299,7 @@ class _Classifier(_Sequences):
 
     def score(self, data):
         _, (labels, proba) = self.outputs(data)
-        frame = pd.DataFrame({"id": data.ids, "label": labels["labels"]})
+        frame = pd.DataFrame({"id": self.ids(data), "label": labels["labels"]})
         for column, name in enumerate(self.manifest["classes"]):
             frame[f"proba_{name}"] = proba["probabilities"][:, column]
         return frame
@@ -302,7 +310,7 @@ class _NumericTagger(_Sequences):
         lengths, (outputs,) = self.outputs(data)
         real = np.arange(outputs["labels"].shape[1]) < np.asarray(lengths)[:, None]
         return pd.DataFrame({
-            "id": np.repeat(np.asarray(data.ids, dtype=object), lengths),
+            "id": np.repeat(self.ids(data), lengths),
             "step": np.concatenate([np.arange(n) for n in lengths]),
             "label": outputs["labels"][real],
         })

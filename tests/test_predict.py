@@ -126,6 +126,20 @@ def test_forecasts_are_the_estimators_after_each_series(exports, tmp_path, capsy
 
 
 @pytest.mark.slow  # loads a SavedModel
+def test_integer_ids_of_a_parquet_file_come_out_as_integers(exports, tmp_path, capsys):
+    series, table = _histories(False)
+    table["unique_id"] = table["unique_id"].map({"a": 17, "b": 3, "c": 250}).astype("int64")
+    source, out = tmp_path / "sales.parquet", tmp_path / "forecasts.parquet"
+    table.to_parquet(source)
+    status, _, err = _predict(capsys, exports("streaming_forecaster"), source, "-o", out)
+    assert (status, err) == (0, ""), err
+    got, want = pd.read_parquet(out), _expected_forecasts("streaming_forecaster", series)
+    assert got["unique_id"].dtype == np.int64
+    assert got["unique_id"].tolist() == [17] * 3 + [3] * 3 + [250] * 3
+    np.testing.assert_allclose(got.iloc[:, 2:], want.iloc[:, 2:], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow  # loads a SavedModel
 @pytest.mark.parametrize("name", ["streaming_forecaster", "quantile_forecaster"])
 def test_series_shorter_than_the_lookback_are_forecast_as_the_estimator_forecasts_them(
         exports, tmp_path, capsys, name):
