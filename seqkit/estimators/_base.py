@@ -31,7 +31,13 @@ from seqkit._validation import (
 )
 from seqkit.cells import shape_agnostic_inference, uncompiled_training
 from seqkit.cells._graph import COMPILE_AFTER_STEPS
-from seqkit.estimators._budget import Budget, check_auto_fraction, check_auto_int, resolve
+from seqkit.estimators._budget import (
+    EMA_MOMENTUM,
+    Budget,
+    check_auto_fraction,
+    check_auto_int,
+    resolve,
+)
 from seqkit.exceptions import (
     InputTypeError,
     InvalidInputError,
@@ -180,7 +186,11 @@ class BaseSequenceEstimator(BaseEstimator):
         (the classifier's and the tagger's default): 0.1 from 200 training
         sequences on; below that nothing is held out, early stopping is off
         and the fit runs its whole budget (the learning-rate schedule watches
-        the training loss).
+        the training loss). A fit with nothing held out ends on the moving
+        average of its weights over the last ~100 updates (momentum
+        :data:`~seqkit.estimators._budget.EMA_MOMENTUM`; Polyak averaging)
+        rather than on the last update's, which it has no best epoch to
+        replace with.
     early_stopping : bool, default True
         Stop when the validation loss has not improved for
         ``n_iter_no_change`` epochs, and keep the best weights. Needs
@@ -335,15 +345,18 @@ class BaseSequenceEstimator(BaseEstimator):
             **network, cell=self.cell, units=self.units, num_layers=self.num_layers,
             bidirectional=self.bidirectional, dropout=self.dropout, seed=seed,
         )
-        training.compile_model(
-            model, loss=loss, learning_rate=self.learning_rate, global_clipnorm=global_clipnorm
-        )
         x, y = _shuffled(x, y, seed)
         validation = fit_options.get("validation_data")
         budget = self._budget(len(y), fit_options.pop("validation_fraction",
                                                       self.validation_fraction),
                               0 if validation is None else len(validation[1]))
         held_out = budget.validation_fraction or validation is not None
+        training.compile_model(
+            model, loss=loss, learning_rate=self.learning_rate, global_clipnorm=global_clipnorm,
+            # A fit without held-out data runs its whole budget and has no best epoch to
+            # keep: it ends on the moving average of its weights instead of the last step's.
+            ema_momentum=None if held_out else EMA_MOMENTUM,
+        )
         patience = budget.patience(self.n_iter_no_change)
         options = {
             "epochs": budget.epochs,

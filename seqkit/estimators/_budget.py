@@ -27,6 +27,9 @@ BATCHES_PER_EPOCH = 16
 MIN_VALIDATION_SAMPLES = 200
 """``validation_fraction="auto"`` holds out 10% from this many training samples on."""
 AUTO_VALIDATION_FRACTION = 0.1
+EMA_MOMENTUM = 0.99
+"""Momentum of the moving average of the weights that a fit with nothing held out ends on
+(Polyak averaging; Keras' default ``ema_momentum``): about the last 100 updates weigh in."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ class Budget:
         elif self.n_validation:
             held = f"{self.n_validation} more held out for validation"
         else:
-            held = "none held out (watching the training loss)"
+            held = ("none held out (watching the training loss, and ending on the moving "
+                    "average of the weights)")
         return (f"{self.n_samples} training samples, {held}; batch size {self.batch_size}, "
                 f"at most {self.epochs} epochs "
                 f"({self.updates} optimizer updates)")

@@ -36,7 +36,7 @@ _OPTIMIZERS = {
 
 
 def compile_model(model, *, loss, learning_rate=1e-3, global_clipnorm=1.0, metrics=None,
-                  optimizer="adam", clipnorm=DEPRECATED):
+                  optimizer="adam", ema_momentum=None, clipnorm=DEPRECATED):
     """Compile ``model`` with gradient-norm clipping against exploding gradients.
 
     Parameters
@@ -52,6 +52,11 @@ def compile_model(model, *, loss, learning_rate=1e-3, global_clipnorm=1.0, metri
     metrics : list or None
         As in ``keras.Model.compile``.
     optimizer : {"adam", "sgd", "rmsprop"}, default "adam"
+    ema_momentum : float in [0, 1) or None, default None
+        Keep an exponential moving average of the weights, updated after every
+        optimizer step with this momentum (Polyak averaging; Keras'
+        ``use_ema``): :func:`fit` ends on the averages, unless early stopping
+        restores its best epoch's weights. None keeps no average.
     clipnorm : float or None
         Deprecated: the former name of ``global_clipnorm`` (it never meant
         Keras' per-variable ``clipnorm``). Passing it warns (``FutureWarning``)
@@ -74,9 +79,12 @@ def compile_model(model, *, loss, learning_rate=1e-3, global_clipnorm=1.0, metri
         warnings.warn(renamed, FutureWarning, stacklevel=2)
     global_clipnorm = check_float(global_clipnorm, "global_clipnorm", owner, low=0.0,
                                   low_inclusive=False, allow_none=True)
+    ema_momentum = check_float(ema_momentum, "ema_momentum", owner, low=0.0, high=1.0,
+                               high_inclusive=False, allow_none=True)
+    averaging = {} if ema_momentum is None else {"use_ema": True, "ema_momentum": ema_momentum}
     model.compile(
         optimizer=_OPTIMIZERS[optimizer](learning_rate=learning_rate,
-                                         global_clipnorm=global_clipnorm),
+                                         global_clipnorm=global_clipnorm, **averaging),
         loss=loss,
         metrics=metrics,
     )
@@ -402,6 +410,7 @@ def fit(
                              config=checkpoint_config)
         progress.restore(model)
         if progress.finished or progress.epochs_done >= epochs:
+            _end_on_averages(model, early_stopping)
             return progress.history
         if seed is not None:
             keras.utils.set_random_seed(seed)
@@ -417,9 +426,20 @@ def fit(
             epochs=epochs, initial_epoch=progress.epochs_done, batch_size=batch_size,
             callbacks=chain, verbose=verbose, seed=seed,
         )
+        if progress.diverged is None:
+            _end_on_averages(model, early_stopping)
     if progress.diverged is not None:
         raise _diverged(progress, checkpoint_dir)
     return progress.history
+
+
+def _end_on_averages(model, early_stopping):
+    """Set the weights to the optimizer's moving averages, if it keeps them (as Keras' own
+    fit does at its end) and early stopping has not kept its best epoch's weights. The
+    checkpoints hold the weights themselves and the averages (in the optimizer's state), so a
+    finished checkpoint read again ends on the same averages."""
+    if model.optimizer.use_ema and not early_stopping:
+        model.optimizer.finalize_variable_values(model.trainable_variables)
 
 
 class _HalveOnPlateau(keras.callbacks.Callback):

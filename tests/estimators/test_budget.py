@@ -47,8 +47,10 @@ def test_a_classifier_on_few_sequences_holds_none_out_and_says_so(caplog):
         clf = SequenceClassifier(units=4, epochs=2, random_state=0).fit(X[:40], y[:40])
     assert clf.budget_.validation_fraction == 0.0 and clf.budget_.batch_size == 8
     assert set(clf.history_) == {"loss"}
-    assert "40 training samples, none held out (watching the training loss); batch size 8, " \
-        "at most 2 epochs (10 optimizer updates)" in caplog.text
+    assert "40 training samples, none held out (watching the training loss, and ending on " \
+        "the moving average of the weights); batch size 8, at most 2 epochs (10 optimizer " \
+        "updates)" in caplog.text
+    assert clf.model_.optimizer.use_ema
 
 
 def test_a_forecaster_says_it_watches_its_held_out_windows(caplog):

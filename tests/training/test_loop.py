@@ -51,6 +51,8 @@ def test_compile_model_takes_the_old_name_clipnorm_with_a_future_warning(value):
     ({"clipnorm": 0.0}, r"^The 'clipnorm' parameter of compile_model must be a float > 0\.0"),
     ({"global_clipnorm": -1.0},
      r"^The 'global_clipnorm' parameter of compile_model must be a float > 0\.0"),
+    ({"ema_momentum": 1.0},
+     r"^The 'ema_momentum' parameter of compile_model must be a float in \[0\.0, 1\.0\)"),
 ])
 def test_compile_model_refuses_bad_clipping_norms(kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
@@ -126,11 +128,15 @@ def test_weights_turned_nan_under_a_finite_loss_raise(tmp_path):
 # ---------------------------------------------------------------------- early stop
 
 
-def test_early_stopping_restores_the_best_weights_and_a_finished_run_stays_finished(tmp_path):
-    """Validation targets opposite to the training ones: val_loss is best after epoch 1."""
+@pytest.mark.parametrize("ema_momentum", [None, 0.9], ids=["plain", "averaging"])
+def test_early_stopping_restores_the_best_weights_and_a_finished_run_stays_finished(
+        tmp_path, ema_momentum):
+    """Validation targets opposite to the training ones: val_loss is best after epoch 1.
+    Early stopping keeps that epoch's weights, not the optimizer's moving averages."""
     x, y = tiny_data(per_step=False)
     y = np.ones_like(y)
-    model = tiny_model(per_step=False, compile_kwargs={"learning_rate": 0.05})
+    model = tiny_model(per_step=False, compile_kwargs={"learning_rate": 0.05,
+                                                       "ema_momentum": ema_momentum})
     history = training.fit(model, x, y, epochs=20, batch_size=8, early_stopping=True,
                            patience=2, validation_data=(x, -y), checkpoint_dir=tmp_path)
     assert len(history["val_loss"]) == 3  # the best epoch, then `patience` worse ones
@@ -142,6 +148,26 @@ def test_early_stopping_restores_the_best_weights_and_a_finished_run_stays_finis
                          validation_data=(x, -y), checkpoint_dir=tmp_path)
     assert again == history
     np.testing.assert_array_equal(flat_weights(model), weights)
+
+
+def test_a_fit_with_ema_momentum_ends_on_the_moving_average_of_its_weights(tmp_path):
+    x, y = tiny_data(per_step=False)
+    model = tiny_model(per_step=False, compile_kwargs={"ema_momentum": 0.9})
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(flat_weights(model)))
+    training.fit(model, x, y, epochs=3, batch_size=4, callbacks=[record],
+                 checkpoint_dir=tmp_path)
+    assert len(seen) == 6
+    average = seen[0]  # Keras' average starts at the weights after the first update
+    for weights in seen[1:]:
+        average = 0.9 * average + 0.1 * weights
+    np.testing.assert_allclose(flat_weights(model), average, rtol=1e-5, atol=1e-7)
+    assert np.abs(flat_weights(model) - seen[-1]).max() > 1e-3
+    # The finished checkpoint, read into a new network, ends on the same averages.
+    again = tiny_model(per_step=False, compile_kwargs={"ema_momentum": 0.9})
+    training.fit(again, x, y, epochs=3, batch_size=4, checkpoint_dir=tmp_path)
+    np.testing.assert_array_equal(flat_weights(again), flat_weights(model))
 
 
 def test_validation_fraction_holds_out_the_last_samples():
