@@ -263,6 +263,8 @@ PARAMETER_CASES = [
      r"'dropout' .* in \[0\.0, 1\.0\)\. Got 1\.0"),
     (SequenceClassifier, {"validation_fraction": -0.1}, InvalidParameterError,
      r"'validation_fraction' .* Got -0\.1"),
+    (SequenceClassifier, {"label_smoothing": 1.0}, InvalidParameterError,
+     r"'label_smoothing' parameter of SequenceClassifier .* in \[0\.0, 1\.0\)\. Got 1\.0"),
     (SequenceClassifier, {"n_iter_no_change": 0}, InvalidParameterError,
      r"'n_iter_no_change' .* Got 0"),
     (SequenceClassifier, {"tbptt_steps": 0}, InvalidParameterError,

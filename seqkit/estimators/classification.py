@@ -12,6 +12,7 @@ from seqkit._feature_names import feature_names_of, set_feature_names
 from seqkit._validation import (
     check_bool,
     check_choice,
+    check_float,
     check_label_values,
     check_not_empty,
     check_same_length,
@@ -26,6 +27,7 @@ from seqkit.estimators._base import (
 from seqkit.estimators._budget import check_auto_int
 from seqkit.exceptions import InvalidInputError
 from seqkit.export.spec import ServingSpec
+from seqkit.training import SmoothedSparseCrossentropy
 
 POOLED_LENGTH = 100
 """The longest sequence ``step_pooling="auto"`` leaves the recurrent layers to read."""
@@ -82,6 +84,15 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     bidirectional : bool, default True
         Read each sequence in both directions (the whole sequence is there
         before the label is given).
+    label_smoothing : float in [0, 1), default 0
+        Train toward targets smoothed toward uniform
+        (:class:`~seqkit.training.SmoothedSparseCrossentropy`; Szegedy et al.
+        2016); 0 trains on the plain cross-entropy. On the accuracy suite's
+        three sets below or near 1-NN Euclidean (means of seeds 0-2), 0.1
+        took ECG200 from 0.867 to 0.887 and BeetleFly from 0.717 to 0.750,
+        and DiatomSizeReduction from 0.949 to 0.931; 0.05 gave 0.877, 0.817
+        and 0.932. Each move is inside the noise of 20-306 test series, and
+        one set falls as others rise, so the default stays 0.
     validation_fraction : float in [0, 1) or "auto", default "auto"
         As in :class:`~seqkit.estimators._base.BaseSequenceEstimator`; the
         held-out sequences are a random fraction.
@@ -120,18 +131,22 @@ random_state, verbose
     """
 
     __init__ = estimator_init(scaling="standard", step_pooling="auto", conv_branch=True,
-                              bidirectional=True, validation_fraction="auto")
+                              bidirectional=True, label_smoothing=0.0,
+                              validation_fraction="auto")
 
     def _check_params(self):
         super()._check_params()
         check_choice(self.scaling, "scaling", type(self).__name__, ("standard", None))
         check_auto_int(self.step_pooling, "step_pooling", type(self).__name__)
         check_bool(self.conv_branch, "conv_branch", type(self).__name__)
+        check_float(self.label_smoothing, "label_smoothing", type(self).__name__, low=0.0,
+                    high=1.0, high_inclusive=False)
 
     def __setstate__(self, state):
-        # Pickled before a parameter existed: the network has neither branch nor pooling.
+        # Pickled before a parameter existed: the network has neither branch nor pooling, and
+        # it trained on the plain cross-entropy.
         fitted = "model_" in state
-        state = {"conv_branch": False, "step_pooling": 1,
+        state = {"conv_branch": False, "step_pooling": 1, "label_smoothing": 0.0,
                  **({"step_pooling_": 1} if fitted else {}), **state}
         super().__setstate__(state)
 
@@ -174,7 +189,8 @@ random_state, verbose
         self._fit_network(
             networks.build_many_to_one,
             *self._encoded(sequences, y),
-            loss="sparse_categorical_crossentropy",
+            loss=(SmoothedSparseCrossentropy(self.label_smoothing) if self.label_smoothing
+                  else "sparse_categorical_crossentropy"),
             network={
                 "n_features": self.n_features_in_,
                 "n_outputs": len(classes),

@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 
 from seqkit.exceptions import InvalidInputError
 from seqkit.preprocessing import SequenceScaler
+from seqkit.training import SmoothedSparseCrossentropy
 from tests.estimators.data import fast_classifier, ragged_classification
 
 
@@ -120,8 +121,8 @@ def test_pipeline_with_a_sequence_scaler_on_ragged_input():
 
 
 def test_network_batch_is_what_the_network_was_trained_on():
-    """The network's loss on the batch equals the cross-entropy of predict_proba at the labels,
-    and the targets decode back to the labels."""
+    """The network's loss on the batch equals the cross-entropy of predict_proba against the
+    (smoothed) labels, and the targets decode back to the labels."""
     X, y = ragged_classification()
     clf = fast_classifier().fit(X, y)
     x, targets = clf.network_batch(X, y)
@@ -131,7 +132,10 @@ def test_network_batch_is_what_the_network_was_trained_on():
         assert np.isnan(row[len(sequence):]).all()
     assert targets.dtype == np.int32 and targets.shape == (24,)
     np.testing.assert_array_equal(clf.classes_[targets], y)
-    by_hand = -np.mean(np.log(clf.predict_proba(X)[np.arange(24), targets]))
+    smoothing, n_classes = clf.label_smoothing, len(clf.classes_)
+    q = np.full((24, n_classes), smoothing / n_classes)  # the smoothed targets
+    q[np.arange(24), targets] += 1 - smoothing
+    by_hand = -np.mean((q * np.log(clf.predict_proba(X))).sum(axis=1))
     loss = clf.model_.evaluate(x, targets, batch_size=24, verbose=0)
     assert loss == pytest.approx(by_hand, rel=1e-5)
 
@@ -146,12 +150,30 @@ def test_network_batch_refuses_labels_never_seen_and_other_features():
         clf.network_batch([np.zeros((4, 3))], ["up"])
 
 
-def test_a_classifier_pickled_before_the_branch_and_pooling_existed_loads_without_them():
+def test_a_classifier_pickled_before_the_branch_pooling_and_smoothing_loads_without_them():
     X, y = ragged_classification(n=40)
     clf = fast_classifier(conv_branch=False, step_pooling=1).fit(X, y)
-    new = ("conv_branch", "step_pooling", "step_pooling_")
+    new = ("conv_branch", "step_pooling", "step_pooling_", "label_smoothing")
     old = object.__new__(type(clf))
     old.__setstate__({k: v for k, v in clf.__getstate__().items() if k not in new})
     loaded = pickle.loads(pickle.dumps(old))
     assert loaded.get_params() == clf.get_params() and loaded.step_pooling_ == 1
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_label_smoothing_trains_on_smoothed_targets_and_0_on_the_plain_cross_entropy():
+    X, y = ragged_classification(n=40)
+    smoothed = fast_classifier(label_smoothing=0.2).fit(X, y)
+    loss = smoothed.model_.loss
+    assert isinstance(loss, SmoothedSparseCrossentropy) and loss.label_smoothing == 0.2
+    assert fast_classifier(label_smoothing=0.0).fit(X, y).model_.loss == \
+        "sparse_categorical_crossentropy"
+    x, targets = smoothed.network_batch(X, y)
+    p = np.clip(smoothed.model_.predict(x, verbose=0), 1e-7, 1 - 1e-7)
+    q = np.full_like(p, 0.2 / p.shape[1])
+    q[np.arange(len(targets)), targets] += 0.8
+    assert smoothed.model_.evaluate(x, targets, verbose=0) == pytest.approx(
+        np.mean(-(q * np.log(p)).sum(axis=1)), rel=1e-4)
+    loaded = pickle.loads(pickle.dumps(smoothed))
+    assert loaded.label_smoothing == 0.2
+    np.testing.assert_array_equal(loaded.predict_proba(X), smoothed.predict_proba(X))

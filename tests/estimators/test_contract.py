@@ -188,7 +188,7 @@ CHANGED = {
 }
 CHANGED_OWN = {
     SequenceClassifier: {"bidirectional": False, "scaling": None, "step_pooling": 3,
-                         "conv_branch": False},
+                         "conv_branch": False, "label_smoothing": 0.3},
     SequenceTagger: {"embedding_dim": 7, "min_frequency": 3, "subword_features": False,
                      "crf": True, "scheme": "iob2", "bidirectional": False, "scaling": None,
                      "conv_branch": False},
