@@ -32,6 +32,7 @@ KERAS_OBJECTS = {
     "seqkit>CRFLoss": "seqkit.crf",
     "seqkit>PinballLoss": "seqkit.quantiles",
     "seqkit>MaskedLoss": "seqkit.quantiles",
+    "seqkit>SmoothedSparseCrossentropy": "seqkit.training.losses",
 }
 """Each name seqkit registers with Keras (``package>class``), and the module that registers it."""
 

@@ -227,7 +227,9 @@ class _Scorer:
         a str, and a Parquet id column of integers gets its integers back."""
         ids = np.asarray(data.ids, dtype=object)
         kind = data.info.schema.get(self.id_column, "") if data.info.schema else ""
-        return ids.astype(np.int64) if kind.startswith(("int", "uint")) else ids
+        if kind.startswith("uint"):
+            return ids.astype(np.uint64)
+        return ids.astype(np.int64) if kind.startswith("int") else ids
 
 
 class _Forecaster(_Scorer):

@@ -741,7 +741,7 @@ _USER_FILE_CASES = [
     ("--covariates naming the target", forecasting.main,
      ["--data", "s.csv", "--horizon", "2", "--covariates", "y"], _user_file("s.csv", _MONTHS), 1,
      r"error: --covariates must not name the column of --target; got 'y'"),
-    ("--covariates naming a name the reader takes", forecasting.main,
+    ("--covariates naming the time column", forecasting.main,
      ["--data", "s.csv", "--horizon", "2", "--target", "sales", "--covariates", "ds"],
      _user_file("s.csv", _MONTHS), 1,
      r"error: --covariates must not name the column of --time-column; got 'ds'"),

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from seqkit import crf, networks, quantiles
+from seqkit import crf, networks, quantiles, training
 from seqkit._keras_objects import KERAS_OBJECTS, _stand_in
 from seqkit.cells import ElmanRNN, ElmanRNNCell, PeepholeLSTM, PeepholeLSTMCell
 from tests.helpers.exports import SUBPROCESS_ENV
@@ -82,6 +82,13 @@ def _masked_loss_model():
     return model
 
 
+def _smoothed_loss_model():
+    model = networks.build_many_to_one(2, 3, cell="elman", units=3, seed=0,
+                                       output_activation="softmax")
+    model.compile(loss=training.SmoothedSparseCrossentropy(0.1))
+    return model
+
+
 # registered name -> (a model that holds it, an input of that model)
 MODELS = {
     "seqkit>ElmanRNN": (lambda: keras.Sequential([keras.Input((None, 1)), ElmanRNN(1)]),
@@ -113,6 +120,7 @@ MODELS = {
     "seqkit>CRFLoss": (lambda: _crf_model(compiled=True), np.ones((2, 3, 2), "float32")),
     "seqkit>PinballLoss": (lambda: _pinball_model(), np.ones((2, 3, 2), "float32")),
     "seqkit>MaskedLoss": (_masked_loss_model, np.ones((2, 3, 2), "float32")),
+    "seqkit>SmoothedSparseCrossentropy": (_smoothed_loss_model, np.ones((2, 3, 2), "float32")),
     "seqkit>StepPooling": (
         lambda: networks.build_many_to_one(2, 2, cell="elman", units=3, step_pooling=2, seed=0),
         np.ones((2, 5, 2), "float32")),

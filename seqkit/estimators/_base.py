@@ -186,11 +186,13 @@ class BaseSequenceEstimator(BaseEstimator):
         (the classifier's and the tagger's default): 0.1 from 200 training
         sequences on; below that nothing is held out, early stopping is off
         and the fit runs its whole budget (the learning-rate schedule watches
-        the training loss). A fit with nothing held out ends on the moving
-        average of its weights over the last ~100 updates (momentum
+        the training loss). A fit with nothing held out and at least 500
+        updates (every ``"auto"`` budget) ends on the moving average of its
+        weights over about the last 100 updates (momentum
         :data:`~seqkit.estimators._budget.EMA_MOMENTUM`; Polyak averaging)
         rather than on the last update's, which it has no best epoch to
-        replace with.
+        replace with. The batch normalisation statistics of a convolutional
+        branch stay those of the training run.
     early_stopping : bool, default True
         Stop when the validation loss has not improved for
         ``n_iter_no_change`` epochs, and keep the best weights. Needs
@@ -355,7 +357,7 @@ class BaseSequenceEstimator(BaseEstimator):
             model, loss=loss, learning_rate=self.learning_rate, global_clipnorm=global_clipnorm,
             # A fit without held-out data runs its whole budget and has no best epoch to
             # keep: it ends on the moving average of its weights instead of the last step's.
-            ema_momentum=None if held_out else EMA_MOMENTUM,
+            ema_momentum=EMA_MOMENTUM if budget.averages_weights else None,
         )
         patience = budget.patience(self.n_iter_no_change)
         options = {

@@ -30,6 +30,10 @@ AUTO_VALIDATION_FRACTION = 0.1
 EMA_MOMENTUM = 0.99
 """Momentum of the moving average of the weights that a fit with nothing held out ends on
 (Polyak averaging; Keras' default ``ema_momentum``): about the last 100 updates weigh in."""
+EMA_MIN_UPDATES = 500
+"""The fewest optimizer updates of a fit that ends on the moving average. Keras' average
+starts at the weights after the first update, without a bias correction, so those keep a
+weight of ``EMA_MOMENTUM ** (updates - 1)``: under 1% from 460 updates on."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,14 @@ class Budget:
         return math.ceil(max(n_train, 1) / self.batch_size)
 
     @property
+    def averages_weights(self):
+        """Whether the fit ends on the moving average of its weights: nothing is held out
+        (so there is no best epoch to keep) and it runs at least :data:`EMA_MIN_UPDATES`
+        updates."""
+        return (not self.validation_fraction and not self.n_validation
+                and self.updates >= EMA_MIN_UPDATES)
+
+    @property
     def updates(self):
         """The most optimizer updates of the fit (early stopping may end it sooner)."""
         return self.epochs * self.batches_per_epoch
@@ -81,9 +93,11 @@ class Budget:
             held = f"{self.validation_fraction:g} of them held out for validation"
         elif self.n_validation:
             held = f"{self.n_validation} more held out for validation"
-        else:
+        elif self.averages_weights:
             held = ("none held out (watching the training loss, and ending on the moving "
                     "average of the weights)")
+        else:
+            held = "none held out (watching the training loss)"
         return (f"{self.n_samples} training samples, {held}; batch size {self.batch_size}, "
                 f"at most {self.epochs} epochs "
                 f"({self.updates} optimizer updates)")

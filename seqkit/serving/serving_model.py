@@ -106,10 +106,11 @@ def _request_array(name, value, spec):
             raise _invalid(f"The {name!r} input must hold at least one step in each sequence. "
                            f"Sequence {empty} has none.")
         pad = '""' if tokens else "null (NaN)"
+        univariate = " or (-1, -1)" if not tokens and len(shape) == 3 and shape[2] == 1 else ""
         raise _invalid(
             f"The {name!r} input holds sequences of different lengths: pad each at its end "
             f"with {pad} to the longest, so that the request is one array of shape "
-            f"{expected}. Got shape {_ragged_shape(value.tolist())}."
+            f"{expected}{univariate}. Got shape {_ragged_shape(value.tolist())}."
         )
     if not tokens and value.ndim == 2 and len(shape) == 3 and shape[2] == 1:
         value = value[..., np.newaxis]  # one feature per step: (batch, steps) will do

@@ -437,8 +437,10 @@ def _end_on_averages(model, early_stopping):
     """Set the weights to the optimizer's moving averages, if it keeps them (as Keras' own
     fit does at its end) and early stopping has not kept its best epoch's weights. The
     checkpoints hold the weights themselves and the averages (in the optimizer's state), so a
-    finished checkpoint read again ends on the same averages."""
-    if model.optimizer.use_ema and not early_stopping:
+    finished checkpoint read again ends on the same averages. Asked of every optimizer: a
+    mixed-precision model's loss-scaling wrapper passes it to the one that keeps them, and
+    one without averages changes nothing."""
+    if not early_stopping:
         model.optimizer.finalize_variable_values(model.trainable_variables)
 
 

@@ -47,10 +47,20 @@ def test_a_classifier_on_few_sequences_holds_none_out_and_says_so(caplog):
         clf = SequenceClassifier(units=4, epochs=2, random_state=0).fit(X[:40], y[:40])
     assert clf.budget_.validation_fraction == 0.0 and clf.budget_.batch_size == 8
     assert set(clf.history_) == {"loss"}
-    assert "40 training samples, none held out (watching the training loss, and ending on " \
-        "the moving average of the weights); batch size 8, at most 2 epochs (10 optimizer " \
-        "updates)" in caplog.text
-    assert clf.model_.optimizer.use_ema
+    assert "40 training samples, none held out (watching the training loss); batch size 8, " \
+        "at most 2 epochs (10 optimizer updates)" in caplog.text
+    assert not clf.model_.optimizer.use_ema  # too few updates for the average to forget
+
+
+def test_fits_with_nothing_held_out_and_enough_updates_end_on_the_average_of_their_weights():
+    auto = resolve(40, batch_size="auto", epochs="auto", validation_fraction="auto")
+    assert auto.updates == 2000 and auto.averages_weights
+    assert "and ending on the moving average of the weights" in auto.describe()
+    assert resolve(40, batch_size=8, epochs=100, validation_fraction=0.0).averages_weights
+    assert not resolve(40, batch_size=8, epochs=99, validation_fraction=0.0).averages_weights
+    assert not resolve(4000, batch_size=8, epochs=100, validation_fraction=0.1).averages_weights
+    assert not resolve(40, batch_size=8, epochs=100, validation_fraction=0.0,
+                       n_validation=5).averages_weights
 
 
 def test_a_forecaster_says_it_watches_its_held_out_windows(caplog):
