@@ -39,7 +39,7 @@ from seqkit.estimators._conformal import training_head
 from seqkit.estimators._series import future_index
 from seqkit.estimators._training_windows import with_weights
 from seqkit.exceptions import DataFileError, InvalidInputError, InvalidParameterError
-from seqkit.io.series import FILLS, STANDARD_COLUMNS
+from seqkit.io.series import FILLS, STANDARD_COLUMNS, covariate_clash
 from seqkit.metrics import (
     mean_absolute_scaled_error,
     symmetric_mean_absolute_percentage_error,
@@ -137,13 +137,13 @@ def _covariates(args):
         reader gives those (``unique_id``, ``ds``, ``y``).
     """
     names = tuple(name for text in args.covariates for name in text.replace(",", " ").split())
-    options = {args.id_column: "--id-column", args.time_column: "--time-column",
-               args.target: "--target"}
+    options = {"id": "--id-column", "time": "--time-column", "target": "--target"}
     for name in names:
-        if name in options:
+        clash = covariate_clash(name, args.id_column, args.time_column, args.target)
+        if clash in options:
             raise InvalidParameterError(
-                f"--covariates must not name the column of {options[name]}; got {name!r}.")
-        if name in STANDARD_COLUMNS:
+                f"--covariates must not name the column of {options[clash]}; got {name!r}.")
+        if clash:
             raise InvalidParameterError(
                 f"--covariates must not be {', '.join(map(repr, STANDARD_COLUMNS))}: the "
                 f"reader gives those names to the id, time and target columns; got {name!r}. "

@@ -178,10 +178,20 @@ class _Options:
     season_length: int
 
 
+def covariate_clash(name, id_column, time_column, target):
+    """Why column ``name`` cannot be a covariate: ``"id"``, ``"time"`` or ``"target"`` if it is
+    that column, ``"standard"`` if it is one of :data:`STANDARD_COLUMNS` (the names the reader
+    gives those), else None."""
+    for role, column in (("id", id_column), ("time", time_column), ("target", target)):
+        if name == column:
+            return role
+    return "standard" if name in STANDARD_COLUMNS else None
+
+
 def _options(owner, id_column, time_column, target, covariates, freq, fill, season_length):
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     for name in covariates:
-        if name in (id_column, time_column, target) or name in STANDARD_COLUMNS:
+        if covariate_clash(name, id_column, time_column, target):
             raise InvalidParameterError(
                 f"The 'covariates' parameter of {owner} must not name the id, time or target "
                 f"column nor the standard names {', '.join(STANDARD_COLUMNS)}. Got {name!r}."
