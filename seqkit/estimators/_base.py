@@ -167,7 +167,7 @@ class BaseSequenceEstimator(BaseEstimator):
         Dropout between layers, in training.
     epochs : int or "auto", default "auto"
         The most passes over the training data. ``"auto"``: enough for about
-        2,000 optimizer updates, between 5 and 500 epochs
+        2,000 optimizer updates, between 5 and 1,000 epochs
         (:mod:`seqkit.estimators._budget`).
     batch_size : int or "auto", default "auto"
         ``"auto"``: about 16 batches per epoch, between 8 and 32 samples.

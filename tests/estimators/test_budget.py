@@ -20,7 +20,8 @@ AUTO = {"batch_size": "auto", "epochs": "auto", "validation_fraction": "auto"}
 
 
 @pytest.mark.parametrize("n, batch, epochs, fraction", [
-    (20, 8, 500, 0.0),     # Chinatown: 3 batches an epoch, capped at 500 epochs
+    (20, 8, 667, 0.0),     # Chinatown: 3 batches an epoch
+    (8, 8, 1000, 0.0),     # 1 batch an epoch, capped at 1,000 epochs
     (100, 8, 154, 0.0),    # ECG200: 13 batches an epoch, 2,002 updates
     (270, 15, 118, 0.1),   # JapaneseVowels: 243 to train, 17 batches an epoch
     (16000, 32, 5, 0.1),   # part of speech: 450 batches an epoch, at least 5 epochs
