@@ -520,7 +520,9 @@ def log_input(frame, *, source, name, context, tags=None, targets=None):
     frame : pandas.DataFrame
         The data as read, one row per row of the file (long form).
     source : str
-        Where it was read from: a path or URI, as the user gave it.
+        Where it was read from: a path or URI, as the user gave it. A
+        relative path is recorded as its absolute path, which a run read from
+        another folder still finds.
     name : str
     context : {"training", "evaluation"} or str
     tags : dict of str to str or None
@@ -537,9 +539,18 @@ def log_input(frame, *, source, name, context, tags=None, targets=None):
         # MLflow warns that the source's type is inferred from the URI (what we want), and
         # that integer columns cannot hold missing values (a schema of data, not of a model).
         warnings.simplefilter("ignore")
-        dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets=targets)
+        dataset = mlflow.data.from_pandas(frame, source=_located(source), name=name,
+                                          targets=targets)
         mlflow.log_input(dataset, context=context,
                          tags={key: str(value) for key, value in (tags or {}).items()})
+
+
+def _located(source):
+    """``source`` with a local path made absolute; a URI with a protocol as it is."""
+    from fsspec.core import split_protocol
+
+    protocol, _ = split_protocol(source)
+    return os.path.abspath(source) if protocol is None else source
 
 
 def log_artifact(path, artifact_path=None):

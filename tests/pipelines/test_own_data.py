@@ -7,6 +7,7 @@ writes them, in the formats users bring. The runs use tiny settings (1 epoch,
 
 import hashlib
 import io
+import json
 import shutil
 
 import numpy as np
@@ -103,7 +104,10 @@ def test_forecasting_takes_a_parquet_test_file_and_registers_the_model(workdir, 
     (run,) = recorded_runs()
     assert run.data.params["horizon"] == "12" and run.data.params["season_length"] == "12"
     assert run.data.params["split"] == "--test-data airline_future.parquet"
-    assert _inputs(run)["evaluation"][1]["sha256"] == _sha256(workdir / "airline_future.parquet")
+    evaluation, tags = _inputs(run)["evaluation"]
+    assert tags["sha256"] == _sha256(workdir / "airline_future.parquet")
+    assert evaluation.source_type == "local"  # the relative path given, recorded absolute
+    assert json.loads(evaluation.source)["uri"] == str(workdir / "airline_future.parquet")
     client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
     (version,) = client.search_model_versions("name='airline'")
     assert version.run_id == run.info.run_id and str(version.version) == "1"

@@ -8,16 +8,19 @@ checkpoint (:mod:`tests.helpers.held_fit`), so that the signal lands in the fit.
 """
 
 import fcntl
+import hashlib
 import json
 import os
 import signal
 import time
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from pipelines import forecasting
 from pipelines._resume import RESUMED_TAG, FitCheckpoints
+from pipelines.examples import write_examples
 from seqkit import training
 from seqkit.exceptions import InvalidParameterError
 from seqkit.tracking import RESUMES_TAG
@@ -30,20 +33,20 @@ ARGV = ["--dataset", "sunspots", "--epochs", str(EPOCHS), "--units", "4"]
 COMMAND = ["-m", "pipelines.forecasting", *ARGV]
 
 
-def _folders(workdir):
+def _folders(workdir, name="sunspots"):
     task = workdir / "outputs" / "forecasting"
-    return task / "sunspots", task / "sunspots.checkpoints"
+    return task / name, task / f"{name}.checkpoints"
 
 
-def _stop_after_first_checkpoint(workdir, signal_number):
-    """Run the pipeline; once its fit has checkpointed an epoch, send it ``signal_number``
-    while the fit is held at the start of the next epoch.
+def _stop_after_first_checkpoint(workdir, signal_number, argv=ARGV, name="sunspots"):
+    """Run the pipeline with ``argv``; once its fit has checkpointed an epoch, send it
+    ``signal_number`` while the fit is held at the start of the next epoch.
 
     Returns the exit code, the output and the checkpoint's state once the process ended.
     """
-    state_file = _folders(workdir)[1] / "fit" / "state.json"
+    state_file = _folders(workdir, name)[1] / "fit" / "state.json"
     held = workdir / "held"
-    command = ["-m", "tests.helpers.held_fit", state_file, held, "pipelines.forecasting", *ARGV]
+    command = ["-m", "tests.helpers.held_fit", state_file, held, "pipelines.forecasting", *argv]
     with started((command, python_env())) as (process,):
         deadline = time.monotonic() + 600
         while not held.exists():
@@ -136,6 +139,32 @@ def test_an_interrupted_run_stays_failed_and_the_run_that_resumes_it_links_to_it
     (resumed,) = [run for run_id, run in runs.items() if run_id != interrupted.info.run_id]
     assert resumed.data.tags[RESUMES_TAG] == interrupted.info.run_id
     _check_complete(workdir, client, resumed.info.run_id, state)
+
+
+@pytest.mark.slow
+def test_the_command_refuses_to_resume_on_a_changed_data_file(workdir, capsys):
+    write_examples(workdir)
+    argv = ["--data", "co2_panel.csv", "--horizon", "8", "--epochs", str(EPOCHS),
+            "--units", "4"]
+    code, output, state = _stop_after_first_checkpoint(workdir, signal.SIGKILL, argv,
+                                                       "co2_panel")
+    assert code == -signal.SIGKILL, output
+    panel = workdir / "co2_panel.csv"
+    before = hashlib.sha256(panel.read_bytes()).hexdigest()
+    table = pd.read_csv(panel)
+    table.loc[0, "y"] += 1.0
+    table.to_csv(panel, index=False)
+
+    assert forecasting.main(argv) == 1
+    error = capsys.readouterr().err
+    checkpoints = _folders(workdir, "co2_panel")[1]
+    assert f"{checkpoints} holds the unfinished fit of a run on other data: --data " \
+           f"co2_panel.csv has changed since (SHA-256 {before[:12]}... then" in error
+    assert training.checkpoint_state(checkpoints / "fit") == state  # kept for a resume
+    client = _client(workdir)
+    (killed,) = client.search_runs([client.get_experiment_by_name("seqkit-forecasting")
+                                    .experiment_id])
+    assert killed.info.status == "RUNNING"  # no run started beside it
 
 
 def test_a_second_run_into_the_same_output_folder_is_refused(workdir, recorded_runs, capsys):
