@@ -20,7 +20,7 @@ mean and standard deviation. Beside each baseline, a paired bootstrap over
 the test items (1,000 resamples; the seqkit side averaged over seeds) gives
 the 95% interval of seqkit's margin; "noise" marks an interval holding 0.
 
-Run ``make accuracy`` (``python benchmarks/accuracy.py``; about 50 minutes on
+Run ``make accuracy`` (``python benchmarks/accuracy.py``; about an hour on
 2 cores) or ``make accuracy-quick`` (``--quick``: a few small sets, one seed,
 under 5 minutes). The data come from ``make bench-data``; nothing is
 downloaded at run time. ``--output FILE`` also writes the tables as Markdown.

@@ -28,6 +28,8 @@ import traceback
 import typing
 from pathlib import Path
 
+from fsspec.core import split_protocol
+
 from seqkit.exceptions import TrackingError
 
 __all__ = [
@@ -520,9 +522,9 @@ def log_input(frame, *, source, name, context, tags=None, targets=None):
     frame : pandas.DataFrame
         The data as read, one row per row of the file (long form).
     source : str
-        Where it was read from: a path or URI, as the user gave it. A
-        relative path is recorded as its absolute path, which a run read from
-        another folder still finds.
+        Where it was read from: a path or URI, as the user gave it. A local
+        path is recorded as its absolute path, which a run read from another
+        folder still finds.
     name : str
     context : {"training", "evaluation"} or str
     tags : dict of str to str or None
@@ -546,11 +548,14 @@ def log_input(frame, *, source, name, context, tags=None, targets=None):
 
 
 def _located(source):
-    """``source`` with a local path made absolute; a URI with a protocol as it is."""
-    from fsspec.core import split_protocol
-
-    protocol, _ = split_protocol(source)
-    return os.path.abspath(source) if protocol is None else source
+    """Where ``source``'s bytes are, as MLflow's dataset sources take it: a local path
+    absolute, with ``~`` expanded as the readers expand it; a URI (``https://...``) as
+    given. Of an fsspec chain (``simplecache::https://...``), which MLflow cannot resolve,
+    its last link."""
+    target = source.rsplit("::", 1)[-1]
+    if split_protocol(target)[0] is not None:
+        return target
+    return os.path.abspath(os.path.expanduser(target))
 
 
 def log_artifact(path, artifact_path=None):

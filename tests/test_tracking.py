@@ -1,6 +1,8 @@
 """seqkit.tracking against a real MLflow SQLite store in tmp_path."""
 
+import json
 import socket
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -187,3 +189,24 @@ def test_a_run_of_another_store_is_linked_to(store):
     with tracking.tracked_run("exp", tracking_uri=store, resumes="0" * 32) as run:
         pass
     assert _client(store).get_run(run.run_id).data.tags[tracking.RESUMES_TAG] == "0" * 32
+
+
+
+def test_a_dataset_input_records_where_its_bytes_are(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cases = {
+        "panel.csv": tmp_path / "panel.csv",
+        "data/../panel.csv": tmp_path / "panel.csv",
+        "~/panel.csv": tmp_path / "home" / "panel.csv",
+        "https://example.org/panel.csv": "https://example.org/panel.csv",
+        "simplecache::https://example.org/panel.csv": "https://example.org/panel.csv",
+        "simplecache::panel.csv": tmp_path / "panel.csv",
+    }
+    with tracking.tracked_run("exp", "lineage", tracking_uri=store) as run:
+        for i, given in enumerate(cases):
+            tracking.log_input(pd.DataFrame({"y": [1.0, 2.0]}), source=given,
+                               name=f"panel-{i}", context="training")
+    inputs = _client(store).get_run(run.run_id).inputs.dataset_inputs
+    recorded = {item.dataset.name: json.loads(item.dataset.source) for item in inputs}
+    assert recorded == {f"panel-{i}": {"uri" if isinstance(where, Path) else "url": str(where)}
+                        for i, where in enumerate(cases.values())}

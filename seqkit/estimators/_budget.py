@@ -19,10 +19,10 @@ AUTO = "auto"
 UPDATES = 2000
 """Optimizer updates an ``"auto"`` fit aims at (before early stopping ends it)."""
 EPOCH_RANGE = (5, 1000)
-"""The fewest and most epochs ``epochs="auto"`` gives, whatever the data size. From 1,000
-epochs down to 500, the suite's sets of 16 to 24 training series had 1,000 to 1,500 updates
-rather than 2,000: DiatomSizeReduction 0.962 and BeetleFly 0.733 with, 0.949 and 0.717
-without (seeds 0-2); FaceFour and Chinatown the same either way."""
+"""The fewest and most epochs ``epochs="auto"`` gives, whatever the data size. With at most
+500 epochs the suite's sets of 16 to 24 training series had only 1,000 to 1,500 updates:
+DiatomSizeReduction 0.949 and BeetleFly 0.717 then, 0.962 and 0.733 with 1,000 (seeds 0-2);
+FaceFour and Chinatown the same on the mean."""
 BATCH_RANGE = (8, 32)
 """The smallest and largest batch ``batch_size="auto"`` gives."""
 BATCHES_PER_EPOCH = 16

@@ -106,8 +106,12 @@ def test_forecasting_takes_a_parquet_test_file_and_registers_the_model(workdir, 
     assert run.data.params["split"] == "--test-data airline_future.parquet"
     evaluation, tags = _inputs(run)["evaluation"]
     assert tags["sha256"] == _sha256(workdir / "airline_future.parquet")
-    assert evaluation.source_type == "local"  # the relative path given, recorded absolute
+    # The relative paths typed are recorded absolute; the parameters keep them as typed.
+    assert run.data.params["data"] == "airline.parquet"
+    assert evaluation.source_type == "local"
     assert json.loads(evaluation.source)["uri"] == str(workdir / "airline_future.parquet")
+    assert json.loads(_inputs(run)["training"][0].source)["uri"] == str(workdir /
+                                                                      "airline.parquet")
     client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
     (version,) = client.search_model_versions("name='airline'")
     assert version.run_id == run.info.run_id and str(version.version) == "1"
