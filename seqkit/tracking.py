@@ -28,8 +28,6 @@ import traceback
 import typing
 from pathlib import Path
 
-from fsspec.core import split_protocol
-
 from seqkit.exceptions import TrackingError
 
 __all__ = [
@@ -552,6 +550,8 @@ def _located(source):
     absolute, with ``~`` expanded as the readers expand it; a URI (``https://...``) as
     given. Of an fsspec chain (``simplecache::https://...``), which MLflow cannot resolve,
     its last link."""
+    from fsspec.core import split_protocol  # here, as mlflow: 0.1 s of import otherwise
+
     target = source.rsplit("::", 1)[-1]
     if split_protocol(target)[0] is not None:
         return target
