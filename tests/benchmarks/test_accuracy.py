@@ -43,17 +43,30 @@ def test_a_margin_is_paired_and_holds_zero_only_for_noise(ner_guesses):
 
 
 @pytest.mark.slow
-def test_one_set_end_to_end_prints_seqkit_beside_its_baselines(tmp_path, capsys):
-    """Chinatown: 20 raw-valued training series of 24 points, 343 to test."""
+def test_one_set_end_to_end_prints_seqkit_beside_its_baselines(tmp_path, capfd):
+    """Chinatown: 20 raw-valued training series of 24 points, 343 to test; two seeds and two
+    baselines shared by two worker processes."""
     output = tmp_path / "accuracy.md"
-    assert main(["--tasks", "classification", "--sets", "Chinatown", "--seeds", "0",
-                 "--output", str(output)]) == 0
+    assert main(["--tasks", "classification", "--sets", "Chinatown", "--seeds", "0", "1",
+                 "--jobs", "2", "--output", str(output)]) == 0
+    printed = capfd.readouterr()
     text = output.read_text()
-    assert text in capsys.readouterr().out
+    assert text in printed.out
+    assert text.startswith("Seeds 0, 1; 2 fit(s) at a time;")
+    for fit in ("seqkit seed 0", "seqkit seed 1", "1-NN Euclidean", "1-NN DTW"):
+        assert f"[classification] Chinatown {fit}: " in printed.err  # from the workers
     (row,) = [line for line in text.splitlines() if line.startswith("| Chinatown")]
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[1:4] == ["20", "343", "24"]
-    seqkit = float(cells[4].split(" ± ")[0])
+    mean, spread = map(float, cells[4].split(" ± "))
     euclidean = float(cells[5].split(" (")[0])
     assert euclidean == pytest.approx(0.945, abs=0.001)  # the archive's 1-NN figure
-    assert seqkit > 0.9  # the default classifier learns raw counts (chance is about 0.5)
+    assert mean > 0.9  # the default classifier learns raw counts (chance is about 0.5)
+    assert spread < 0.05
+
+
+def test_jobs_must_be_at_least_one(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--jobs", "0"])
+    assert stopped.value.code == 2
+    assert "argument --jobs: must be at least 1; got 0" in capsys.readouterr().err
