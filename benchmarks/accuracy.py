@@ -31,21 +31,16 @@ downloaded at run time. ``--output FILE`` also writes the tables as Markdown.
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from accuracy_baselines import panel_scores  # noqa: E402
-from accuracy_data import PANELS, UCR_SETS  # noqa: E402
-from accuracy_fits import SEQKIT, baseline_names, load, run, say  # noqa: E402
-from joblib import Parallel, cpu_count, delayed  # noqa: E402
-
-from seqkit._quiet import quiet_tensorflow  # noqa: E402
+import numpy as np
+import pandas as pd
+from accuracy_baselines import panel_scores
+from accuracy_data import PANELS, UCR_SETS
+from accuracy_fits import SEQKIT, baseline_names, load, run, say
+from joblib import Parallel, cpu_count, delayed
 
 BOOTSTRAP = 1000
 QUICK = {
@@ -236,7 +231,7 @@ def run_suite(tasks, seeds, quick, only=(), n_jobs=1):
         pending[task, name] = {**(pending[task, name] or {}), (what, seed): predictions}
         if len(pending[task, name]) == len(seeds) + len(baseline_names(task, name)):
             rows[task].append(ROWS[task](name, seeds, pending.pop((task, name)), quick))
-    return {task: pd.DataFrame(found) for task, found in rows.items() if found}
+    return {task: pd.DataFrame(found).fillna("-") for task, found in rows.items() if found}
 
 
 def main(argv=None):
@@ -258,7 +253,6 @@ def main(argv=None):
     if args.jobs < 1:
         parser.error(f"argument --jobs: must be at least 1; got {args.jobs}")
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
-    quiet_tensorflow()
     start = time.perf_counter()
     tables = run_suite(args.tasks, seeds, args.quick, args.sets or (), n_jobs=args.jobs)
     minutes = (time.perf_counter() - start) / 60

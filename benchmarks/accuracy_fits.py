@@ -31,6 +31,8 @@ from accuracy_data import (
 )
 from sklearn.base import clone
 
+from seqkit._quiet import quiet_tensorflow
+
 SEQKIT = "seqkit"
 """The name of seqkit's default estimator among the estimators of a data set."""
 POS_QUICK_SENTENCES = 2000
@@ -151,6 +153,7 @@ def run(task, name, what, seed, quick, one_thread):
         The test predictions: a label per sequence, tags per sequence, or a forecast
         frame with columns ``unique_id, ds, y_pred``.
     """
+    quiet_tensorflow()
     if one_thread:
         _one_thread()
     load(task, name, quick)
