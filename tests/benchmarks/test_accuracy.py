@@ -1,6 +1,7 @@
 """The accuracy suite's runner: its metrics as sums over test items (so that the bootstrap
 recomputes the real metric), its margins, and one small run end to end on real data."""
 
+import accuracy
 import numpy as np
 import pytest
 from accuracy import _items, _ratio, bootstrap_margin, main
@@ -42,6 +43,36 @@ def test_a_margin_is_paired_and_holds_zero_only_for_noise(ner_guesses):
     assert low <= 0 <= high  # one item of 100: inside the noise
 
 
+def test_each_fit_reaches_the_row_of_its_set_in_table_order(monkeypatch):
+    """The runner's bookkeeping, with every fit replaced by a marker of what it was asked."""
+    handed_out = []
+
+    def fit(task, name, what, seed, quick, one_thread):
+        handed_out.append(task)
+        return task, name, what, seed, one_thread
+
+    def row_of(task):
+        def row(name, seeds, predictions, quick):
+            assert seeds == [1, 0]
+            assert all(marker == (task, name, what, seed, False)
+                       for (what, seed), marker in predictions.items())
+            return {"data": name, "fits": sorted(predictions, key=str)}
+        return row
+
+    monkeypatch.setattr(accuracy, "run", fit)
+    monkeypatch.setattr(accuracy, "ROWS", {task: row_of(task) for task in accuracy.ROWS})
+    tables = accuracy.run_suite(["forecasting", "classification"], [1, 0], quick=False,
+                                only=("us_employment_short", "visnights", "CBF", "Coffee"))
+    assert list(tables) == ["forecasting", "classification"]
+    assert list(tables["forecasting"]["data"]) == ["visnights", "us_employment_short"]
+    assert list(tables["classification"]["data"]) == ["Coffee", "CBF"]
+    assert tables["classification"]["fits"][0] == [
+        ("1-NN DTW", None), ("1-NN Euclidean", None), ("seqkit", 0), ("seqkit", 1)]
+    assert tables["forecasting"]["fits"][1] == [
+        ("ETS", None), ("Theta", None), ("seasonal naive", None), ("seqkit", 0), ("seqkit", 1)]
+    assert handed_out == ["classification"] * 8 + ["forecasting"] * 10  # the longer task first
+
+
 @pytest.mark.slow
 def test_one_set_end_to_end_prints_seqkit_beside_its_baselines(tmp_path, capfd):
     """Chinatown: 20 raw-valued training series of 24 points, 343 to test; two seeds and two
@@ -54,13 +85,14 @@ def test_one_set_end_to_end_prints_seqkit_beside_its_baselines(tmp_path, capfd):
     assert text in printed.out
     assert text.startswith("Seeds 0, 1; 2 fit(s) at a time;")
     for fit in ("seqkit seed 0", "seqkit seed 1", "1-NN Euclidean", "1-NN DTW"):
-        assert f"[classification] Chinatown {fit}: " in printed.err  # from the workers
+        assert f"[classification] Chinatown {fit}: " in printed.err
     (row,) = [line for line in text.splitlines() if line.startswith("| Chinatown")]
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[1:4] == ["20", "343", "24"]
     mean, spread = map(float, cells[4].split(" ± "))
-    euclidean = float(cells[5].split(" (")[0])
-    assert euclidean == pytest.approx(0.945, abs=0.001)  # the archive's 1-NN figure
+    euclidean, dtw = (float(cell.split(" (")[0]) for cell in cells[5:7])
+    assert euclidean == pytest.approx(0.945, abs=0.001)  # the archive's 1-NN figures
+    assert dtw == pytest.approx(0.974, abs=0.001)
     assert mean > 0.9  # the default classifier learns raw counts (chance is about 0.5)
     assert spread < 0.05
 
