@@ -115,14 +115,22 @@ def _chosen(task, quick, only):
     return list(QUICK[task] if quick else SETS[task])
 
 
+def _by_estimator(predictions, seeds):
+    """seqkit's predictions in the order of ``seeds``, and each baseline's by name in the
+    order the fits were listed (the table's)."""
+    return ([predictions[SEQKIT, seed] for seed in seeds],
+            {what: found for (what, _), found in predictions.items() if what != SEQKIT})
+
+
 def classification_row(name, seeds, predictions, quick):
     """The table row of a classification set: accuracy of ``SequenceClassifier()`` and the
     1-NN baselines, from ``predictions`` (``{estimator: test labels}``, seqkit's by seed)."""
     X_train, y_train, _, y_test = load("classification", name, quick)
-    runs = [_hits(y_test, predictions[SEQKIT, seed]) for seed in seeds]
+    ours, theirs = _by_estimator(predictions, seeds)
+    runs = [_hits(y_test, found) for found in ours]
     baselines = {}
-    for base in baseline_names("classification", name):
-        hits = _hits(y_test, predictions[base, None])
+    for base, found in theirs.items():
+        hits = _hits(y_test, found)
         baselines[base] = (_ratio(hits), hits)
     lengths = [len(x) for x in X_train]
     facts = {"train": len(y_train), "test": len(y_test),
@@ -146,12 +154,12 @@ def forecasting_row(name, seeds, predictions, quick):
     """The table row of a panel: mean MASE and sMAPE of ``SequenceForecaster()`` and the
     per-series baselines, from ``predictions`` (``{estimator: forecast frame}``)."""
     panel, train, test = load("forecasting", name, quick)
-    runs = [panel_scores(train, test, predictions[SEQKIT, seed], panel.season_length)
-            for seed in seeds]
+    ours, theirs = _by_estimator(predictions, seeds)
+    runs = [panel_scores(train, test, found, panel.season_length) for found in ours]
     mase = np.mean([_per_series(run) for run in runs], axis=0)
     baselines, smape = {}, {}
-    for base in baseline_names("forecasting", name):
-        scores = panel_scores(train, test, predictions[base, None], panel.season_length)
+    for base, found in theirs.items():
+        scores = panel_scores(train, test, found, panel.season_length)
         baselines[base] = (scores["MASE"].mean(), _per_series(scores))
         smape[base] = scores["sMAPE"].mean()
     facts = {"series": train["unique_id"].nunique(),
@@ -189,11 +197,12 @@ def tagging_row(name, seeds, predictions, quick):
     """The table row of a tagging set: token accuracy (entity F1 for NER) of
     ``SequenceTagger()`` and the baselines, from ``predictions`` (``{estimator: tags}``)."""
     X_train, _, X_test, y_test = load("tagging", name, quick)
-    items = [_items(name, y_test, predictions[SEQKIT, seed]) for seed in seeds]
+    ours, theirs = _by_estimator(predictions, seeds)
+    items = [_items(name, y_test, found) for found in ours]
     scores = [_ratio(found) for found in items]
     baselines = {}
-    for base in baseline_names("tagging", name):
-        found = _items(name, y_test, predictions[base, None])
+    for base, tags in theirs.items():
+        found = _items(name, y_test, tags)
         baselines[base] = (_ratio(found), found)
     facts = {"metric": "entity F1" if name == "japanese_ner" else "token accuracy",
              "train": len(X_train), "test": len(X_test)}
