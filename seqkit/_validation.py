@@ -168,13 +168,31 @@ _SEQUENCE_FORMS = (
 )
 
 
-def _as_float(value, name, dtype):
+def check_float32_range(values, name, sequences=True):
+    """Refuse a finite value of ``values`` beyond float32's range (it would become inf).
+
+    ``values`` holds one sequence per row (``sequences``) or the steps of one sequence.
+    """
+    big = np.argwhere(np.isfinite(values) & (np.abs(values) > np.finfo(np.float32).max))
+    if len(big):
+        where = (f"in sequence {big[0][0]} at step {big[0][1]}" if sequences
+                 else f"at step {big[0][0]}")
+        raise InvalidInputError(
+            f"{name} must hold values within float32's range (magnitude up to 3.4e38), "
+            f"the precision in which the networks and the exports take them. Got "
+            f"{values[tuple(big[0])]:.3g} {where}."
+        )
+
+
+def _as_float(value, name, dtype, sequences):
     try:
         array = np.asarray(value)
         if np.iscomplexobj(array):
             raise InvalidInputError(
                 f"{name} must be real-valued. Complex data not supported; got dtype {array.dtype}."
             )
+        if np.dtype(dtype) == np.float32 and array.dtype.kind == "f":
+            check_float32_range(array, name, sequences)
         return np.asarray(array, dtype=dtype)
     except (TypeError, ValueError) as err:
         if isinstance(err, InvalidInputError):
@@ -314,7 +332,8 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
     ragged = isinstance(X, (list, tuple))
     names = sequence_names(X, name, owner, feature_names)
     if ragged:
-        items = [_as_float(item, f"{name}[{i}]", dtype) for i, item in enumerate(X)]
+        items = [_as_float(item, f"{name}[{i}]", dtype, sequences=False)
+                 for i, item in enumerate(X)]
         ndims = {item.ndim for item in items}
         if not items or ndims - {1, 2} or len(ndims) > 1:
             shapes = sorted({item.shape for item in items})[:3]
@@ -334,7 +353,7 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
         for row, item in zip(values, items):
             row[: len(item)] = item
     else:
-        values = _as_float(X, name, dtype)
+        values = _as_float(X, name, dtype, sequences=True)
         univariate = values.ndim == 2
         if values.ndim not in (2, 3):
             raise InvalidInputError(
@@ -361,14 +380,8 @@ def check_sequences(X, name="X", owner="seqkit", *, n_features=None, dtype=np.fl
         raise InvalidInputError(
             f"{name} contains NaN or inf in sequence {bad[0]} at step {bad[1]}."
         )
-    if values.dtype == np.float64:  # float32 values are in range; NaN padding compares False
-        big = np.argwhere(np.abs(values) > np.finfo(np.float32).max)
-        if len(big):
-            raise InvalidInputError(
-                f"{name} must hold values within float32's range (magnitude up to 3.4e38), "
-                f"the precision in which the networks and the exports take them. Got "
-                f"{values[tuple(big[0])]:.3g} in sequence {big[0][0]} at step {big[0][1]}."
-            )
+    if values.dtype == np.float64:  # float32 values were checked as they were cast
+        check_float32_range(values, name)
     return Sequences(values, lengths, ragged, univariate, names)
 
 
@@ -395,7 +408,13 @@ def check_token_sequences(X, name="X", owner="seqkit"):
         )
     sequences = []
     for i, tokens in enumerate(X):
-        if isinstance(tokens, str) or not isinstance(tokens, (list, tuple, np.ndarray)):
+        if isinstance(tokens, str):
+            shown = tokens if len(tokens) <= 40 else tokens[:40] + "..."
+            raise InputTypeError(
+                f"{name}[{i}] must be a sequence of str tokens, such as {tokens.split()[:3]!r}. "
+                f"Got one str, {shown!r}: split each sentence into its tokens."
+            )
+        if not isinstance(tokens, (list, tuple, np.ndarray)):
             raise InputTypeError(
                 f"{name}[{i}] must be a sequence of str tokens. Got {type(tokens).__name__}."
             )

@@ -143,6 +143,12 @@ FIT_CASES = [
      InvalidInputError, r"X contains NaN or inf in sequence 3 at step 2\."),
     ("inf in X", lambda: fast_classifier().fit(_with(X, 0, 1, np.inf), Y),
      InvalidInputError, r"X contains NaN or inf in sequence 0 at step 1\."),
+    ("classifier X beyond float32", lambda: fast_classifier().fit(_with(X, 2, 1, -1e39), Y),
+     InvalidInputError, r"X\[2\] must hold values within float32's range \(magnitude up to "
+     r"3\.4e38\).* Got -1e\+39 at step 1\."),
+    ("classifier 3-D X beyond float32",
+     lambda: fast_classifier().fit(np.full((2, 3, 2), 1e39), ["a", "b"]),
+     InvalidInputError, r"X must hold .* Got 1e\+39 in sequence 0 at step 0\."),
     ("nan in classifier y", lambda: fast_classifier().fit(X, np.r_[np.nan, np.ones(23)]),
      ValueError, r"Input y contains NaN"),
     ("inf in forecaster y", lambda: fast_forecaster().fit(np.r_[np.ones(20), np.inf]),
@@ -224,6 +230,14 @@ FIT_CASES = [
         np.array([["John", "left"]])),
      InputTypeError, r"SequenceTagger was fit on token sequences, so X must hold them too\. Got "
      r"an array of dtype <U4; token sequences are a list of lists of str"),
+    ("unsplit sentences to fit", lambda: fast_tagger().fit(["John left", "Ada came"],
+                                                            [["B-PER", "O"]] * 2),
+     InputTypeError, r"X\[0\] must be a sequence of str tokens, such as \['John', 'left'\]\. Got "
+     r"one str, 'John left': split each sentence into its tokens\."),
+    ("an unsplit sentence to predict", lambda: fast_tagger().fit(TOKENS, TAGS).predict(
+        [["John", "left"], "Ada came back"]),
+     InputTypeError, r"X\[1\] must be a sequence of str tokens, such as \['Ada', 'came', "
+     r"'back'\]\. Got one str"),
     ("a NUL character in a token", lambda: fast_tagger().fit([["John", "\x00"]],
                                                               [["B-PER", "O"]]),
      InvalidInputError, r"X\[0\] must hold tokens without the NUL character '\\x00'.* "
@@ -636,6 +650,11 @@ SIGNATURE_CASES = [
      r"padding only when a step's features are all NaN\."),
     ("inf", {"sequences": [[[0.1, np.inf], [0.3, 0.4]]]},
      InvalidInputError, r"The 'sequences' input must not contain inf\."),
+    # Finite, but inf in float32: refused as predict refuses it, not as inf.
+    ("beyond float32", {"sequences": [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6], [-1e39, 0.8]]]},
+     InvalidInputError, r"The 'sequences' input of the 'serving_default' signature must hold "
+     r"values within float32's range \(magnitude up to 3\.4e38\).* Got -1e\+39 in sequence 1 "
+     r"at step 1\."),
     ("a sequence of padding only", {"sequences": [[[0.1, 0.2]], [[np.nan, np.nan]]]},
      InvalidInputError, r"The 'sequences' input holds a sequence with no real step\."),
     # A cast dropped the imaginary part, and NumPy's own error named no input.

@@ -32,11 +32,14 @@ from seqkit.preprocessing import PAD_TOKEN, Vocabulary, lookup_ids, pad_tokens, 
 
 
 def _holds_tokens(X):
-    """Whether ``X`` is token sequences: a list whose first non-empty sequence starts with a str."""
+    """Whether ``X`` is meant as token sequences: a list whose first non-empty sequence starts
+    with a str, or that holds a str where a sequence belongs (an unsplit sentence, refused
+    by :func:`check_token_sequences` as such)."""
     if not isinstance(X, (list, tuple)):
         return False
-    first = next((s for s in X if isinstance(s, (list, tuple, np.ndarray)) and len(s)), None)
-    return first is not None and isinstance(first[0], str)
+    first = next((s for s in X if isinstance(s, str)
+                  or (isinstance(s, (list, tuple, np.ndarray)) and len(s))), None)
+    return isinstance(first, str) or (first is not None and isinstance(first[0], str))
 
 
 def _step_mask(lengths):

@@ -82,6 +82,10 @@ def test_pyfunc_rejects_bad_requests_with_invalid_parameter_value(tmp_path):
     infinite = x.copy()
     infinite[0, 0, 0] = np.inf
     _invalid(classifier, infinite, r"must not contain inf")
+    huge = x.astype(np.float64)
+    huge[1, 2, 1] = -1e39  # finite, but inf in float32: refused as predict refuses it
+    _invalid(classifier, huge, r"within float32's range \(magnitude up to 3\.4e38\).* Got "
+                               r"-1e\+39 in sequence 1 at step 2\.")
     empty = np.full((1, 3, 2), np.nan, np.float32)
     _invalid(classifier, empty, r"no real step: sequence 0")
     _invalid(classifier, x, r"Unknown signature 'step'.*serves: predict_proba, serving_default"
