@@ -181,7 +181,10 @@ def _table_parts(opened, options, chunk_rows):
         if columns is None:
             columns = _columns(opened, chunk, options)
         has_time, has_label, channels = columns
-        values = np.column_stack([numbers(opened, chunk, name) for name in channels])
+        hint = (f". Every column other than the id, time and label is a channel; if it holds "
+                f"the labels, name it as the label column (now {label_column!r}: label_column= "
+                "in Python, --label-column on the command line)")
+        values = np.column_stack([numbers(opened, chunk, name, hint) for name in channels])
         missing = np.isnan(values)
         if missing.any():
             row, col = (int(v[0]) for v in np.nonzero(missing))

@@ -162,11 +162,12 @@ def texts(values):
     return series.where(series.notna(), "").astype(str).str.strip()
 
 
-def numbers(opened, chunk, column):
+def numbers(opened, chunk, column, hint=""):
     """The values of ``column`` as float64, missing ones as NaN.
 
     Missing: an empty cell, ``NaN``, ``NA``, ``null``, ``None`` (any case) or a
-    Parquet null. Raises naming the first cell that is not a finite number.
+    Parquet null. Raises naming the first cell that is not a finite number, and
+    ``hint`` (what to do) after it if that cell is not a number.
     """
     values = chunk.frame[column]
     if values.dtype.kind in "iuf":
@@ -178,7 +179,8 @@ def numbers(opened, chunk, column):
         bad = np.isnan(result) & ~text.str.lower().isin(MISSING_TEXT).to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise opened.error(chunk.where(i, column), f"values must be numbers; got {text[i]!r}")
+            raise opened.error(chunk.where(i, column),
+                               f"values must be numbers; got {text[i]!r}{hint}")
     infinite = np.isinf(result)
     if infinite.any():
         i = int(np.flatnonzero(infinite)[0])

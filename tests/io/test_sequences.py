@@ -53,7 +53,15 @@ def test_parquet(write, tmp_path):
          "t.csv, line 1 (the header): missing column 'label'; the columns are 'unique_id', 'ds', "
          "'acc', 'gyro', 'class'."),
         (TABLE.replace("s2,1,7,8", "s2,1,7,eight"), {},
-         "t.csv, line 5, column 'gyro': values must be numbers; got 'eight'."),
+         "t.csv, line 5, column 'gyro': values must be numbers; got 'eight'. Every column other "
+         "than the id, time and label is a channel; if it holds the labels, name it as the "
+         "label column (now 'label': label_column= in Python, --label-column on the command "
+         "line)."),
+        (TABLE.replace(",label", ",activity"), {"labels": "ignore"},
+         "t.csv, line 2, column 'activity': values must be numbers; got 'walk'. Every column "
+         "other than the id, time and label is a channel; if it holds the labels, name it as "
+         "the label column (now 'label': label_column= in Python, --label-column on the "
+         "command line)."),
         (TABLE.replace("s2,1,7,8", "s2,1,,8"), {},
          "t.csv, line 5, column 'acc': missing value (empty or NaN); channels must be complete."),
         (TABLE.replace("s2,1,7,8,run", "s2,1,7,8,walk"), {},
