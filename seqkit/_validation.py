@@ -20,8 +20,10 @@ def _describe(value):
     return f"{value!r}" if not isinstance(value, np.ndarray) else f"an array of shape {value.shape}"
 
 
-def check_int(value, name, owner, *, minimum=None, maximum=None, allow_none=False):
-    """Return ``value`` as an ``int`` after checking its type and range."""
+def check_int(value, name, owner, *, minimum=None, maximum=None, allow_none=False,
+              or_auto=False):
+    """Return ``value`` as an ``int`` after checking its type and range; ``or_auto``: the
+    parameter also takes ``"auto"`` (checked by the caller), which the message names."""
     if value is None and allow_none:
         return None
     rule = "an int"
@@ -33,6 +35,8 @@ def check_int(value, name, owner, *, minimum=None, maximum=None, allow_none=Fals
         rule = f"an int <= {maximum}"
     if allow_none:
         rule += " or None"
+    if or_auto:
+        rule += ' or "auto"'
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InputTypeError(
             f"The {name!r} parameter of {owner} must be {rule}. Got {_describe(value)} instead."
@@ -46,9 +50,10 @@ def check_int(value, name, owner, *, minimum=None, maximum=None, allow_none=Fals
 
 def check_float(
     value, name, owner, *, low=None, high=None, low_inclusive=True, high_inclusive=True,
-    allow_none=False,
+    allow_none=False, or_auto=False,
 ):
-    """Return ``value`` as a ``float`` after checking its type, finiteness and range."""
+    """Return ``value`` as a ``float`` after checking its type, finiteness and range;
+    ``or_auto`` as in :func:`check_int`."""
     if value is None and allow_none:
         return None
     lo = "" if low is None else ("[" if low_inclusive else "(") + f"{low}"
@@ -63,6 +68,8 @@ def check_float(
         rule = "a finite float"
     if allow_none:
         rule += " or None"
+    if or_auto:
+        rule += ' or "auto"'
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InputTypeError(
             f"The {name!r} parameter of {owner} must be {rule}. Got {_describe(value)} instead."
@@ -90,11 +97,12 @@ def check_choice(value, name, owner, choices):
     return value
 
 
-def check_bool(value, name, owner):
-    """Return ``value`` after checking it is a ``bool``."""
+def check_bool(value, name, owner, or_auto=False):
+    """Return ``value`` after checking it is a ``bool``; ``or_auto`` as in :func:`check_int`."""
     if not isinstance(value, (bool, np.bool_)):
+        rule = 'a bool or "auto"' if or_auto else "a bool"
         raise InputTypeError(
-            f"The {name!r} parameter of {owner} must be a bool. Got {_describe(value)} instead."
+            f"The {name!r} parameter of {owner} must be {rule}. Got {_describe(value)} instead."
         )
     return bool(value)
 

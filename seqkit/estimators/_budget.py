@@ -110,14 +110,15 @@ def check_auto_int(value, name, owner):
     """``value`` unless it is ``"auto"``: an int >= 1."""
     if value == AUTO:
         return value
-    return check_int(value, name, owner, minimum=1)
+    return check_int(value, name, owner, minimum=1, or_auto=True)
 
 
 def check_auto_fraction(value, name, owner):
     """``value`` unless it is ``"auto"``: a float in [0, 1)."""
     if value == AUTO:
         return value
-    return check_float(value, name, owner, low=0.0, high=1.0, high_inclusive=False)
+    return check_float(value, name, owner, low=0.0, high=1.0, high_inclusive=False,
+                       or_auto=True)
 
 
 def resolve(n_samples, *, batch_size, epochs, validation_fraction, n_validation=0):

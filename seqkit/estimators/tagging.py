@@ -238,7 +238,7 @@ random_state, verbose
         check_int(self.min_frequency, "min_frequency", type(self).__name__, minimum=1)
         check_bool(self.subword_features, "subword_features", type(self).__name__)
         if self.crf != "auto":
-            check_bool(self.crf, "crf", type(self).__name__)
+            check_bool(self.crf, "crf", type(self).__name__, or_auto=True)
         check_choice(self.scheme, "scheme", type(self).__name__, ("auto", "iob2", None))
         check_choice(self.scaling, "scaling", type(self).__name__, ("standard", None))
         check_bool(self.conv_branch, "conv_branch", type(self).__name__)
