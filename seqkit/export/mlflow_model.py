@@ -10,7 +10,7 @@ import numpy as np
 
 from seqkit._validation import check_int
 from seqkit.export.manifest import read_manifest
-from seqkit.export.writer import export_saved_model
+from seqkit.export.writer import check_path, export_saved_model
 
 ARTIFACT = "saved_model"
 """Name of the SavedModel artifact inside the MLflow model."""
@@ -205,6 +205,7 @@ def save_mlflow_model(model, path, *, table=False, max_request_values=MAX_REQUES
     """
     import mlflow
 
+    check_path(path, "save_mlflow_model")
     with _exported(model) as saved_model, _quiet_type_hint_advice():
         arguments = _pyfunc_arguments(saved_model, max_request_values, "save_mlflow_model",
                                       table=table)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from seqkit import _files
 from seqkit.exceptions import ExportError, InvalidParameterError
-from seqkit.export.writer import build_graph, serving_spec, write
+from seqkit.export.writer import build_graph, check_path, serving_spec, write
 
 
 def _portable(network):
@@ -70,7 +70,8 @@ def export_onnx(model, path, *, signature="serving_default", opset=17):
             "ONNX export needs tf2onnx (and onnxruntime to run the result): "
             "pip install tf2onnx onnxruntime"
         )
-    spec = serving_spec(model)
+    check_path(path, "export_onnx")
+    spec = serving_spec(model, "export_onnx")
     graph = build_graph(dataclasses.replace(spec, network=_portable(spec.network)))
     names = sorted(set(graph.endpoints()) - {"step"})
     if signature not in names:

@@ -3,6 +3,7 @@
 import contextlib
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 from seqkit import _files
@@ -10,10 +11,17 @@ from seqkit.exceptions import ExportError, InputTypeError
 from seqkit.export.manifest import MANIFEST, make_manifest, spec_dict
 
 
-def serving_spec(model):
+def check_path(path, owner):
+    """Refuse a ``path`` argument of ``owner`` that is not a path, before any work is done."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise InputTypeError(f"The 'path' argument of {owner} must be a path (a non-empty str "
+                             f"or os.PathLike). Got {path!r} instead.")
+
+
+def serving_spec(model, owner="export_saved_model"):
     """The :class:`~seqkit.export.spec.ServingSpec` of an estimator, or of a Pipeline of a
     :class:`~seqkit.preprocessing.SequenceScaler` then a classifier or numeric tagger (the
-    scaling joins the description).
+    scaling joins the description). ``owner`` names the function in messages.
 
     Raises
     ------
@@ -33,9 +41,11 @@ def serving_spec(model):
     estimator = steps[-1]
     if (len(steps) > 2 or not callable(getattr(estimator, "serving_spec", None))
             or (len(steps) == 2 and not isinstance(scaler, SequenceScaler))):
-        got = [type(step).__name__ for step in steps]
+        got = ([type(step).__name__ for step in steps] if isinstance(model, Pipeline)
+               else f"{type(model).__name__} {model!r}" if isinstance(model, (str, os.PathLike))
+               else type(model).__name__)
         raise InputTypeError(
-            "The 'model' argument of export_saved_model must be a seqkit estimator, or a "
+            f"The 'model' argument of {owner} must be a fitted seqkit estimator, or a "
             f"Pipeline of a SequenceScaler then a SequenceClassifier or SequenceTagger. Got {got}."
         )
     spec = estimator.serving_spec()
@@ -123,6 +133,7 @@ def export_saved_model(model, path):
     The signatures and the padding conventions are described in
     :mod:`seqkit.export`.
     """
+    check_path(path, "export_saved_model")
     write(build_graph(serving_spec(model)), path)
     return Path(path)
 
