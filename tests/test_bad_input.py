@@ -452,6 +452,10 @@ FORECAST_EVALUATION_CASES = [
      r"repeated\."),
     ("quantiles without the median", lambda e: _quantile_forecaster((0.1, 0.9)).fit(SERIES),
      InvalidParameterError, _QUANTILE_RULE + r"Got \(0\.1, 0\.9\) instead: 0\.5 is missing"),
+    ("a season longer than the series in score",
+     lambda e: fast_forecaster(season_length=100).fit(SERIES[:40]).score(SERIES[40:43]),
+     InvalidInputError, r"score is -MASE, which scales .* season_length=100: that needs "
+     r"training series of more than 100 steps, and series 0 was fit on 40\."),
     ("unknown loss", lambda e: fast_forecaster(loss="pinball").fit(SERIES),
      InvalidParameterError, r"The 'loss' parameter of SequenceForecaster must be one of 'mae', "
      r"'mse', 'quantile'\. Got 'pinball' instead\."),

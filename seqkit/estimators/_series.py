@@ -526,6 +526,21 @@ def check_training_lengths(series, many):
             )
 
 
+def check_mase_scales(series, season_length):
+    """Refuse to score forecasts by -MASE when a training series is too short for its scale,
+    the in-sample error of the seasonal naive forecast, naming ``score`` (the metric itself
+    would name its ``y_train``, which the caller of ``score`` never gave)."""
+    short = next((i for i, train in enumerate(series) if len(train) <= season_length), None)
+    if short is not None:
+        raise InvalidInputError(
+            f"score is -MASE, which scales each series' error by the in-sample error of the "
+            f"seasonal naive forecast with season_length={season_length}: that needs training "
+            f"series of more than {season_length} steps, and series {short} was fit on "
+            f"{len(series[short])}. Score the forecasts with another metric, or fit with a "
+            "season_length shorter than the series."
+        )
+
+
 def check_continuations(y, n_series, many, horizon, owner):
     """The values of ``y``, the steps that followed each training series, for ``score``.
 

@@ -22,6 +22,7 @@ from seqkit.estimators._series import (
     as_given,
     check_continuations,
     check_histories,
+    check_mase_scales,
     check_training_data,
     forecast_covariates,
 )
@@ -560,6 +561,7 @@ tbptt_steps, random_state, verbose
         check_is_fitted(self)
         actual = check_continuations(y, len(self.series_), self.many_, self.horizon,
                                      type(self).__name__)
+        check_mase_scales(self.series_, self.season_length_)
         points = self._forecast(max(len(values) for values in actual), None, X)[0]
         return -float(np.mean([
             mean_absolute_scaled_error(
