@@ -13,7 +13,8 @@ Signatures (``saved_model_cli show --dir DIR --all`` lists them):
 
 ``serving_default``
     Classifier: ``sequences`` ``(batch, time, features)`` float32 ->
-    ``labels`` ``(batch,)`` string. Tagger: ``sequences``, or ``tokens``
+    ``labels`` ``(batch,)`` string, or int64 when the classes are integers
+    (as ``predict`` gives them). Tagger: ``sequences``, or ``tokens``
     ``(batch, time)`` string for a tagger fit on tokens -> ``labels``
     ``(batch, time)`` string (``""`` at padded steps) and ``lengths``
     ``(batch,)`` int32. Forecaster: ``history`` ``(batch, time, targets)``

@@ -1,5 +1,8 @@
 """The signatures of models that give labels: the classifier and the tagger."""
 
+import numbers
+
+import numpy as np
 import tensorflow as tf
 
 from seqkit.export.graph import Graph, lengths
@@ -11,10 +14,11 @@ class LabelGraph(Graph):
     def __init__(self, spec):
         super().__init__(spec)
         self.classes = [str(c) for c in spec.classes]
+        self.label_dtype = tf.string
 
     def labels(self, probabilities):
         # A constant made in the graph (not captured), so that ONNX converters keep it inside.
-        classes = tf.constant(self.classes)
+        classes = tf.constant(self.classes, dtype=self.label_dtype)
         return tf.gather(classes, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
 
     def step_endpoint(self, padding_label):
@@ -34,7 +38,18 @@ class LabelGraph(Graph):
 
 
 class ClassifierGraph(LabelGraph):
-    """``serving_default`` (labels), ``predict_proba`` and, read forward only, ``step``."""
+    """``serving_default`` (labels), ``predict_proba`` and, read forward only, ``step``.
+
+    Integer classes (``y`` of ints, not bools) stay integers: the labels are int64, as
+    ``predict`` gives them; any other classes are given as their strings.
+    """
+
+    def __init__(self, spec):
+        super().__init__(spec)
+        if all(isinstance(c, numbers.Integral) and not isinstance(c, (bool, np.bool_))
+               for c in spec.classes):
+            self.classes = [int(c) for c in spec.classes]
+            self.label_dtype = tf.int64
 
     def endpoints(self):
         def predict_proba(sequences):

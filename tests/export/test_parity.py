@@ -125,3 +125,36 @@ def test_export_answers_as_predict_on_values_far_from_zero(tmp_path):
     np.testing.assert_allclose(served["forecasts"].ravel(),
                                np.asarray(forecaster.predict(y=history, X=covariates)).ravel(),
                                rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_integer_classes_come_back_as_integers_from_every_door(tmp_path):
+    """y of ints: predict gives int64 labels, and so do the export, its ``step`` and the MLflow
+    model (they gave the labels' strings, '0' and '1'); the manifest keeps them as ints."""
+    import mlflow
+
+    from tests.estimators.data import fast_classifier
+
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(n, 2)) for n in rng.integers(3, 9, 30)]
+    y = np.array([int(x[:, 0].mean() > 0) for x in X]) * 7  # classes 0 and 7
+    model = fast_classifier(epochs=2, bidirectional=False, conv_branch=False,
+                            step_pooling=1).fit(X, y)
+    padded = np.full((len(X), 8, 2), np.nan)
+    for row, x in zip(padded, X):
+        row[: len(x)] = x
+    expected = model.predict(X)
+    assert expected.dtype == np.int64 and set(expected) <= {0, 7}
+    path = export.export_saved_model(model, tmp_path / "export")
+    served = export.load_saved_model(path)(sequences=padded)["labels"]
+    assert served.dtype == np.int64
+    np.testing.assert_array_equal(served, expected)
+    assert export.load_saved_model(path).manifest["classes"] == [0, 7]
+    step = export.load_saved_model(path, "step")
+    states = {name: np.zeros((1, *spec.shape[1:]), spec.dtype.as_numpy_dtype)
+              for name, spec in step.inputs.items() if name != "x"}
+    assert step(x=padded[:1, 0], **states)["labels"].dtype == np.int64
+    pyfunc = mlflow.pyfunc.load_model(str(export.save_mlflow_model(path, tmp_path / "mlflow")))
+    answered = pyfunc.predict(padded)
+    assert answered.dtype == np.int64
+    np.testing.assert_array_equal(answered, expected)
