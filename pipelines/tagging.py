@@ -34,6 +34,7 @@ from seqkit import datasets, io
 from seqkit.baselines import CRFTagger, MostFrequentTagTagger
 from seqkit.crf import is_iob2_tag
 from seqkit.estimators import SequenceTagger
+from seqkit.exceptions import InvalidParameterError
 from seqkit.metrics import entity_f1, token_accuracy
 from seqkit.preprocessing import SequenceScaler
 
@@ -64,8 +65,27 @@ def build_parser():
     return parser
 
 
+def _is_table(source):
+    return source.lower().split("?", 1)[0].endswith(_TABLES)
+
+
+def _check_scheme(args):
+    """``--scheme`` converts a CoNLL file's tags: refuse it where no CoNLL file is read."""
+    if args.scheme == "auto":
+        return
+    tables = [source for source in (args.data, args.test_data)
+              if source is not None and _is_table(source)]
+    if args.data is None or tables:
+        read = f"the table {tables[0]}" if tables else f"the bundled set {args.dataset}"
+        raise InvalidParameterError(
+            f"--scheme gives the tag scheme of a CoNLL file, whose tags are converted to IOB2; "
+            f"{read} is not one, and its labels are taken as they are. Got --scheme "
+            f"{args.scheme}: leave it out."
+        )
+
+
 def _read(args, source):
-    if source.lower().split("?", 1)[0].endswith(_TABLES):
+    if _is_table(source):
         return io.read_sequences(source, id_column=args.id_column, time_column=args.time_column,
                                  label_column=args.label_column, labels="step")
     return io.read_conll(source, scheme=args.scheme)
@@ -99,6 +119,7 @@ def _arrays(part):
 
 def load(args):
     """Read and check the sequences; split off the test sequences."""
+    _check_scheme(args)
     if args.data is None:
         train, test = _bundled(args.dataset)
         split = "the data set's fixed test split"

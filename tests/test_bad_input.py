@@ -820,6 +820,14 @@ _USER_FILE_CASES = [
     ("a tag that fits no scheme", tagging.main, ["--data", "t.conll"],
      _user_file("t.conll", ["EU B-ORG", "rejects O", "German X-MISC", ""]), 1,
      r"error: t\.conll, line 3, column 2: tag 'X-MISC' fits no tag scheme"),
+    ("a tag scheme for a table", tagging.main,
+     ["--data", "seg.csv", "--label-column", "activity", "--scheme", "iob2"],
+     _user_file("seg.csv", ["unique_id,ds,f0,activity", "a,0,1.0,rest", "a,1,2.0,move"]), 1,
+     r"error: --scheme gives the tag scheme of a CoNLL file, whose tags are converted to "
+     r"IOB2; the table seg\.csv is not one, and its labels are taken as they are\. Got "
+     r"--scheme iob2: leave it out\."),
+    ("a tag scheme for a bundled set", tagging.main, ["--scheme", "iobes"], None, 1,
+     r"error: --scheme .*; the bundled set japanese_ner is not one"),
     ("--data and --dataset together", forecasting.main, ["--data", "s.csv", "--dataset", "co2"],
      None, 2, r"give either --dataset \(a bundled set\) or --data \(your file\), not both"),
     ("an abbreviated --data", classification.main, ["--dat", "s.ts"], None, 2,
