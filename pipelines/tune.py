@@ -102,12 +102,16 @@ def _forecasting(args, data):
     # The MASE scales by the seasonal naive error before the window: season_length + 1 steps.
     needed = max(model.min_series_length(), facts["season_length"] + 1)
     if room < needed:
+        alone = shortest - facts["horizon"]  # the steps one window leaves
+        remedy = ("lower it" if alone >= needed else
+                  f"even --folds 1 leaves {max(alone, 0)}: give longer series, or a shorter "
+                  "--horizon or --lookback")
         raise InvalidParameterError(
             f"--folds {args.folds} backtest windows of {facts['horizon']} steps leave the "
             f"shortest training series ({shortest} steps) {max(room, 0)} steps before the "
             f"first window; the fit there needs {model.min_series_length()}, and the MASE, "
             f"with season length {facts['season_length']}, {facts['season_length'] + 1}. "
-            f"Got --folds {args.folds}: lower it."
+            f"Got --folds {args.folds}: {remedy}."
         )
 
     def score(candidate):

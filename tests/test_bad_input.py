@@ -431,6 +431,10 @@ FORECAST_EVALUATION_CASES = [
      r"The 'n_windows' parameter of backtest leaves y 0 steps before its first cut-off "
      r"\(n_windows=20, step_size=3, horizon=3\); the fit there needs at least \d+\. Got "
      r"n_windows=20; lower n_windows or step_size"),
+    ("backtest windows of a series too short for one",
+     lambda e: backtest(fast_forecaster(), SERIES[:4], n_windows=2), InvalidParameterError,
+     r"leaves y 0 steps before its first cut-off .* Got n_windows=2; even one window leaves 1: "
+     r"give longer series, or fit with a shorter horizon or lookback\."),
     ("backtest step_size below 1",
      lambda e: backtest(fast_forecaster(), SERIES, n_windows=2, step_size=0),
      InvalidParameterError, r"The 'step_size' parameter of backtest must be an int >= 1 or "
@@ -897,6 +901,12 @@ TUNE_CASES = [
      r"error: --folds 5 backtest windows of 2 steps leave the shortest training series "
      r"\(22 steps\) 12 steps before the first window; the fit there needs \d+, and the MASE, "
      r"with season length 12, 13\. Got --folds 5: lower it\."),
+    ("backtest folds where one fold leaves too little", tune.main,
+     ["forecasting", "--data", "s.csv", "--horizon", "6", "--trials", "2", "--folds", "2"],
+     _user_file("s.csv", _MONTHS), 1,
+     r"error: --folds 2 backtest windows of 6 steps leave the shortest training series "
+     r"\(18 steps\) 6 steps before the first window; .* Got --folds 2: even --folds 1 leaves "
+     r"12: give longer series, or a shorter --horizon or --lookback\."),
 ]
 
 

@@ -76,12 +76,14 @@ def conformal_half_width(residuals, coverage, owner, calibration_fraction):
     n = len(residuals)
     rank = math.ceil((n + 1) * coverage - _TOLERANCE)
     if rank > n:
+        remedy = ("Lower coverage, or fit on longer series or with a larger "
+                  "calibration_fraction." if n else
+                  "Fit with a calibration_fraction above 0, or on longer series.")
         raise InvalidInputError(
             f"coverage={coverage} needs at least "
             f"{math.ceil(coverage / (1 - coverage) - _TOLERANCE)} "
             f"calibration windows; {owner} kept {n} (calibration_fraction="
-            f"{calibration_fraction}). Lower coverage, or fit on longer series or with a "
-            "larger calibration_fraction."
+            f"{calibration_fraction}). {remedy}"
         )
     return np.sort(residuals, axis=0)[rank - 1]
 

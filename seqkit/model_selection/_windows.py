@@ -59,11 +59,15 @@ def cutoffs(length, horizon, n_windows, step_size):
 def check_training_room(first, need, n_windows, step_size, horizon, where, owner):
     """Refuse windows that leave fewer than ``need`` steps before the first cut-off."""
     if first < need:
+        alone = first + step_size * (n_windows - 1)  # the first cut-off of one window
+        remedy = ("lower n_windows or step_size, or give longer series" if alone >= need else
+                  f"even one window leaves {max(alone, 0)}: give longer series, or fit with a "
+                  "shorter horizon or lookback")
         raise InvalidParameterError(
             f"The 'n_windows' parameter of {owner} leaves {where} {max(first, 0)} steps before "
             f"its first cut-off (n_windows={n_windows}, step_size={step_size}, horizon="
             f"{horizon}); the fit there needs at least {need}. Got n_windows={n_windows}; "
-            "lower n_windows or step_size, or give longer series."
+            f"{remedy}."
         )
 
 

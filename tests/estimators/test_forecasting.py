@@ -114,7 +114,9 @@ def test_intervals_contain_the_forecast_and_widen_with_coverage():
 
 def test_intervals_need_calibration_windows():
     forecaster = fast_forecaster(calibration_fraction=0.0).fit(monthly_series())
-    with pytest.raises(ValueError, match="coverage=0.9 needs at least 9 calibration windows"):
+    with pytest.raises(ValueError, match=r"coverage=0.9 needs at least 9 calibration windows; "
+                                         r".* kept 0 \(calibration_fraction=0\.0\)\. Fit with a "
+                                         r"calibration_fraction above 0"):
         forecaster.predict_interval()
 
 
