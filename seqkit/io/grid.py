@@ -47,6 +47,7 @@ class Grid:
         self.given = options.freq is not None
         self.freq = options.freq
         self.kind = self.step = self.first = None
+        self.no_id_column = None  # the id column's name, when the file lacks it (one series)
 
     def index(self, part, series_id, stamps, kind):
         """The full grid of one series and the index of its rows in the file.
@@ -69,7 +70,10 @@ class Grid:
         """
         series_id = str(series_id)
         self._check_kind(part, series_id, stamps, kind)
-        values = check_increasing(self.opened, part, self.column, f"series {series_id!r}", stamps)
+        owner = f"series {series_id!r}" + (
+            "" if self.no_id_column is None else
+            f" (the whole file, read as one series: it has no {self.no_id_column!r} column)")
+        values = check_increasing(self.opened, part, self.column, owner, stamps)
         if kind == "datetime":
             grid = self._datetime_grid(part, series_id, stamps)
             on_file = pd.DatetimeIndex(stamps, name="ds")

@@ -303,7 +303,8 @@ def _parts(opened, options, chunk_rows):
     """Yield a SeriesData for each chunk of complete series."""
     grid = Grid(opened, options)
     for chunk, keys in complete_groups(
-        opened, _with_ids(opened, options, read_chunks(opened, chunk_rows)), options.id_column,
+        opened, _with_ids(opened, options, read_chunks(opened, chunk_rows), grid),
+        options.id_column,
         "series",
     ):
         y_all = numbers(opened, chunk, options.target)
@@ -330,8 +331,9 @@ def _parts(opened, options, chunk_rows):
         yield SeriesData(ids, y, X, grid.freq, season, filled, _long_frame(ids, y, X), info)
 
 
-def _with_ids(opened, options, chunks):
-    """Chunks with their id column: the target's name for a file of one series."""
+def _with_ids(opened, options, chunks, grid):
+    """Chunks with their id column: the target's name for a file of one series (which
+    ``grid`` is told, to say so when the series' times repeat)."""
     for chunk in chunks:
         columns = [options.time_column, options.target, *options.covariates]
         one_series = (options.id_column not in chunk.frame.columns
@@ -339,6 +341,7 @@ def _with_ids(opened, options, chunks):
         require_columns(opened, chunk, columns if one_series else [options.id_column, *columns])
         if one_series:  # after the check, whose message lists the file's own columns
             chunk.frame[options.id_column] = options.target
+            grid.no_id_column = options.id_column
         yield chunk
 
 

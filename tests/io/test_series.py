@@ -120,10 +120,14 @@ def test_fill_cannot_fill_a_first_value(write, refused):
          "s.csv, line 3, column 'y': missing value (empty or NaN); pass fill= (--fill on the "
          "command line) to fill it."),
         ("ds,y\n2020-01-01,1\n2020-01-01,2\n2020-01-02,3\n", {},
-         "s.csv, line 3, column 'ds': duplicate time 2020-01-01 00:00:00 in series 'y': line 2 "
-         "has it too."),
+         "s.csv, line 3, column 'ds': duplicate time 2020-01-01 00:00:00 in series 'y' (the "
+         "whole file, read as one series: it has no 'unique_id' column): line 2 has it too."),
         ("ds,y\n2020-01-02,1\n2020-01-01,2\n2020-01-03,3\n", {},
-         "s.csv, line 3, column 'ds': times must increase within series 'y'; 2020-01-01 "
+         "s.csv, line 3, column 'ds': times must increase within series 'y' (the whole file, "
+         "read as one series: it has no 'unique_id' column); 2020-01-01 00:00:00 comes after "
+         "2020-01-02 00:00:00 (line 2); sort the rows by id and time."),
+        ("unique_id,ds,y\na,2020-01-02,1\na,2020-01-01,2\n", {},  # an id column: no note
+         "s.csv, line 3, column 'ds': times must increase within series 'a'; 2020-01-01 "
          "00:00:00 comes after 2020-01-02 00:00:00 (line 2); sort the rows by id and time."),
         ("unique_id,ds,y\na,1,1\nb,1,1\na,2,2\n", {},
          "s.csv, line 4: the rows of one series must be contiguous; series 'a' continues here "
