@@ -118,7 +118,7 @@ def _predictions(task, name, what, seed, quick):
 
 
 @functools.cache
-def _one_thread():
+def one_tensorflow_thread():
     """Run this process's TensorFlow on one thread (once, before its first operation)."""
     import tensorflow as tf
 
@@ -152,7 +152,7 @@ def run(task, name, what, seed, quick, one_thread):
     """
     quiet_tensorflow()
     if one_thread:
-        _one_thread()
+        one_tensorflow_thread()
     load(task, name, quick)
     start = time.perf_counter()
     predictions = _predictions(task, name, what, seed, quick)
