@@ -99,7 +99,7 @@ def row(name, results, members):
     consecutive seeds, their mean and spread, and the ensemble of every seed."""
     y_test = load(task_of(name), name, False)[3]
     single = [score(name, y_test, result["labels"]) for result in results]
-    groups = [results[i:i + members] for i in range(0, len(results) - members + 1, members)]
+    groups = [results[i:i + members] for i in range(0, len(results), members)]
     ensembles = [score(name, y_test, ensemble_labels(group)) for group in groups]
     return {"data": name, "seeds": len(results),
             "single network": f"{np.mean(single):.3f} ± {np.std(single):.3f}",
@@ -120,9 +120,9 @@ def main(argv=None):
                         help="fits at once, each in a worker of one TensorFlow thread")
     args = parser.parse_args(argv)
     seeds = list(dict.fromkeys(args.seeds))
-    if not 1 <= args.members <= len(seeds):
-        parser.error(f"argument --members: must be from 1 to the number of seeds "
-                     f"({len(seeds)}); got {args.members}")
+    if args.members < 1 or len(seeds) % args.members:
+        parser.error(f"argument --members: must divide the number of seeds ({len(seeds)}), "
+                     f"each ensemble taking that many consecutive seeds; got {args.members}")
     if args.jobs < 1:
         parser.error(f"argument --jobs: must be at least 1; got {args.jobs}")
     start = time.perf_counter()

@@ -103,9 +103,11 @@ def _forecasting(args, data):
     needed = max(model.min_series_length(), facts["season_length"] + 1)
     if room < needed:
         alone = shortest - facts["horizon"]  # the steps one window leaves
+        limit = ("--season-length" if facts["season_length"] + 1 > model.min_series_length()
+                 else "--lookback")
         remedy = ("lower it" if alone >= needed else
                   f"even --folds 1 leaves {max(alone, 0)}: give longer series, or a shorter "
-                  "--horizon or --lookback")
+                  f"--horizon or {limit}")
         raise InvalidParameterError(
             f"--folds {args.folds} backtest windows of {facts['horizon']} steps leave the "
             f"shortest training series ({shortest} steps) {max(room, 0)} steps before the "

@@ -181,6 +181,8 @@ def check_float32_range(values, name, sequences=True):
 
     ``values`` holds one sequence per row (``sequences``) or the steps of one sequence.
     """
+    if sequences and values.ndim < 2:
+        return  # not sequences: refused as such by the caller's shape check
     big = np.argwhere(np.isfinite(values) & (np.abs(values) > np.finfo(np.float32).max))
     if len(big):
         where = (f"in sequence {big[0][0]} at step {big[0][1]}" if sequences
@@ -199,7 +201,7 @@ def _as_float(value, name, dtype, sequences):
             raise InvalidInputError(
                 f"{name} must be real-valued. Complex data not supported; got dtype {array.dtype}."
             )
-        if np.dtype(dtype) == np.float32 and array.dtype.kind == "f":
+        if np.dtype(dtype) == np.float32 and array.dtype.kind == "f" and array.itemsize > 4:
             check_float32_range(array, name, sequences)
         return np.asarray(array, dtype=dtype)
     except (TypeError, ValueError) as err:
@@ -417,9 +419,10 @@ def check_token_sequences(X, name="X", owner="seqkit"):
     sequences = []
     for i, tokens in enumerate(X):
         if isinstance(tokens, str):
-            shown = tokens if len(tokens) <= 40 else tokens[:40] + "..."
+            shown = str(tokens if len(tokens) <= 40 else tokens[:40] + "...")
+            example = tokens.split()[:3] or ["Ada", "left"]
             raise InputTypeError(
-                f"{name}[{i}] must be a sequence of str tokens, such as {tokens.split()[:3]!r}. "
+                f"{name}[{i}] must be a sequence of str tokens, such as {example!r}. "
                 f"Got one str, {shown!r}: split each sentence into its tokens."
             )
         if not isinstance(tokens, (list, tuple, np.ndarray)):

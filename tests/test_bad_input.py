@@ -146,6 +146,8 @@ FIT_CASES = [
     ("classifier X beyond float32", lambda: fast_classifier().fit(_with(X, 2, 1, -1e39), Y),
      InvalidInputError, r"X\[2\] must hold values within float32's range \(magnitude up to "
      r"3\.4e38\).* Got -1e\+39 at step 1\."),
+    ("1-D X beyond float32", lambda: fast_classifier().fit(np.array([1e39, 1.0]), ["a"]),
+     InvalidInputError, r"X must be .* Got shape \(2,\)\. Reshape your data"),
     ("classifier 3-D X beyond float32",
      lambda: fast_classifier().fit(np.full((2, 3, 2), 1e39), ["a", "b"]),
      InvalidInputError, r"X must hold .* Got 1e\+39 in sequence 0 at step 0\."),
@@ -234,6 +236,9 @@ FIT_CASES = [
                                                             [["B-PER", "O"]] * 2),
      InputTypeError, r"X\[0\] must be a sequence of str tokens, such as \['John', 'left'\]\. Got "
      r"one str, 'John left': split each sentence into its tokens\."),
+    ("an empty str for a sentence", lambda: fast_tagger().fit(TOKENS, TAGS).predict([" "]),
+     InputTypeError, r"X\[0\] must be a sequence of str tokens, such as \['Ada', 'left'\]\. Got "
+     r"one str, ' '"),
     ("an unsplit sentence to predict", lambda: fast_tagger().fit(TOKENS, TAGS).predict(
         [["John", "left"], "Ada came back"]),
      InputTypeError, r"X\[1\] must be a sequence of str tokens, such as \['Ada', 'came', "
@@ -434,7 +439,8 @@ FORECAST_EVALUATION_CASES = [
     ("backtest windows of a series too short for one",
      lambda e: backtest(fast_forecaster(), SERIES[:4], n_windows=2), InvalidParameterError,
      r"leaves y 0 steps before its first cut-off .* Got n_windows=2; even one window leaves 1: "
-     r"give longer series, or fit with a shorter horizon or lookback\."),
+     r"give longer series, or a shorter horizon or a model that needs fewer steps \(a "
+     r"shorter lookback\)\."),
     ("backtest step_size below 1",
      lambda e: backtest(fast_forecaster(), SERIES, n_windows=2, step_size=0),
      InvalidParameterError, r"The 'step_size' parameter of backtest must be an int >= 1 or "
@@ -629,6 +635,10 @@ FILE_CASES = [
      lambda t, m: partial(export.export_saved_model, fitted("classifier"), 123),
      InputTypeError, r"The 'path' argument of export_saved_model must be a path \(a non-empty "
      r"str or os\.PathLike\)\. Got 123 instead\."),
+    ("MLflow model of something not an estimator",
+     lambda t, m: partial(export.save_mlflow_model, {}, t / "out"),
+     InputTypeError, r"The 'model' argument of save_mlflow_model must be a fitted seqkit "
+     r"estimator.* Got dict\."),
     ("MLflow model to a path that is no path",
      lambda t, m: partial(export.save_mlflow_model, fitted("classifier"), None),
      InputTypeError, r"The 'path' argument of save_mlflow_model must be a path"),

@@ -77,7 +77,7 @@ def conformal_half_width(residuals, coverage, owner, calibration_fraction):
     rank = math.ceil((n + 1) * coverage - _TOLERANCE)
     if rank > n:
         remedy = ("Lower coverage, or fit on longer series or with a larger "
-                  "calibration_fraction." if n else
+                  "calibration_fraction." if calibration_fraction else
                   "Fit with a calibration_fraction above 0, or on longer series.")
         raise InvalidInputError(
             f"coverage={coverage} needs at least "

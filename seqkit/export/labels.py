@@ -40,14 +40,16 @@ class LabelGraph(Graph):
 class ClassifierGraph(LabelGraph):
     """``serving_default`` (labels), ``predict_proba`` and, read forward only, ``step``.
 
-    Integer classes (``y`` of ints, not bools) stay integers: the labels are int64, as
-    ``predict`` gives them; any other classes are given as their strings.
+    Integer classes (``y`` of ints within int64's range, not bools) stay integers: the
+    labels are int64, the integers ``predict`` gives; any other classes are given as their
+    strings.
     """
 
     def __init__(self, spec):
         super().__init__(spec)
+        int64 = np.iinfo(np.int64)
         if all(isinstance(c, numbers.Integral) and not isinstance(c, (bool, np.bool_))
-               for c in spec.classes):
+               and int64.min <= c <= int64.max for c in spec.classes):
             self.classes = [int(c) for c in spec.classes]
             self.label_dtype = tf.int64
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from seqkit._validation import check_int
 from seqkit.export.manifest import read_manifest
-from seqkit.export.writer import check_path, export_saved_model
+from seqkit.export.writer import build_graph, check_path, serving_spec, write
 
 ARTIFACT = "saved_model"
 """Name of the SavedModel artifact inside the MLflow model."""
@@ -99,14 +99,17 @@ def _input_example(manifest, table=False):
 
 
 @contextlib.contextmanager
-def _exported(model):
-    """Yield an export folder of ``model``: the folder itself, or a temporary export."""
+def _exported(model, owner):
+    """Yield an export folder of ``model``: the folder itself, or a temporary export (a
+    model that is none refused in ``owner``'s name)."""
     if isinstance(model, (str, os.PathLike)):
         read_manifest(model)
         yield Path(model)
         return
+    spec = serving_spec(model, owner)
     with tempfile.TemporaryDirectory() as folder:
-        yield export_saved_model(model, Path(folder) / "export")
+        write(build_graph(spec), Path(folder) / "export")
+        yield Path(folder) / "export"
 
 
 @contextlib.contextmanager
@@ -180,7 +183,7 @@ def log_model(model, name="model", *, table=False, max_request_values=MAX_REQUES
     """
     import mlflow
 
-    with _exported(model) as saved_model, _quiet_type_hint_advice():
+    with _exported(model, "log_model") as saved_model, _quiet_type_hint_advice():
         arguments = _pyfunc_arguments(saved_model, max_request_values, "log_model", table=table)
         return mlflow.pyfunc.log_model(name=name, **{**arguments, **kwargs})
 
@@ -206,7 +209,7 @@ def save_mlflow_model(model, path, *, table=False, max_request_values=MAX_REQUES
     import mlflow
 
     check_path(path, "save_mlflow_model")
-    with _exported(model) as saved_model, _quiet_type_hint_advice():
+    with _exported(model, "save_mlflow_model") as saved_model, _quiet_type_hint_advice():
         arguments = _pyfunc_arguments(saved_model, max_request_values, "save_mlflow_model",
                                       table=table)
         mlflow.pyfunc.save_model(path=str(path), **arguments)

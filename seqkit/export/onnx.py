@@ -65,13 +65,13 @@ def export_onnx(model, path, *, signature="serving_default", opset=17):
     """
     import importlib.util
 
+    check_path(path, "export_onnx")
+    spec = serving_spec(model, "export_onnx")
     if importlib.util.find_spec("tf2onnx") is None:
         raise ImportError(
             "ONNX export needs tf2onnx (and onnxruntime to run the result): "
             "pip install tf2onnx onnxruntime"
         )
-    check_path(path, "export_onnx")
-    spec = serving_spec(model, "export_onnx")
     graph = build_graph(dataclasses.replace(spec, network=_portable(spec.network)))
     names = sorted(set(graph.endpoints()) - {"step"})
     if signature not in names:

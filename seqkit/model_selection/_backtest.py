@@ -96,7 +96,8 @@ def backtest(estimator, y, X=None, *, n_windows, step_size=None, refit=False, co
     cuts = np.stack([cutoffs(len(v), horizon, n_windows, step_size) for v in values])
     for i, first in enumerate(cuts[:, 0]):
         check_training_room(int(first), need, n_windows, step_size, horizon,
-                            f"series {i} of y" if many else "y", _OWNER)
+                            f"series {i} of y" if many else "y", _OWNER,
+                            "a model that needs fewer steps (a shorter lookback)")
     shape = (len(values), n_windows, horizon, len(targets))
     outputs = {"y_pred": np.empty(shape)}
     if coverage is not None:

@@ -91,7 +91,8 @@ class BacktestSplit:
                 "for many series use seqkit.model_selection.backtest."
             )
         cuts = cutoffs(len(values[0]), horizon, n_windows, step_size)
-        check_training_room(int(cuts[0]), need, n_windows, step_size, horizon, "X", owner)
+        check_training_room(int(cuts[0]), need, n_windows, step_size, horizon, "X", owner,
+                            "min_train_size")
         for cut in cuts:
             yield np.arange(cut), np.arange(cut, cut + horizon)
 

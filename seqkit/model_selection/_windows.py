@@ -56,13 +56,14 @@ def cutoffs(length, horizon, n_windows, step_size):
     return length - horizon - step_size * np.arange(n_windows - 1, -1, -1)
 
 
-def check_training_room(first, need, n_windows, step_size, horizon, where, owner):
-    """Refuse windows that leave fewer than ``need`` steps before the first cut-off."""
+def check_training_room(first, need, n_windows, step_size, horizon, where, owner, needs):
+    """Refuse windows that leave fewer than ``need`` steps before the first cut-off;
+    ``needs`` names what sets ``need``, for the advice when even one window leaves too few."""
     if first < need:
         alone = first + step_size * (n_windows - 1)  # the first cut-off of one window
         remedy = ("lower n_windows or step_size, or give longer series" if alone >= need else
-                  f"even one window leaves {max(alone, 0)}: give longer series, or fit with a "
-                  "shorter horizon or lookback")
+                  f"even one window leaves {max(alone, 0)}: give longer series, or a shorter "
+                  f"horizon or {needs}")
         raise InvalidParameterError(
             f"The 'n_windows' parameter of {owner} leaves {where} {max(first, 0)} steps before "
             f"its first cut-off (n_windows={n_windows}, step_size={step_size}, horizon="
