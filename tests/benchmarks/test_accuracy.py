@@ -74,7 +74,7 @@ def test_each_fit_reaches_the_row_of_its_set_in_table_order(monkeypatch):
 
 
 @pytest.mark.slow
-def test_one_set_end_to_end_prints_seqkit_beside_its_baselines(tmp_path, capfd):
+def test_one_set_end_to_end_prints_seqkit_beside_its_baselines(tmp_path, capfd, fresh_workers):
     """Chinatown: 20 raw-valued training series of 24 points, 343 to test; two seeds and two
     baselines shared by two worker processes."""
     output = tmp_path / "accuracy.md"

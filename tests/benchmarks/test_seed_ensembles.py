@@ -46,7 +46,7 @@ def test_members_must_divide_the_seeds(members, capsys):
 
 
 @pytest.mark.slow
-def test_two_chinatown_networks_and_their_ensemble(capfd):
+def test_two_chinatown_networks_and_their_ensemble(capfd, fresh_workers):
     """Chinatown (20 training series, 343 to test), two seeds in two workers and their
     ensemble."""
     assert main(["--sets", "Chinatown", "--seeds", "0", "1", "--members", "2",
