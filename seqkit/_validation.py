@@ -194,6 +194,16 @@ def check_float32_range(values, name, sequences=True):
         )
 
 
+def as_float32(values, name, sequences=True):
+    """``values`` (an array of numbers) cast to float32, refusing as
+    :func:`check_float32_range` does a finite value the cast made inf; the range is read
+    only when an inf appears, so in-range input costs the cast alone."""
+    cast = np.asarray(values, dtype=np.float32)
+    if values.dtype.kind == "f" and values.itemsize > 4 and np.isinf(cast).any():
+        check_float32_range(values, name, sequences)
+    return cast
+
+
 def _as_float(value, name, dtype, sequences):
     try:
         array = np.asarray(value)
@@ -201,8 +211,8 @@ def _as_float(value, name, dtype, sequences):
             raise InvalidInputError(
                 f"{name} must be real-valued. Complex data not supported; got dtype {array.dtype}."
             )
-        if np.dtype(dtype) == np.float32 and array.dtype.kind == "f" and array.itemsize > 4:
-            check_float32_range(array, name, sequences)
+        if np.dtype(dtype) == np.float32:
+            return as_float32(array, name, sequences)
         return np.asarray(array, dtype=dtype)
     except (TypeError, ValueError) as err:
         if isinstance(err, InvalidInputError):

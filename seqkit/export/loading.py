@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from seqkit._feature_names import sequence_names
-from seqkit._validation import check_float32_range, check_shape
+from seqkit._validation import as_float32, check_shape
 from seqkit.exceptions import (
     ExportError,
     InputTypeError,
@@ -69,10 +69,10 @@ class ExportedSignature:
                            fitted=names)
         for key, value in inputs.items():
             spec, value = self.inputs[key], _array(value, key, self.name)
-            sequences = _check_not_empty(value, key, self.name, spec)
+            _check_not_empty(value, key, self.name, spec)
             check_shape(value, key, f"the {self.name!r} signature", tuple(spec.shape))
-            if sequences and spec.dtype == tf.float32 and value.dtype.kind == "f":
-                check_float32_range(value, f"The {key!r} input of the {self.name!r} signature")
+            if _takes_sequences(spec) and spec.dtype == tf.float32 and value.dtype.kind == "f":
+                value = as_float32(value, f"The {key!r} input of the {self.name!r} signature")
             try:
                 tensors[key] = tf.constant(value, dtype=spec.dtype)
             except (TypeError, ValueError) as err:
@@ -107,16 +107,19 @@ def _array(value, key, signature):
 
 def _check_not_empty(value, key, signature, spec):
     """Refuse an input of sequences (its time axis free) that holds no sequence or no step,
-    before its shape and dtype are checked: ``[[]]`` is an empty sequence of any kind.
-
-    Returns whether the input takes sequences (else one step: the streaming signature's)."""
-    if spec.shape.rank is None or spec.shape.rank < 2 or spec.shape[1] is not None:
-        return False
+    before its shape and dtype are checked: ``[[]]`` is an empty sequence of any kind."""
+    if not _takes_sequences(spec):
+        return
     for axis, what in enumerate(("sequence", "step")):
         if value.ndim > axis and value.shape[axis] == 0:
             raise InvalidInputError(f"The {key!r} input of the {signature!r} signature must hold "
                                     f"at least one {what}. Got shape {value.shape}.")
-    return True
+
+
+def _takes_sequences(spec):
+    """Whether a signature input takes sequences (a free time axis), not one step (the
+    streaming signature's inputs)."""
+    return spec.shape.rank is not None and spec.shape.rank >= 2 and spec.shape[1] is None
 
 
 def _reason(error):

@@ -10,7 +10,7 @@ import numpy as np
 
 from seqkit._validation import check_int
 from seqkit.export.manifest import read_manifest
-from seqkit.export.writer import build_graph, check_path, serving_spec, write
+from seqkit.export.writer import check_path, write_export
 
 ARTIFACT = "saved_model"
 """Name of the SavedModel artifact inside the MLflow model."""
@@ -106,10 +106,8 @@ def _exported(model, owner):
         read_manifest(model)
         yield Path(model)
         return
-    spec = serving_spec(model, owner)
     with tempfile.TemporaryDirectory() as folder:
-        write(build_graph(spec), Path(folder) / "export")
-        yield Path(folder) / "export"
+        yield write_export(model, Path(folder) / "export", owner)
 
 
 @contextlib.contextmanager

@@ -133,8 +133,13 @@ def export_saved_model(model, path):
     The signatures and the padding conventions are described in
     :mod:`seqkit.export`.
     """
-    check_path(path, "export_saved_model")
-    write(build_graph(serving_spec(model)), path)
+    return write_export(model, path, "export_saved_model")
+
+
+def write_export(model, path, owner):
+    """:func:`export_saved_model`, refusing a bad ``model`` or ``path`` in ``owner``'s name."""
+    check_path(path, owner)
+    write(build_graph(serving_spec(model, owner)), path)
     return Path(path)
 
 

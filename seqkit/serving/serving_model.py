@@ -135,16 +135,19 @@ def _request_array(name, value, spec):
     if value.dtype.kind == "c":
         raise _invalid(f"The {name!r} input must hold real numbers. Got dtype {value.dtype}.")
     try:
-        value = value.astype(np.float64)
+        cast = value.astype(spec.dtype.as_numpy_dtype)
     except (TypeError, ValueError) as err:
         raise _invalid(f"The {name!r} input must hold numbers (null pads). Got a value that "
                        f"is not: {err}") from None
-    big = np.argwhere(np.isfinite(value) & (np.abs(value) > np.finfo(np.float32).max))
-    if len(big):
-        raise _invalid(f"The {name!r} input must hold values within float32's range (magnitude "
-                       f"up to 3.4e38), the precision the model takes. Got "
-                       f"{value[tuple(big[0])]:.3g} in sequence {big[0][0]} at step {big[0][1]}.")
-    return value.astype(spec.dtype.as_numpy_dtype)
+    if np.isinf(cast).any():  # inf given, or a finite value beyond the spec's float32
+        value = value.astype(np.float64)
+        big = np.argwhere(np.isfinite(value) & (np.abs(value) > np.finfo(cast.dtype).max))
+        if len(big):
+            raise _invalid(
+                f"The {name!r} input must hold values within float32's range (magnitude up "
+                f"to 3.4e38), the precision the model takes. Got {value[tuple(big[0])]:.3g} in "
+                f"sequence {big[0][0]} at step {big[0][1]}.")
+    return cast
 
 
 def _real_steps(name, values):
